@@ -1,0 +1,1 @@
+"""Alert engine: data-quality, threshold and trend checks (built by the alerts issue)."""

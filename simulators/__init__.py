@@ -1,0 +1,1 @@
+"""Station simulators: realistic readings and faults over MQTT, for demos and tests."""

@@ -1,0 +1,65 @@
+"""Shared vocabulary of AquaWatch: parameters, wire format, topics, settings, database access."""
+
+from telemetry.catalogue import PARAMETERS, PARAMETERS_BY_ID, Parameter
+from telemetry.codec import (
+    DeviceStatus,
+    ReadingsDocument,
+    Sample,
+    StationState,
+    StatusDocument,
+    decode_readings,
+    decode_status,
+    encode_readings,
+    encode_status,
+    parse_timestamp,
+)
+from telemetry.db import connect, create_pool, ensure_database
+from telemetry.errors import AquaWatchError, ConfigError, DecodeError, RejectReason, TopicError
+from telemetry.migrate import Flavour, MigrationError, current_flavour, migrate
+from telemetry.settings import (
+    CommonSettings,
+    MqttEndpoint,
+    add_settings_arguments,
+    parse_mqtt_url,
+    redact_url,
+    settings_from_args,
+)
+from telemetry.topics import STATION_ID_RE, Channel, StationTopic, TopicScheme
+
+__all__ = [
+    "PARAMETERS",
+    "PARAMETERS_BY_ID",
+    "STATION_ID_RE",
+    "AquaWatchError",
+    "Channel",
+    "CommonSettings",
+    "ConfigError",
+    "DecodeError",
+    "DeviceStatus",
+    "Flavour",
+    "MigrationError",
+    "MqttEndpoint",
+    "Parameter",
+    "ReadingsDocument",
+    "RejectReason",
+    "Sample",
+    "StationState",
+    "StationTopic",
+    "StatusDocument",
+    "TopicError",
+    "TopicScheme",
+    "add_settings_arguments",
+    "connect",
+    "create_pool",
+    "current_flavour",
+    "decode_readings",
+    "decode_status",
+    "encode_readings",
+    "encode_status",
+    "ensure_database",
+    "migrate",
+    "parse_mqtt_url",
+    "parse_timestamp",
+    "redact_url",
+    "settings_from_args",
+]

@@ -1,0 +1,45 @@
+"""Database access: connections and pools built by ``main()``, never at import time."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """Open one connection (the caller closes it)."""
+    return psycopg.connect(url, autocommit=autocommit)
+
+
+def create_pool(url: str, *, min_size: int = 1, max_size: int = 4, name: str) -> ConnectionPool:
+    """Open a connection pool; the owner closes it on shutdown."""
+    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False)
+    pool.open(wait=True, timeout=30)
+    return pool
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in ``url`` when it does not exist yet.
+
+    Asks the server's ``postgres`` database, so an absent database is told apart from an
+    unreachable server without reading error texts.
+
+    Returns:
+        True if the database was created.
+    """
+    dbname = conninfo_to_dict(url).get("dbname")
+    if not dbname or dbname == "postgres":
+        return False
+    admin = make_conninfo(url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(dbname))))
+    logger.info("created database %s", dbname)
+    return True

@@ -1,0 +1,1 @@
+"""Officer dashboards and public display boards (built by the dashboards issue)."""
