@@ -244,7 +244,7 @@ def decode_status(payload: bytes) -> StatusDocument:
     if not isinstance(doc, dict):
         raise _fail(RejectReason.BAD_SCHEMA, "status must be a JSON object")
     try:
-        state = StationState(doc.get("state"))
+        state = StationState(str(doc.get("state")))
     except ValueError as exc:
         detail = f"state: {doc.get('state')!r} is not 'online' or 'offline'"
         raise _fail(RejectReason.BAD_SCHEMA, detail) from exc

@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     STATION_MISMATCH = "station_mismatch"
     BAD_TOPIC = "bad_topic"
+    STORAGE_ERROR = "storage_error"
 
 
 class DecodeError(AquaWatchError):

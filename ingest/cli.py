@@ -1,0 +1,50 @@
+"""``aquawatch ingest``: run one ingest worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from ingest.service import IngestService
+from ingest.settings import IngestSettings
+from stations import load_registry, sync_registry
+from telemetry import add_settings_arguments, connect, migrate, settings_from_args
+
+logger = logging.getLogger(__name__)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(IngestSettings, args)
+    url = settings.database_url.get_secret_value()
+    registry = load_registry(settings.stations_file)
+    migrate(url)
+    with connect(url) as conn:
+        sync_registry(conn, registry, deactivate_missing=False)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    IngestService(settings, protocol=args.mqtt_protocol).run(stop)
+    return 0
+
+
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``aquawatch ingest``."""
+    cmd = subparsers.add_parser(
+        "ingest", help="take readings from MQTT into the database (one worker)"
+    )
+    cmd.add_argument(
+        "--mqtt-protocol",
+        choices=("auto", "5", "3.1.1"),
+        default="auto",
+        help="MQTT protocol; auto tries v5 and falls back to 3.1.1",
+    )
+    add_settings_arguments(cmd, IngestSettings)
+    cmd.set_defaults(handler=_run)

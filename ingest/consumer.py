@@ -1,0 +1,255 @@
+"""The MQTT side of an ingest worker (paho-mqtt 2.x).
+
+The paho network thread only decodes and enqueues; the writer acknowledges messages after
+their transaction committed (manual acks). MQTT v5 with a persistent session and a large
+Receive Maximum, so the broker keeps queuing while we are away and lets a whole batch be in
+flight; MQTT 3.1.1 with clean_session=False when the broker has no v5.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ingest.inbound import Decoder, Inbound, Rejection
+from telemetry import (
+    AquaWatchError,
+    Channel,
+    MqttEndpoint,
+    ReadingsDocument,
+    RejectReason,
+    StatusDocument,
+    TopicScheme,
+)
+
+logger = logging.getLogger(__name__)
+
+Protocol = Literal["auto", "5", "3.1.1"]
+_UNSUPPORTED_PROTOCOL = 132  # CONNACK reason "Unsupported protocol version"
+
+
+class BrokerError(AquaWatchError):
+    """The broker could not be reached or refused us."""
+
+
+class Consumer:
+    """Subscribes for readings and status messages and feeds a bounded queue.
+
+    Args:
+        endpoint: The broker.
+        client_id: Stable id naming the persistent session.
+        scheme: The topic grammar.
+        share_group: Shared-subscription group for readings; empty for a plain subscription.
+        decoder: Turns payloads into documents or rejections.
+        inbox: The bounded queue the writer drains.
+        inflight_window: Receive Maximum; the queue must hold at least this many.
+        session_expiry_s: How long the broker keeps the session while we are away.
+        protocol: ``5``, ``3.1.1`` or ``auto`` (v5, falling back to 3.1.1).
+    """
+
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        *,
+        client_id: str,
+        scheme: TopicScheme,
+        share_group: str,
+        decoder: Decoder,
+        inbox: queue.Queue[Inbound],
+        inflight_window: int,
+        session_expiry_s: int,
+        protocol: Protocol = "auto",
+    ) -> None:
+        self._endpoint = endpoint
+        self._client_id = client_id
+        self._scheme = scheme
+        self._share_group = share_group
+        self._decoder = decoder
+        self._inbox = inbox
+        self._window = inflight_window
+        self._session_expiry_s = session_expiry_s
+        self._protocol = protocol
+        self._client: mqtt.Client | None = None
+        self._v5 = protocol != "3.1.1"
+        self._generation = 0
+        self._ack_lock = threading.Lock()
+        self._connected = threading.Event()
+        self._refused: ReasonCode | None = None
+
+    @property
+    def protocol_version(self) -> str:
+        """The protocol in use: ``5`` or ``3.1.1``."""
+        return "5" if self._v5 else "3.1.1"
+
+    def start(self, *, timeout: float = 15.0) -> None:
+        """Connect (falling back to 3.1.1 when allowed) and subscribe.
+
+        Raises:
+            BrokerError: Neither protocol got a session within ``timeout``.
+        """
+        if self._protocol == "auto" and not self._try(v5=True, timeout=timeout):
+            logger.warning("broker refused MQTT v5; falling back to 3.1.1")
+            self._try(v5=False, timeout=timeout, required=True)
+        elif self._protocol != "auto":
+            self._try(v5=self._protocol == "5", timeout=timeout, required=True)
+
+    def _try(self, *, v5: bool, timeout: float, required: bool = False) -> bool:
+        self._v5 = v5
+        self._connected.clear()
+        self._refused = None
+        client = self._build_client()
+        self._client = client
+        properties = None
+        if v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self._session_expiry_s
+            properties.ReceiveMaximum = self._window
+        try:
+            client.connect(
+                self._endpoint.host,
+                self._endpoint.port,
+                keepalive=30,
+                clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                properties=properties,
+            )
+        except OSError as exc:
+            msg = f"cannot reach the broker at {self._endpoint.display()}: {exc}"
+            raise BrokerError(msg) from exc
+        client.loop_start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._connected.wait(0.05):
+                return True
+            if self._refused is not None:
+                break
+        client.loop_stop()
+        client.disconnect()
+        unsupported = self._refused is None or self._refused.value == _UNSUPPORTED_PROTOCOL
+        if unsupported and not required:
+            return False
+        reason = self._refused.getName() if self._refused is not None else "no answer"
+        msg = f"broker at {self._endpoint.display()} refused the connection: {reason}"
+        raise BrokerError(msg)
+
+    def _build_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self._v5 else False,
+            manual_ack=True,
+        )
+        if self._endpoint.username:
+            client.username_pw_set(self._endpoint.username, self._endpoint.password)
+        if self._endpoint.tls:
+            client.tls_set()
+        client.max_inflight_messages_set(self._window)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self._refused = reason
+            logger.error("broker refused the connection: %s", reason.getName())
+            return
+        with self._ack_lock:
+            self._generation += 1
+        readings = self._scheme.subscription(
+            Channel.READINGS, share_group=self._share_group or None
+        )
+        status = self._scheme.subscription(Channel.STATUS)
+        client.subscribe([(readings, 1), (status, 1)])
+        logger.info(
+            "connected to %s (MQTT %s, session present: %s); subscribed to %s and %s",
+            self._endpoint.display(),
+            self.protocol_version,
+            flags.session_present,
+            readings,
+            status,
+        )
+        self._connected.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._ack_lock:
+            self._generation += 1  # ids of the lost connection must never be acknowledged
+        if self._connected.is_set():
+            logger.warning("disconnected from the broker: %s; reconnecting", reason.getName())
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        payload = bytes(message.payload)
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            topic = repr(message._topic)
+            station: str | None = None
+            body: ReadingsDocument | StatusDocument | Rejection = Rejection(
+                RejectReason.BAD_TOPIC, "topic is not UTF-8"
+            )
+        else:
+            station, body = self._decoder.decode(
+                topic=topic, payload=payload, received_at=time.time()
+            )
+        size = sum(len(s.values) for s in body.samples) if isinstance(body, ReadingsDocument) else 0
+        item = Inbound(
+            message.mid, message.qos, self._generation, topic, payload, station, body, size
+        )
+        # Never full while the broker honours our Receive Maximum; if it is, waiting here
+        # stops reading the socket, which is the back-pressure we want.
+        self._inbox.put(item)
+
+    def ack(self, items: Iterable[Inbound]) -> int:
+        """Acknowledge committed messages of the current connection.
+
+        Messages of an earlier connection are skipped: the broker redelivers them and the
+        database ignores the duplicates.
+
+        Returns:
+            How many acknowledgements were sent.
+        """
+        client = self._client
+        if client is None:
+            return 0
+        sent = 0
+        with self._ack_lock:
+            generation = self._generation
+            for item in items:
+                acked = item.qos and item.generation == generation
+                if acked and client.ack(item.mid, item.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    sent += 1
+        return sent
+
+    def stop(self) -> None:
+        """Disconnect without unsubscribing, so the session keeps collecting messages."""
+        client = self._client
+        if client is None:
+            return
+        client.disconnect()
+        client.loop_stop()
+        self._client = None

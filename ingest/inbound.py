@@ -1,0 +1,97 @@
+"""What the MQTT callback hands the writer: a decoded message, or the reason it is rejected.
+
+Decoding runs in the paho network thread, so it must stay cheap and never touch I/O;
+checks that need the database (is the station known?) are left to the writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telemetry import (
+    Channel,
+    DecodeError,
+    ReadingsDocument,
+    RejectReason,
+    StatusDocument,
+    TopicError,
+    TopicScheme,
+    decode_readings,
+    decode_status,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a message is stored in ``rejects`` instead of ``readings``."""
+
+    reason: RejectReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message taken from the broker, not yet committed nor acknowledged.
+
+    Attributes:
+        mid: MQTT packet id, valid only on the connection ``generation``.
+        qos: Delivery QoS; 0 needs no acknowledgement.
+        generation: Which broker connection delivered it (ids restart on reconnect).
+        topic: The topic it was published on.
+        payload: The raw bytes, kept for rejects.
+        station_id: The station named by the topic, when the topic parsed.
+        body: The decoded document, or the reason it was rejected.
+        readings: How many readings the body carries (0 for status and rejects).
+    """
+
+    mid: int
+    qos: int
+    generation: int
+    topic: str
+    payload: bytes
+    station_id: str | None
+    body: ReadingsDocument | StatusDocument | Rejection
+    readings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decoder:
+    """Decodes raw messages.
+
+    Args:
+        scheme: The topic grammar.
+        max_payload_bytes: Larger payloads are rejected unread.
+        future_tolerance_s: Samples dated later than now plus this are rejected.
+    """
+
+    scheme: TopicScheme
+    max_payload_bytes: int
+    future_tolerance_s: float
+
+    def decode(
+        self, *, topic: str, payload: bytes, received_at: float
+    ) -> tuple[str | None, ReadingsDocument | StatusDocument | Rejection]:
+        """Return the topic's station id and the decoded body or a rejection."""
+        try:
+            parsed = self.scheme.parse(topic)
+        except TopicError as exc:
+            return None, Rejection(RejectReason.BAD_TOPIC, str(exc))
+        if len(payload) > self.max_payload_bytes:
+            detail = f"{len(payload)} bytes is over the {self.max_payload_bytes}-byte limit"
+            return parsed.station_id, Rejection(RejectReason.PAYLOAD_TOO_LARGE, detail)
+        try:
+            if parsed.channel is Channel.STATUS:
+                return parsed.station_id, decode_status(payload)
+            doc = decode_readings(payload)
+        except DecodeError as exc:
+            return parsed.station_id, Rejection(exc.reason, exc.detail)
+        if doc.station != parsed.station_id:
+            detail = f"payload station {doc.station!r} differs from topic station"
+            return parsed.station_id, Rejection(RejectReason.STATION_MISMATCH, detail)
+        latest = max(sample.epoch for sample in doc.samples)
+        ahead = latest - received_at
+        if ahead > self.future_tolerance_s:
+            limit = self.future_tolerance_s
+            detail = f"a sample is dated {ahead:.0f} s in the future (limit {limit:.0f} s)"
+            return parsed.station_id, Rejection(RejectReason.FUTURE_TIMESTAMP, detail)
+        return parsed.station_id, doc

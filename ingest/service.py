@@ -1,0 +1,154 @@
+"""An ingest worker: broker → bounded queue → batches → database → acknowledgements."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+import psycopg
+
+from ingest.consumer import Consumer, Protocol
+from ingest.inbound import Decoder, Inbound
+from ingest.maintenance import Maintenance
+from ingest.metrics import IngestMetrics, MetricsServer
+from ingest.settings import IngestSettings
+from ingest.writer import ReadingsWriter
+from telemetry import TopicScheme, parse_mqtt_url
+
+logger = logging.getLogger(__name__)
+
+_BATCH_MAX_READINGS = 50_000
+_POLL_S = 0.2
+
+
+class IngestService:
+    """Wires the consumer, the writer and the upkeep of one worker.
+
+    Args:
+        settings: The worker's settings.
+        protocol: MQTT protocol to use (``auto`` tries v5 first).
+    """
+
+    def __init__(self, settings: IngestSettings, *, protocol: Protocol = "auto") -> None:
+        self.settings = settings
+        url = settings.database_url.get_secret_value()
+        self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.inflight_window)
+        self.metrics = IngestMetrics(self.inbox.qsize)
+        scheme = TopicScheme(settings.topic_prefix)
+        self.consumer = Consumer(
+            parse_mqtt_url(settings.mqtt_url.get_secret_value()),
+            client_id=settings.client_id,
+            scheme=scheme,
+            share_group=settings.share_group,
+            decoder=Decoder(scheme, settings.max_payload_bytes, settings.future_tolerance_s),
+            inbox=self.inbox,
+            inflight_window=settings.inflight_window,
+            session_expiry_s=settings.session_expiry_s,
+            protocol=protocol,
+        )
+        self.writer = ReadingsWriter(
+            url, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
+        )
+        self.maintenance = Maintenance(
+            url, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
+        )
+        self.metrics_server = (
+            MetricsServer(self.metrics, host=settings.metrics_host, port=settings.metrics_port)
+            if settings.metrics_port
+            else None
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Ingest until ``stop`` is set, then commit what was received and return."""
+        if self.metrics_server is not None:
+            self.metrics_server.start()
+            logger.info(
+                "metrics on http://%s:%d/metrics",
+                self.settings.metrics_host,
+                self.metrics_server.port,
+            )
+        self.consumer.start()
+        self.maintenance.start()
+        try:
+            self._loop(stop)
+        finally:
+            self.consumer.stop()
+            self.maintenance.close()
+            self.writer.close()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
+        logger.info(
+            "stopped: %d messages, %d readings stored, %d duplicates, %d rejected",
+            self.metrics.messages_received,
+            self.metrics.readings_stored,
+            self.metrics.readings_duplicate,
+            sum(self.metrics.messages_rejected.values()),
+        )
+
+    def _loop(self, stop: threading.Event) -> None:
+        deadline: float | None = None
+        while True:
+            if stop.is_set() and deadline is None:
+                deadline = time.monotonic() + self.settings.shutdown_grace_s
+                logger.info("stopping: committing %d received messages", self.inbox.qsize())
+            batch = self._collect()
+            if batch and not self._commit(batch, deadline):
+                logger.warning(
+                    "gave up at shutdown with %d messages unacknowledged; "
+                    "the broker will deliver them again",
+                    len(batch),
+                )
+                return
+            if deadline is not None and self.inbox.empty():
+                return
+
+    def _collect(self) -> list[Inbound]:
+        inbox = self.inbox
+        try:
+            first = inbox.get(timeout=_POLL_S)
+        except queue.Empty:
+            return []
+        batch = [first]
+        readings = first.readings
+        closes_at = time.monotonic() + self.settings.flush_interval_s
+        limit = self.settings.batch_max_messages
+        while len(batch) < limit and readings < _BATCH_MAX_READINGS:
+            try:
+                item = inbox.get_nowait()
+            except queue.Empty:
+                remaining = closes_at - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = inbox.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            batch.append(item)
+            readings += item.readings
+        return batch
+
+    def _commit(self, batch: list[Inbound], deadline: float | None) -> bool:
+        """Write and acknowledge ``batch``, retrying while the database is away."""
+        delay = 0.5
+        while True:
+            started = time.monotonic()
+            try:
+                self.writer.write(batch)
+            except psycopg.OperationalError as exc:
+                self.metrics.database_errors += 1
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                logger.warning(
+                    "database unavailable (%s); holding %d messages, retry in %.1f s",
+                    exc,
+                    len(batch),
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_max_s)
+                continue
+            self.metrics.batch_seconds.observe(time.monotonic() - started)
+            self.consumer.ack(batch)
+            return True

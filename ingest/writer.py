@@ -1,0 +1,216 @@
+"""Writes batches of decoded messages to PostgreSQL in one transaction each.
+
+Readings go by COPY into a session-local staging table, then one
+``INSERT … ON CONFLICT DO NOTHING`` into ``readings``, so a redelivered message is
+stored once. Rejected messages, station statuses and readings of a batch commit together;
+only then may the batch be acknowledged to the broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import psycopg
+
+from ingest.inbound import Inbound, Rejection
+from ingest.metrics import IngestMetrics
+from stations import active_station_ids
+from telemetry import PARAMETERS, ReadingsDocument, RejectReason, StatusDocument
+
+logger = logging.getLogger(__name__)
+
+_PARAMETER_IDS: Final = {code: str(p.id) for code, p in PARAMETERS.items()}
+
+_STAGING_DDL: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS readings_staging ("
+    " epoch float8, station_id text, parameter_id smallint, value float8,"
+    " device_status smallint) ON COMMIT DELETE ROWS"
+)
+_MOVE_STAGED: Final = (
+    "INSERT INTO readings (time, station_id, parameter_id, value, device_status)"
+    " SELECT to_timestamp(epoch), station_id, parameter_id, value, device_status"
+    " FROM readings_staging ON CONFLICT DO NOTHING"
+)
+_UPSERT_STATUS: Final = (
+    "INSERT INTO station_status (station_id, state, reported_at, fw, battery_v)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[], %s::float8[])"
+    "  AS s(station_id, state, epoch, fw, battery_v)"
+    " ON CONFLICT (station_id) DO UPDATE SET state = excluded.state,"
+    "  reported_at = excluded.reported_at, fw = excluded.fw, battery_v = excluded.battery_v,"
+    "  received_at = now()"
+)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one committed batch did."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[RejectReason] = field(default_factory=list)
+
+
+class ReadingsWriter:
+    """Owns one database connection and writes batches through it.
+
+    Args:
+        url: libpq URL of the database.
+        metrics: Counters to update after each commit.
+        station_refresh_s: Least time between reloads of the active station list.
+    """
+
+    def __init__(self, url: str, *, metrics: IngestMetrics, station_refresh_s: float) -> None:
+        self._url = url
+        self._metrics = metrics
+        self._station_refresh_s = station_refresh_s
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._stations: frozenset[str] = frozenset()
+        self._stations_loaded_at = float("-inf")
+
+    def close(self) -> None:
+        """Close the connection, if open."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            conn = psycopg.connect(self._url, autocommit=False)
+            conn.execute(_STAGING_DDL)
+            conn.commit()
+            self._conn = conn
+            self._stations_loaded_at = float("-inf")
+        return self._conn
+
+    def _known(self, conn: psycopg.Connection[tuple[object, ...]], station_id: str) -> bool:
+        if station_id in self._stations:
+            return True
+        now = time.monotonic()
+        if now - self._stations_loaded_at >= self._station_refresh_s:
+            self._stations = active_station_ids(conn)
+            self._stations_loaded_at = now
+        return station_id in self._stations
+
+    def write(self, batch: Sequence[Inbound]) -> BatchResult:
+        """Write one batch in one transaction and commit it.
+
+        A batch the database refuses for its content (not for its availability) is written
+        message by message, and the messages it still refuses become rejects.
+
+        Raises:
+            psycopg.OperationalError: The database is unreachable; nothing was committed and
+                the caller retries the same batch.
+        """
+        conn = self._connection()
+        try:
+            result = self._write(conn, batch)
+        except psycopg.OperationalError:
+            self.close()
+            raise
+        except psycopg.DatabaseError:
+            conn.rollback()
+            logger.exception("batch of %d refused; writing message by message", len(batch))
+            result = BatchResult()
+            for item in batch:
+                result = _merge(result, self._write_alone(conn, item))
+        self._count(batch, result)
+        return result
+
+    def _write_alone(
+        self, conn: psycopg.Connection[tuple[object, ...]], item: Inbound
+    ) -> BatchResult:
+        try:
+            return self._write(conn, [item])
+        except psycopg.OperationalError:
+            self.close()
+            raise
+        except psycopg.DatabaseError as exc:
+            conn.rollback()
+            detail = f"the database refused the message: {type(exc).__name__}: {exc}"
+            bad = Rejection(RejectReason.STORAGE_ERROR, detail)
+            rejected = dataclasses.replace(item, body=bad, readings=0)
+            return self._write(conn, [rejected])
+
+    def _write(
+        self, conn: psycopg.Connection[tuple[object, ...]], batch: Sequence[Inbound]
+    ) -> BatchResult:
+        result = BatchResult()
+        lines: list[str] = []
+        rejects: list[tuple[str, str, str, bytes]] = []
+        statuses: dict[str, StatusDocument] = {}
+        for item in batch:
+            body = item.body
+            if not isinstance(body, Rejection) and (
+                item.station_id is None or not self._known(conn, item.station_id)
+            ):
+                body = Rejection(
+                    RejectReason.UNKNOWN_STATION,
+                    f"station {item.station_id!r} is not registered or not active",
+                )
+            if isinstance(body, Rejection):
+                rejects.append((item.topic, body.reason.value, body.detail, item.payload))
+                result.rejected.append(body.reason)
+            elif isinstance(body, StatusDocument):
+                statuses[str(item.station_id)] = body
+            else:
+                _format_rows(body, lines)
+        with conn.cursor() as cur:
+            if lines:
+                with cur.copy(
+                    "COPY readings_staging (epoch, station_id, parameter_id, value, device_status)"
+                    " FROM STDIN"
+                ) as copy:
+                    copy.write("".join(lines))
+                cur.execute(_MOVE_STAGED)
+                result.stored = max(cur.rowcount, 0)
+                result.duplicates = len(lines) - result.stored
+            if rejects:
+                with cur.copy("COPY rejects (topic, reason, detail, payload) FROM STDIN") as copy:
+                    for row in rejects:
+                        copy.write_row(row)
+            if statuses:
+                cur.execute(
+                    _UPSERT_STATUS,
+                    (
+                        list(statuses),
+                        [s.state.value for s in statuses.values()],
+                        [s.epoch for s in statuses.values()],
+                        [s.fw for s in statuses.values()],
+                        [s.battery_v for s in statuses.values()],
+                    ),
+                )
+        conn.commit()
+        return result
+
+    def _count(self, batch: Sequence[Inbound], result: BatchResult) -> None:
+        metrics = self._metrics
+        metrics.messages_received += len(batch)
+        metrics.readings_stored += result.stored
+        metrics.readings_duplicate += result.duplicates
+        metrics.messages_rejected.update(r.value for r in result.rejected)
+        metrics.batches += 1
+        now = time.time()
+        for item in batch:
+            if isinstance(item.body, ReadingsDocument):
+                newest = max(sample.epoch for sample in item.body.samples)
+                metrics.sample_age_seconds.observe(now - newest)
+
+
+def _format_rows(doc: ReadingsDocument, lines: list[str]) -> None:
+    """Append one COPY text line per reading (station ids need no escaping: see topics)."""
+    append = lines.append
+    station = doc.station
+    for sample in doc.samples:
+        prefix = f"{sample.epoch!r}\t{station}\t"
+        status = sample.status
+        for code, value in sample.values.items():
+            append(f"{prefix}{_PARAMETER_IDS[code]}\t{value!r}\t{status.get(code, 0)}\n")
+
+
+def _merge(a: BatchResult, b: BatchResult) -> BatchResult:
+    return BatchResult(a.stored + b.stored, a.duplicates + b.duplicates, a.rejected + b.rejected)
