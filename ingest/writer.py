@@ -38,7 +38,8 @@ _MOVE_STAGED: Final = (
 )
 _UPSERT_STATUS: Final = (
     "INSERT INTO station_status (station_id, state, reported_at, fw, battery_v)"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[], %s::float8[])"
+    " SELECT station_id, state, to_timestamp(epoch), fw, battery_v"
+    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[], %s::float8[])"
     "  AS s(station_id, state, epoch, fw, battery_v)"
     " ON CONFLICT (station_id) DO UPDATE SET state = excluded.state,"
     "  reported_at = excluded.reported_at, fw = excluded.fw, battery_v = excluded.battery_v,"

@@ -15,7 +15,7 @@ from telemetry.codec import (
 )
 from telemetry.db import connect, create_pool, ensure_database
 from telemetry.errors import AquaWatchError, ConfigError, DecodeError, RejectReason, TopicError
-from telemetry.migrate import Flavour, MigrationError, current_flavour, migrate
+from telemetry.schema import Flavour, MigrationError, current_flavour, migrate
 from telemetry.settings import (
     CommonSettings,
     MqttEndpoint,

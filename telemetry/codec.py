@@ -102,7 +102,7 @@ def _load_json(payload: bytes) -> Any:
             json.loads(text)  # the stdlib also reads NaN/Infinity: tell those apart
         except ValueError:
             raise _fail(RejectReason.NOT_JSON, f"payload is not JSON: {exc}") from exc
-        raise _fail(RejectReason.NON_FINITE_VALUE, "NaN or Infinity in payload") from exc
+        raise _fail(RejectReason.NON_FINITE_VALUE, "a number is NaN, Infinity or too large for a float") from exc
 
 
 def parse_timestamp(raw: object, *, where: str) -> float:

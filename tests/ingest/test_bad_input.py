@@ -1,0 +1,117 @@
+"""Bad input never stops the flow: each bad message gets its reason, its neighbours are stored."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import orjson
+import psycopg
+import pytest
+
+from tests.support import Broker, IngestProcess, Publisher, count, wait_for
+
+pytestmark = pytest.mark.integration
+
+NOW = time.time()
+
+
+def _doc(station: str = "KG-SR-01", *, ts: object = None, **values: object) -> bytes:
+    return orjson.dumps(
+        {"station": station, "ts": NOW - 60 if ts is None else ts, "values": values or {"do": 5.1}}
+    )
+
+
+# (what the station sent, topic station, payload, reason stored in rejects)
+BAD_INPUTS = [
+    ("not JSON", "KG-SR-01", b"\x00garbage{", "not_json"),
+    ("not UTF-8", "KG-SR-01", b"\xff\xfe\xfd", "not_utf8"),
+    ("wrong type", "KG-SR-01", _doc(do="4.2"), "bad_schema"),
+    ("NaN", "KG-SR-01", b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":NaN}}',
+     "non_finite_value"),
+    ("infinity", "KG-SR-01", b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":-Infinity}}',
+     "non_finite_value"),
+    ("unknown station", "KG-XX-99", _doc("KG-XX-99"), "unknown_station"),
+    ("unknown parameter", "KG-SR-01", _doc(do=5.0, arsenic=0.01), "unknown_parameter"),
+    ("topic/payload mismatch", "KG-SR-02", _doc("KG-SR-01"), "station_mismatch"),
+    ("timestamp in the future", "KG-SR-01", _doc(ts=NOW + 3600), "future_timestamp"),
+    ("timestamp without offset", "KG-SR-01", _doc(ts="2026-11-22T10:00:00"), "bad_timestamp"),
+    ("device status 7", "KG-SR-01",
+     b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":4},"status":{"do":7}}', "bad_status"),
+    ("oversized payload", "KG-SR-01", b'{"station":"KG-SR-01","pad":"' + b"x" * 300_000 + b'"}',
+     "payload_too_large"),
+    ("empty batch", "KG-SR-01", b'{"station":"KG-SR-01","samples":[]}', "empty_batch"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def worker(database_url: str, broker: Broker, prefix: str) -> Iterator[IngestProcess]:
+    process = IngestProcess(database_url=database_url, broker=broker, prefix=prefix)
+    process.start()
+    yield process
+    process.close()
+
+
+def test_each_bad_input_is_rejected_with_its_reason_and_the_rest_is_stored(
+    worker: IngestProcess, database_url: str, broker: Broker, prefix: str
+) -> None:
+    publisher = Publisher(broker)
+    good_times = []
+    for index, (_, station, payload, _) in enumerate(BAD_INPUTS):
+        good_ts = NOW - 3600 + index * 60
+        good_times.append(good_ts)
+        publisher.publish(f"{prefix}/v1/KG-SR-03/readings", _doc("KG-SR-03", ts=good_ts, do=6.0))
+        publisher.publish(f"{prefix}/v1/{station}/readings", payload)
+    publisher.publish(f"{prefix}/v1/KG-SR-03/readings", _doc("KG-SR-03", ts=NOW, do=6.5))
+    publisher.close()
+
+    wait_for(
+        lambda: count(database_url, "SELECT count(*) FROM rejects") == len(BAD_INPUTS),
+        timeout=20,
+        what="every bad input in rejects",
+    )
+    wait_for(
+        lambda: count(database_url, "SELECT count(*) FROM readings") == len(BAD_INPUTS) + 1,
+        timeout=20,
+        what="every good neighbour stored",
+    )
+    with psycopg.connect(database_url) as conn:
+        rejects = conn.execute(
+            "SELECT topic, reason, detail, payload FROM rejects ORDER BY id"
+        ).fetchall()
+        stations = conn.execute("SELECT DISTINCT station_id FROM readings").fetchall()
+    assert [r[1] for r in rejects] == [reason for *_, reason in BAD_INPUTS]
+    for (_, station, payload, _), (topic, _, detail, stored) in zip(
+        BAD_INPUTS, rejects, strict=True
+    ):
+        assert topic == f"{prefix}/v1/{station}/readings"
+        assert bytes(stored) == payload  # raw bytes kept: nothing is lost
+        assert detail
+    assert stations == [("KG-SR-03",)]
+    metrics = worker.metrics()
+    assert metrics['aquawatch_ingest_messages_rejected_total{reason="unknown_station"}'] == 1
+    assert metrics["aquawatch_ingest_readings_stored_total"] == len(BAD_INPUTS) + 1
+
+
+def test_foreign_status_and_readings_topics(
+    worker: IngestProcess, database_url: str, broker: Broker, prefix: str
+) -> None:
+    publisher = Publisher(broker)
+    publisher.publish(
+        f"{prefix}/v1/KG-CS-01/status", b'{"state":"online","fw":"1.2","battery_v":12.6}'
+    )
+    publisher.publish(f"{prefix}/v1/KG-CS-01/status", b'{"state":"asleep"}')
+    publisher.publish(f"{prefix}/v1/KG-ZZ/status", b'{"state":"online"}')
+    publisher.close()
+    wait_for(
+        lambda: count(database_url, "SELECT count(*) FROM rejects") == 2,
+        timeout=20,
+        what="bad statuses rejected",
+    )
+    with psycopg.connect(database_url) as conn:
+        status = conn.execute(
+            "SELECT station_id, state, fw, battery_v FROM station_status"
+        ).fetchall()
+        reasons = conn.execute("SELECT reason FROM rejects ORDER BY id").fetchall()
+    assert status == [("KG-CS-01", "online", "1.2", 12.6)]
+    assert reasons == [("bad_schema",), ("unknown_station",)]

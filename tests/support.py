@@ -1,0 +1,322 @@
+"""Real services for tests: a private Mosquitto, fresh PostgreSQL databases, ingest processes.
+
+Where a service is missing, tests skip locally and fail under CI (CI=true), so a green CI
+always means they ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+T = TypeVar("T")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def unavailable(message: str) -> None:
+    """Skip locally, fail under CI."""
+    if IN_CI:
+        pytest.fail(f"required service missing under CI: {message}")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """Return a TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], T], *, timeout: float, what: str, every: float = 0.05) -> T:
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
+        time.sleep(every)
+
+
+class PostgresServer:
+    """A reachable PostgreSQL server where tests may create databases."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    @contextmanager
+    def database(self) -> Iterator[str]:
+        """Create an empty database for one test and drop it afterwards."""
+        name = f"aw_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield make_conninfo(self.admin_url, dbname=name)
+        finally:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+def find_postgres() -> PostgresServer:
+    """Return the test server (AQUAWATCH_TEST_ADMIN_URL or the local one)."""
+    url = os.environ.get("AQUAWATCH_TEST_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL at {url}: {exc}")
+    return PostgresServer(url)
+
+
+def broker_config_text() -> str:
+    """The broker configuration AquaWatch ships."""
+    return resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
+
+
+class Broker:
+    """A private Mosquitto running the shipped configuration on a free port."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            unavailable("the mosquitto binary (Debian package mosquitto)")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="aw-broker-"))
+        self.dir.chmod(0o777)  # mosquitto drops root and must write its persistence file
+        self.config = self.dir / "mosquitto.conf"
+        self.config.write_text(
+            broker_config_text()
+            + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            + f"persistence_location {self.dir}/\n"
+        )
+        self.config.chmod(0o644)
+        self.log = self.dir / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The broker URL for AQUAWATCH_MQTT_URL."""
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start it and wait until it accepts connections."""
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "-c", str(self.config), "-v"], stdout=log, stderr=log
+            )
+        wait_for(self._accepts, timeout=10, what=f"mosquitto on port {self.port}")
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop it gracefully (it saves its persistence file)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def close(self) -> None:
+        """Stop it and remove its files."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class IngestProcess:
+    """``aquawatch ingest`` as a real subprocess."""
+
+    def __init__(self, *, database_url: str, broker: Broker, prefix: str, **settings: str) -> None:
+        self.metrics_port = free_port()
+        self.env = {
+            **os.environ,
+            "AQUAWATCH_DATABASE_URL": database_url,
+            "AQUAWATCH_MQTT_URL": broker.url,
+            "AQUAWATCH_TOPIC_PREFIX": prefix,
+            "AQUAWATCH_CLIENT_ID": f"ingest-{prefix}",
+            "AQUAWATCH_METRICS_PORT": str(self.metrics_port),
+            "AQUAWATCH_ROLLUP_INTERVAL_S": "0.5",
+            "AQUAWATCH_ROLLUP_SETTLE_S": "0",
+            **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.log = Path(tempfile.mkstemp(prefix="aw-ingest-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the worker and wait until it is connected and subscribed."""
+        offset = self.log.stat().st_size
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "telemetry.cli", "ingest"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(
+            lambda: "subscribed to" in self.log.read_text()[offset:] or self._died(),
+            timeout=30,
+            what="ingest to subscribe",
+        )
+        if self._died():
+            pytest.fail(f"ingest exited early:\n{self.log.read_text()}")
+
+    def _died(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def metrics(self) -> dict[str, float]:
+        """Return the unlabelled counters from /metrics."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        return values
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no goodbye."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        """SIGTERM and wait; return the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def close(self) -> None:
+        """Make sure the process is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        """Everything the worker logged."""
+        return self.log.read_text()
+
+
+def count(url: str, query: str) -> int:
+    """Run a counting query."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row else 0
+
+
+class Publisher:
+    """A plain paho QoS 1 publisher, for feeding hand-made messages to the broker."""
+
+    def __init__(self, broker: Broker) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.connect("127.0.0.1", broker.port)
+        self._client.loop_start()
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 and wait for the broker's PUBACK."""
+        info = self._client.publish(topic, payload, qos=1)
+        info.wait_for_publish(timeout=10)
+        assert info.is_published(), f"broker did not acknowledge a publish to {topic}"
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class TcpProxy:
+    """A loopback TCP proxy that can cut the line, to make a server unreachable on demand."""
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target_port = target_port
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        """Accept connections again."""
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Refuse new connections and break the open ones."""
+        with self._lock:
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self._lock:
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

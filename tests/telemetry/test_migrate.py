@@ -1,0 +1,131 @@
+"""Migrations and the plain-PostgreSQL storage path (partitions and rollups)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from telemetry import Flavour, MigrationError, current_flavour, migrate
+from telemetry.schema import available_migrations
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
+    assert migrate(database_url) == ["0001_core", "0002_readings"]
+    assert migrate(database_url) == []
+    assert current_flavour(database_url) is Flavour.POSTGRES
+    with psycopg.connect(database_url) as conn:
+        versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
+        parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
+    assert sorted(versions) == [("0001", "postgres"), ("0002", "postgres")]
+    assert parameters == (24,)
+
+
+def test_changed_migration_file_is_refused(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate(database_url)
+    edited = [
+        m.__class__(m.version, m.name, m.flavour, m.text + "\n-- edited")
+        for m in available_migrations()
+    ]
+    monkeypatch.setattr("telemetry.schema.available_migrations", lambda: edited)
+    with pytest.raises(MigrationError, match="0001_core changed after it was applied"):
+        migrate(database_url)
+
+
+def test_daily_partitions_ahead_and_a_default_for_old_backfill(database_url: str) -> None:
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        parts = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'readings'::regclass"
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO readings (time, station_id, parameter_id, value)"
+            " VALUES ('2019-05-01T00:00:00Z', 'S', 1, 1), (now(), 'S', 1, 2)"
+        )
+        placed = conn.execute(
+            "SELECT tableoid::regclass::text, value FROM readings ORDER BY value"
+        ).fetchall()
+        created = conn.execute("SELECT aquawatch_ensure_partitions(7, 14)").fetchone()
+    names = {p[0] for p in parts}
+    assert "readings_default" in names
+    assert len(names) == 1 + 7 + 1 + 14  # default, a week back, today, two weeks ahead
+    assert placed[0] == ("readings_default", 1.0)
+    today = datetime.now(UTC).strftime("%Y%m%d")
+    assert placed[1] == (f"readings_{today}", 2.0)
+    assert created == (0,)
+
+
+def test_duplicate_reading_identity_is_stored_once(database_url: str) -> None:
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        insert = (
+            "INSERT INTO readings (time, station_id, parameter_id, value)"
+            " VALUES ('2026-11-22T14:05:00Z', 'S', 3, %s) ON CONFLICT DO NOTHING"
+        )
+        first = conn.execute(insert, (4.2,)).rowcount
+        again = conn.execute(insert, (9.9,)).rowcount
+        values = conn.execute("SELECT value FROM readings").fetchall()
+    assert (first, again, values) == (1, 0, [(4.2,)])
+
+
+def test_rollups_hand_computed(database_url: str) -> None:
+    migrate(database_url)
+    rows = [
+        # station, parameter, time (UTC), value
+        ("S", 3, "2026-11-21T16:59:30Z", 9.0),  # 23:59:30 local, 21 Nov
+        ("S", 3, "2026-11-21T17:00:10Z", 4.0),  # 00:00:10 local, 22 Nov
+        ("S", 3, "2026-11-21T17:00:50Z", 6.0),  # same minute
+        ("S", 3, "2026-11-21T17:30:00Z", 2.0),  # same hour, another minute
+        ("S", 1, "2026-11-21T17:00:20Z", 29.5),
+    ]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for row in rows:
+            conn.execute(
+                "INSERT INTO readings (station_id, parameter_id, time, value) VALUES (%s,%s,%s,%s)",
+                row,
+            )
+        refreshed = conn.execute("SELECT aquawatch_refresh_rollups('0 seconds')").fetchone()
+        minute = conn.execute(
+            "SELECT bucket, n, mean, min, max FROM readings_1m"
+            " WHERE parameter_id = 3 ORDER BY bucket"
+        ).fetchall()
+        hour = conn.execute(
+            "SELECT bucket, n, mean FROM readings_1h WHERE parameter_id = 3 ORDER BY bucket"
+        ).fetchall()
+        day = conn.execute(
+            "SELECT bucket, n, mean, min, max FROM readings_1d"
+            " WHERE parameter_id = 3 ORDER BY bucket"
+        ).fetchall()
+        # Late data for an already rolled-up minute is folded in on the next refresh.
+        conn.execute(
+            "INSERT INTO readings (station_id, parameter_id, time, value)"
+            " VALUES ('S', 3, '2026-11-21T17:00:30Z', 8.0)"
+        )
+        conn.execute("SELECT aquawatch_refresh_rollups('0 seconds')")
+        late = conn.execute(
+            "SELECT n, mean FROM readings_1m WHERE parameter_id = 3"
+            " AND bucket = '2026-11-21T17:00:00Z'"
+        ).fetchone()
+    utc = UTC
+    assert refreshed == (4,)
+    assert minute == [
+        (datetime(2026, 11, 21, 16, 59, tzinfo=utc), 1, 9.0, 9.0, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 2, 5.0, 4.0, 6.0),
+        (datetime(2026, 11, 21, 17, 30, tzinfo=utc), 1, 2.0, 2.0, 2.0),
+    ]
+    assert hour == [
+        (datetime(2026, 11, 21, 16, 0, tzinfo=utc), 1, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 3, 4.0),
+    ]
+    # Local days (UTC+7): the 23:59:30 reading belongs to 21 November.
+    assert day == [
+        (datetime(2026, 11, 20, 17, 0, tzinfo=utc), 1, 9.0, 9.0, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 3, 4.0, 2.0, 6.0),
+    ]
+    assert late == (3, 6.0)

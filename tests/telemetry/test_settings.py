@@ -1,0 +1,67 @@
+"""Settings from the environment and flags."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from telemetry import (
+    CommonSettings,
+    ConfigError,
+    MqttEndpoint,
+    add_settings_arguments,
+    parse_mqtt_url,
+    redact_url,
+    settings_from_args,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mqtt://127.0.0.1:1883", MqttEndpoint("127.0.0.1", 1883, None, None, tls=False)),
+        ("mqtt://broker", MqttEndpoint("broker", 1883, None, None, tls=False)),
+        ("mqtts://u:p%40ss@b.example:8884", MqttEndpoint("b.example", 8884, "u", "p@ss", tls=True)),
+        ("mqtts://b.example", MqttEndpoint("b.example", 8883, None, None, tls=True)),
+    ],
+)
+def test_mqtt_urls(url: str, expected: MqttEndpoint) -> None:
+    assert parse_mqtt_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://broker", "must start with mqtt://"),
+        ("mqtt://", "has no host"),
+        ("mqtt://broker:99999", "bad port"),
+    ],
+)
+def test_bad_mqtt_urls(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_mqtt_url(url)
+
+
+def test_passwords_never_printed() -> None:
+    assert redact_url("postgresql://aw:s3cret@db/aquawatch") == "postgresql://aw:***@db/aquawatch"
+    assert parse_mqtt_url("mqtt://st:pw@h:1").display() == "mqtt://st@h:1"
+
+
+def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AQUAWATCH_TOPIC_PREFIX", "from-env")
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", "mqtt://env-host:1883")
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser, CommonSettings)
+    settings = settings_from_args(CommonSettings, parser.parse_args(["--topic-prefix", "flag"]))
+    assert settings.topic_prefix == "flag"
+    assert settings.mqtt_url.get_secret_value() == "mqtt://env-host:1883"
+    assert "env-host" not in repr(settings)
+
+
+def test_invalid_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import IngestSettings
+
+    monkeypatch.setenv("AQUAWATCH_INFLIGHT_WINDOW", "many")
+    with pytest.raises(ConfigError, match="inflight_window"):
+        settings_from_args(IngestSettings, argparse.Namespace())
