@@ -102,7 +102,8 @@ def _load_json(payload: bytes) -> Any:
             json.loads(text)  # the stdlib also reads NaN/Infinity: tell those apart
         except ValueError:
             raise _fail(RejectReason.NOT_JSON, f"payload is not JSON: {exc}") from exc
-        raise _fail(RejectReason.NON_FINITE_VALUE, "a number is NaN, Infinity or too large for a float") from exc
+        detail = "a number is NaN, Infinity or too large for a float"
+        raise _fail(RejectReason.NON_FINITE_VALUE, detail) from exc
 
 
 def parse_timestamp(raw: object, *, where: str) -> float:

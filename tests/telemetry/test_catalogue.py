@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telemetry import PARAMETERS, PARAMETERS_BY_ID
 
-DESIGN_CODES = (
-    "temp ph do sal cond turb tss cod bod5 toc nh4 tan no2 no3 po4 tn tp h2s alk chla flow level"
-    " color cl2"
-).split()
+DESIGN_CODES = [
+    "temp", "ph", "do", "sal", "cond", "turb", "tss", "cod", "bod5", "toc", "nh4", "tan", "no2",
+    "no3", "po4", "tn", "tp", "h2s", "alk", "chla", "flow", "level", "color", "cl2",
+]  # fmt: skip
 
 
 def test_every_design_code_is_catalogued_once() -> None:
