@@ -1,1 +1,47 @@
-"""Station simulators: realistic readings and faults over MQTT, for demos and tests."""
+"""Station simulators: realistic readings and faults over MQTT, for demos and load tests.
+
+Nothing else in AquaWatch imports this package; it uses only the public APIs of
+``telemetry`` and ``stations``.
+"""
+
+from simulators.engine import Clock, Outgoing, Sink, StationRunner, Tally, run
+from simulators.faults import Block, Fault, apply_faults
+from simulators.publisher import MqttPublisher, PublisherError
+from simulators.scenario import (
+    Scenario,
+    ScenarioError,
+    Script,
+    compile_scenarios,
+    load_scenario,
+    parse_duration,
+    parse_scenario,
+    resolve_time,
+)
+from simulators.signals import DoCrash, EffluentPulse, Episode, Rain, simulate
+
+__all__ = [
+    "Block",
+    "Clock",
+    "DoCrash",
+    "EffluentPulse",
+    "Episode",
+    "Fault",
+    "MqttPublisher",
+    "Outgoing",
+    "PublisherError",
+    "Rain",
+    "Scenario",
+    "ScenarioError",
+    "Script",
+    "Sink",
+    "StationRunner",
+    "Tally",
+    "apply_faults",
+    "compile_scenarios",
+    "load_scenario",
+    "parse_duration",
+    "parse_scenario",
+    "resolve_time",
+    "run",
+    "simulate",
+]

@@ -1,0 +1,252 @@
+"""MQTT publishing with QoS 1, a bounded window of unacknowledged messages, and a will.
+
+One connection publishes for every simulated station. That suits demos and load tests;
+a production station connects with its own credentials, because the broker's ACL pattern
+(``pattern write aquawatch/v1/%u/#``) ties each username to its own station topics. The
+connection's will (retained ``offline``) can name only one status topic, so a clean stop
+publishes ``offline`` for every station itself.
+
+paho-mqtt fails publishes with ``MQTT_ERR_QUEUE_SIZE`` past 65,535 unacknowledged QoS 1
+messages, so :meth:`MqttPublisher.send` blocks while ``max_inflight`` messages await their
+PUBACK. Acknowledgements are matched to messages in ``on_publish`` (on paho's network
+thread, which only updates counters) even when the PUBACK beats ``publish()`` returning.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from simulators.engine import Outgoing
+from telemetry import AquaWatchError, MqttEndpoint
+
+logger = logging.getLogger(__name__)
+
+_UNSUPPORTED_PROTOCOL: Final = 132  # MQTT v5 CONNACK "Unsupported Protocol Version"
+_QUEUED: Final = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
+
+
+class PublisherError(AquaWatchError):
+    """The broker cannot be reached, refuses us, or stops acknowledging."""
+
+
+class MqttPublisher:
+    """A paho-mqtt 2.x client publishing QoS 1 with at most ``max_inflight`` unacknowledged.
+
+    Args:
+        endpoint: The broker.
+        client_id: MQTT client id (unique per connection).
+        max_inflight: Most messages awaiting PUBACK before :meth:`send` blocks.
+        will: Topic and payload of the retained will message.
+        connect_timeout_s: Seconds to wait for CONNACK.
+        stall_timeout_s: Seconds :meth:`send` may wait for room before giving up.
+        keepalive_s: MQTT keepalive.
+    """
+
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        *,
+        client_id: str,
+        max_inflight: int,
+        will: tuple[str, bytes] | None = None,
+        connect_timeout_s: float = 10.0,
+        stall_timeout_s: float = 60.0,
+        keepalive_s: int = 30,
+    ) -> None:
+        self._endpoint = endpoint
+        self._client_id = client_id
+        self._max_inflight = max_inflight
+        self._will = will
+        self._connect_timeout = connect_timeout_s
+        self._stall_timeout = stall_timeout_s
+        self._keepalive = keepalive_s
+        self._room = threading.Condition()
+        self._waiting: dict[int, Callable[[], None]] = {}
+        self._early: dict[int, ReasonCode] = {}
+        self._sending = 0
+        self._connack = threading.Event()
+        self._connack_reason: ReasonCode | None = None
+        self._closed_early = False
+        self._client: mqtt.Client | None = None
+        self.refused = 0
+
+    def __enter__(self) -> MqttPublisher:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Connect with MQTT v5, falling back to 3.1.1 for brokers without v5.
+
+        Raises:
+            PublisherError: The broker is unreachable or refuses the connection.
+        """
+        reason = self._connect(MQTTProtocolVersion.MQTTv5)
+        if reason is not None and (reason.value == _UNSUPPORTED_PROTOCOL or self._closed_early):
+            logger.info("broker refused MQTT v5 (%s); retrying with MQTT 3.1.1", reason)
+            reason = self._connect(MQTTProtocolVersion.MQTTv311)
+        if reason is not None:
+            msg = f"broker {self._endpoint.display()} refused the connection: {reason}"
+            raise PublisherError(msg)
+        logger.info("connected to %s as %s", self._endpoint.display(), self._client_id)
+
+    def _connect(self, protocol: MQTTProtocolVersion) -> ReasonCode | None:
+        v5 = protocol is MQTTProtocolVersion.MQTTv5
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=protocol,
+            clean_session=None if v5 else True,
+        )
+        if self._endpoint.username:
+            client.username_pw_set(self._endpoint.username, self._endpoint.password)
+        if self._endpoint.tls:
+            client.tls_set_context(ssl.create_default_context())
+        if self._will:
+            client.will_set(self._will[0], self._will[1], qos=1, retain=True)
+        client.max_queued_messages_set(0)  # our window bounds the queue, not paho's drops
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        self._connack.clear()
+        self._connack_reason = None
+        self._closed_early = False
+        try:
+            client.connect(self._endpoint.host, self._endpoint.port, keepalive=self._keepalive)
+        except OSError as exc:
+            msg = f"cannot reach the broker at {self._endpoint.display()}: {exc}"
+            raise PublisherError(msg) from exc
+        client.loop_start()
+        if not self._connack.wait(self._connect_timeout):
+            client.loop_stop()
+            msg = f"no CONNACK from {self._endpoint.display()} within {self._connect_timeout} s"
+            raise PublisherError(msg)
+        if self._connack_reason is not None:
+            client.loop_stop()
+            return self._connack_reason
+        self._client = client
+        return None
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if self._connack.is_set():
+            logger.info("reconnected to %s", self._endpoint.display())
+            return
+        self._connack_reason = reason if reason.is_failure else None
+        self._connack.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if not self._connack.is_set():  # closed before CONNACK: e.g. a 3.1.1-only broker
+            self._closed_early = True
+            self._connack_reason = reason
+            self._connack.set()
+        elif reason.is_failure:
+            logger.warning("lost the broker connection (%s); paho reconnects", reason)
+
+    def send(self, message: Outgoing, on_ack: Callable[[Outgoing], None]) -> None:
+        """Publish ``message`` with QoS 1; ``on_ack(message)`` runs when the PUBACK arrives.
+
+        Raises:
+            PublisherError: No room in the window for ``stall_timeout_s`` or paho refused.
+        """
+        client = self._client
+        if client is None:
+            msg = "publisher is not connected"
+            raise PublisherError(msg)
+        deadline = time.monotonic() + self._stall_timeout
+        with self._room:
+            while len(self._waiting) + self._sending >= self._max_inflight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._room.wait(remaining):
+                    msg = f"no PUBACK from the broker for {self._stall_timeout} s"
+                    raise PublisherError(msg)
+            self._sending += 1
+        # Never hold our lock around publish(): paho calls on_publish under its own lock.
+        info = client.publish(message.topic, message.payload, qos=1, retain=message.retain)
+        with self._room:
+            self._sending -= 1
+            if info.rc not in _QUEUED:
+                self._room.notify_all()
+                msg = f"publish to {message.topic} failed: {mqtt.error_string(info.rc)}"
+                raise PublisherError(msg)
+            early = self._early.pop(info.mid, None)
+            if early is None:
+                self._waiting[info.mid] = lambda: on_ack(message)
+                return
+            self._room.notify_all()
+        self._settle(early, lambda: on_ack(message))
+
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        with self._room:
+            callback = self._waiting.pop(mid, None)
+            if callback is None:  # PUBACK before publish() returned
+                self._early[mid] = reason
+                return
+            self._room.notify_all()
+        self._settle(reason, callback)
+
+    def _settle(self, reason: ReasonCode, callback: Callable[[], None]) -> None:
+        if reason.is_failure:  # MQTT v5 only: e.g. "Not authorized" from the ACL
+            self.refused += 1
+            logger.warning("broker refused a message: %s", reason)
+            return
+        callback()
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until every message is acknowledged; return False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._room:
+            while self._waiting or self._sending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._room.wait(remaining)
+        return True
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages still awaiting their PUBACK."""
+        with self._room:
+            return len(self._waiting) + self._sending
+
+    def close(self) -> None:
+        """Disconnect cleanly (the broker then discards the will) and stop paho's thread."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()

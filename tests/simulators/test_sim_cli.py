@@ -1,0 +1,68 @@
+"""``aquawatch simulate`` arguments, settings and failure messages (no broker needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from simulators import PublisherError
+from simulators.cli import SimulatorSettings, register_cli
+from telemetry import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aquawatch")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _run(*argv: str) -> int:
+    args = _parser().parse_args(["simulate", *argv])
+    status: int = args.handler(args)
+    return status
+
+
+def test_help_lists_run_options_and_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        _parser().parse_args(["simulate", "--help"])
+    assert caught.value.code == 0
+    text = capsys.readouterr().out
+    flags = ["--start", "--speed", "--fast", "--duration", "--stations", "--scenario", "--seed"]
+    flags += ["--mqtt-url", "--topic-prefix", "--max-inflight", "--backfill-batch"]
+    for flag in flags:
+        assert flag in text
+
+
+def test_speed_and_fast_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["simulate", "--fast", "--speed", "60"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AQUAWATCH_MAX_INFLIGHT", "250")
+    assert SimulatorSettings().max_inflight == 250
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--duration", "soon"], "--duration: a duration such as"),
+        (["--duration=-1h"], "--duration must be positive"),
+        (["--speed", "0"], "--speed must be positive"),
+        (["--stations", "0", "--fast"], "--stations must be at least 1"),
+        (["--start", "yesterday", "--fast"], "--start: 'yesterday' is not ISO 8601"),
+        (["--max-inflight", "0", "--fast"], "max_inflight"),
+        (["--mqtt-url", "http://x", "--fast"], "must start with mqtt://"),
+    ],
+)
+def test_bad_arguments_are_config_errors(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _run(*argv)
+
+
+def test_unreachable_broker_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(PublisherError, match=r"cannot reach the broker at mqtt://127.0.0.1:1"):
+        _run("--fast", "--duration", "1h", "--mqtt-url", "mqtt://127.0.0.1:1")
+    assert capsys.readouterr().out == ""

@@ -1,0 +1,105 @@
+"""Publishing through the real Mosquitto broker: the summary matches what subscribers saw."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators.cli import register_cli
+from telemetry import decode_readings
+
+BROKER = ("127.0.0.1", 1883)
+
+
+def _broker_or_skip() -> None:
+    try:
+        socket.create_connection(BROKER, timeout=1.0).close()
+    except OSError as exc:
+        reason = f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+class Counter:
+    """A QoS 1 subscriber counting readings documents, samples and values."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.lock = threading.Lock()
+        self.messages = self.samples = self.readings = 0
+        self.retained_topics: set[str] = set()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/#", qos=1)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            if message.topic.endswith("/status"):
+                self.retained_topics.add(message.topic)
+                return
+            doc = decode_readings(bytes(message.payload))
+            self.messages += 1
+            self.samples += len(doc.samples)
+            self.readings += sum(len(s.values) for s in doc.samples)
+
+    def wait_for(self, messages: int, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.messages >= messages:
+                    return
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def counter() -> Iterator[Counter]:
+    _broker_or_skip()
+    sub = Counter(f"test-sim-{uuid.uuid4().hex[:12]}")
+    sub.client.connect(*BROKER)
+    sub.client.loop_start()
+    assert sub.subscribed.wait(5.0)
+    yield sub
+    for topic in sub.retained_topics:  # leave no retained status behind
+        sub.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5.0)
+    sub.client.disconnect()
+    sub.client.loop_stop()
+
+
+@pytest.mark.integration
+def test_fast_run_through_mosquitto_matches_the_summary(
+    counter: Counter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="aquawatch")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["simulate", "--fast", "--start", "2026-11-22T00:00:00+07:00", "--duration", "4h",
+         "--stations", "20", "--scenario", "faults", "--seed", "3", "--max-inflight", "100",
+         "--backfill-batch", "7", "--topic-prefix", counter.prefix, "--mqtt-url",
+         f"mqtt://{BROKER[0]}:{BROKER[1]}"]
+    )  # fmt: skip
+    assert args.handler(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    counter.wait_for(summary["messages"])
+    time.sleep(0.2)  # anything beyond the summary would show up now
+    assert summary["stations"] == 20
+    assert summary["messages"] == 20 * 48 - 6 - 18 + 3  # dropout, outage out, 18/7 batches in
+    assert summary["backfill_messages"] == 3
+    assert summary["unacknowledged"] == summary["refused"] == 0
+    with counter.lock:
+        assert counter.messages == summary["messages"]
+        assert counter.samples == summary["samples"]
+        assert counter.readings == summary["readings"]
