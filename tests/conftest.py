@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -11,9 +11,14 @@ from tests.support import Broker, PostgresServer, find_postgres
 
 
 @pytest.fixture(scope="session")
-def postgres() -> PostgresServer:
+def postgres() -> Iterator[PostgresServer]:
     """The PostgreSQL server tests create their databases on."""
-    return find_postgres()
+    cleanup: list[Callable[[], None]] = []
+    try:
+        yield find_postgres(cleanup)
+    finally:
+        for step in cleanup:
+            step()
 
 
 @pytest.fixture

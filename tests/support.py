@@ -81,11 +81,86 @@ class PostgresServer:
                 )
 
 
-def find_postgres() -> PostgresServer:
-    """Return the test server (AQUAWATCH_TEST_ADMIN_URL or the local one)."""
-    url = os.environ.get("AQUAWATCH_TEST_ADMIN_URL", "postgresql://127.0.0.1:5432/postgres")
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+class PrivateCluster:
+    """A throwaway PostgreSQL cluster (trust auth, no fsync) on a free port.
+
+    Tests get their own server whatever the machine's cluster allows; run as root it runs
+    as the ``postgres`` system user, since PostgreSQL refuses to run as root.
+    """
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="aw-pg-"))
+        self.data = self.dir / "data"
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> str:
+        """Create and start the cluster; return its admin URL."""
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        options = (
+            f"-c port={self.port} -c listen_addresses=127.0.0.1"
+            f" -c unix_socket_directories={self.dir} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        """Stop the cluster and remove it."""
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def find_postgres(cleanup: list[Callable[[], None]]) -> PostgresServer:
+    """Return the test server: AQUAWATCH_TEST_ADMIN_URL, else a private cluster.
+
+    Args:
+        cleanup: Receives what must run at the end of the session.
+    """
+    url = os.environ.get("AQUAWATCH_TEST_ADMIN_URL")
+    if url is None:
+        bindir = _postgres_bin()
+        if bindir is None:
+            unavailable("PostgreSQL server binaries (Debian package postgresql)")
+            raise AssertionError  # unreachable: unavailable() raises
+        cluster = PrivateCluster(bindir)
+        cleanup.append(cluster.stop)
+        url = cluster.start()
     try:
-        with psycopg.connect(url, connect_timeout=3):
+        with psycopg.connect(url, connect_timeout=5):
             pass
     except psycopg.OperationalError as exc:
         unavailable(f"PostgreSQL at {url}: {exc}")
