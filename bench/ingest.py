@@ -1,0 +1,420 @@
+"""Ingest benchmark: broker ceiling, raw COPY, the AquaWatch pipeline and a naive baseline.
+
+Run ``python -m bench.ingest`` (options: ``--help``). Every part uses the same broker (a
+private Mosquitto started from ``ingest/broker/mosquitto.conf`` unless ``--mqtt-url`` is
+given) and the same PostgreSQL server (a fresh database on ``--database-url``'s server,
+dropped at the end). It prints a table and the ratios the foundation issue targets:
+the pipeline at >= 60 % of the bare subscriber's msg/s and >= 20x the naive baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from stations import load_registry, sync_registry
+from telemetry import PARAMETERS, migrate, parse_mqtt_url
+from telemetry.local_services import PrivateMosquitto, port_open
+
+STATIONS = ("KG-SR-01", "KG-SR-02", "KG-SR-03", "KG-CS-01", "KG-CS-02", "KG-EF-01", "KG-EF-02")
+VALUES = {"temp": 29.8, "ph": 7.9, "do": 4.2, "sal": 14.1, "cond": 23000.0, "turb": 12.5,
+          "tan": 0.31, "no2": 0.08}  # fmt: skip
+READINGS_PER_MESSAGE = len(VALUES)
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    messages: int
+
+    @property
+    def msg_rate(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def reading_rate(self) -> float:
+        return self.messages * READINGS_PER_MESSAGE / self.seconds
+
+
+def payload(n: int, *, base: float, now: bool = False) -> tuple[str, bytes]:
+    station = STATIONS[n % len(STATIONS)]
+    ts = time.time() if now else base + n // len(STATIONS)
+    doc = {"station": station, "seq": n, "ts": ts, "values": VALUES}
+    return station, orjson.dumps(doc)
+
+
+def client(host: str, port: int, *, client_id: str, receive_maximum: int = 0) -> mqtt.Client:
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+    c.max_inflight_messages_set(1000)  # publishers: a bounded window, well under 65,535
+    c.max_queued_messages_set(0)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    if receive_maximum:
+        props.ReceiveMaximum = receive_maximum
+    c.connect(host, port, clean_start=False, properties=props)
+    return c
+
+
+def publish_backlog(host: str, port: int, prefix: str, count: int, *, base: float) -> float:
+    """Publish ``count`` QoS 1 messages as fast as the broker acknowledges; return seconds."""
+    pub = client(host, port, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}")
+    pub.loop_start()
+    started = time.perf_counter()
+    infos = []
+    for n in range(count):
+        station, body = payload(n, base=base)
+        infos.append(pub.publish(f"{prefix}/v1/{station}/readings", body, qos=1))
+        if len(infos) >= 5000:
+            infos[0].wait_for_publish(30)
+            infos = [i for i in infos if not i.is_published()]
+    for info in infos:
+        info.wait_for_publish(60)
+    elapsed = time.perf_counter() - started
+    pub.disconnect()
+    pub.loop_stop()
+    return elapsed
+
+
+def bare_subscriber(host: str, port: int, prefix: str, count: int) -> Row:
+    """(a) A persistent session's backlog drained by a bare paho subscriber."""
+    client_id = f"bench-bare-{uuid.uuid4().hex[:6]}"
+    topic = f"$share/bare/{prefix}/v1/+/readings"
+    sub = client(host, port, client_id=client_id, receive_maximum=10_000)
+    sub.subscribe(topic, qos=1)
+    sub.loop(1.0)
+    sub.disconnect()
+    publish_backlog(host, port, prefix, count, base=time.time() - 10 * 86_400)
+    received = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        nonlocal received, first, last
+        received += 1
+        if received == 1:
+            first = time.perf_counter()
+        if received == count:
+            last = time.perf_counter()
+            done.set()
+
+    sub = client(host, port, client_id=client_id, receive_maximum=10_000)
+    sub.on_message = on_message
+    sub.loop_start()
+    if not done.wait(600):
+        sys.exit(f"bare subscriber got {received} of {count}")
+    sub.disconnect()
+    sub.loop_stop()
+    return Row("(a) bare paho subscriber, backlog", last - first, count)
+
+
+def raw_copy(url: str, count: int) -> Row:
+    """(b) COPY straight into readings, 10,000 rows a transaction."""
+    rows = count * READINGS_PER_MESSAGE
+    base = time.time() - 40 * 86_400
+    ids = [str(PARAMETERS[c].id) for c in VALUES]
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        for start in range(0, rows, 10_000):
+            lines = []
+            for r in range(start, min(rows, start + 10_000)):
+                n = r // READINGS_PER_MESSAGE
+                station = STATIONS[n % len(STATIONS)]
+                ts = base + n // len(STATIONS)
+                pid = ids[r % READINGS_PER_MESSAGE]
+                lines.append(f"{ts!r}\t{station}\t{pid}\t4.2\n")
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "COPY readings_raw_bench (epoch, station_id, parameter_id, value) FROM STDIN"
+                ) as copy,
+            ):
+                copy.write("".join(lines))
+            conn.execute(
+                "INSERT INTO readings (time, station_id, parameter_id, value)"
+                " SELECT to_timestamp(epoch), station_id, parameter_id, value"
+                " FROM readings_raw_bench"
+            )
+            conn.execute("TRUNCATE readings_raw_bench")
+            conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("TRUNCATE readings")
+        conn.commit()
+    return Row("(b) raw COPY into readings, 10k rows/tx", elapsed, count)
+
+
+class Ingester:
+    """``aquawatch ingest`` in a subprocess."""
+
+    def __init__(self, url: str, mqtt_url: str, prefix: str) -> None:
+        self.metrics_port = 19_000 + os.getpid() % 1000
+        self.env = {
+            **os.environ,
+            "AQUAWATCH_DATABASE_URL": url, "AQUAWATCH_MQTT_URL": mqtt_url,
+            "AQUAWATCH_TOPIC_PREFIX": prefix, "AQUAWATCH_CLIENT_ID": f"bench-ingest-{prefix}",
+            "AQUAWATCH_METRICS_PORT": str(self.metrics_port),
+        }  # fmt: skip
+        self.log = Path(tempfile.mkstemp(prefix="bench-ingest-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "ingest"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.metrics()
+                return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit(f"ingest did not start:\n{self.log.read_text()}")
+
+    def metrics(self) -> dict[str, float]:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
+
+
+def pipeline(ingester: Ingester, host: str, port: int, prefix: str, count: int) -> Row:
+    """(c) The same backlog, queued for the ingester's session, drained into the database."""
+    ingester.start()  # creates the persistent session and its shared subscription
+    ingester.stop()
+    publish_backlog(host, port, prefix, count, base=time.time() - 20 * 86_400)
+    target = count * READINGS_PER_MESSAGE
+    ingester.start()
+    first = last = 0.0
+    while True:
+        stored = ingester.metrics()["aquawatch_ingest_readings_stored_total"]
+        now = time.perf_counter()
+        if stored and not first:
+            first = now
+        if stored >= target:
+            last = now
+            break
+        time.sleep(0.05)
+    return Row("(c) AquaWatch ingest pipeline, backlog", last - first, count)
+
+
+def latency(ingester: Ingester, host: str, port: int, prefix: str, rate: float, seconds: float
+            ) -> tuple[float, float, int]:  # fmt: skip
+    """p50/p99 publish-to-commit at a steady ``rate`` (samples are stamped at publish)."""
+    before = ingester.metrics()
+    pub = client(host, port, client_id=f"bench-steady-{uuid.uuid4().hex[:6]}")
+    pub.loop_start()
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    for n in range(total):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        station, body = payload(n, base=0, now=True)
+        pub.publish(f"{prefix}/v1/{station}/readings", body, qos=1)
+    time.sleep(1.0)
+    pub.disconnect()
+    pub.loop_stop()
+    after = ingester.metrics()
+    buckets = []
+    for name, value in after.items():
+        if name.startswith("aquawatch_ingest_sample_age_seconds_bucket"):
+            bound = name.split('le="')[1].rstrip('"}')
+            buckets.append((float("inf") if bound == "+Inf" else float(bound),
+                            value - before.get(name, 0.0)))  # fmt: skip
+    buckets.sort()
+    observed = buckets[-1][1]
+    return quantile(buckets, 0.5), quantile(buckets, 0.99), int(observed)
+
+
+def quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """Linear interpolation inside the histogram bucket holding the q-quantile."""
+    total = buckets[-1][1]
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower_bound
+            share = (rank - lower_count) / max(cumulative - lower_count, 1e-9)
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, cumulative
+    return lower_bound
+
+
+def naive(url: str, host: str, port: int, prefix: str, count: int, *, per_reading: bool) -> Row:
+    """(d) One INSERT per message (or per reading), autocommit, done in the paho callback."""
+    client_id = f"bench-naive-{uuid.uuid4().hex[:6]}"
+    sub = client(host, port, client_id=client_id, receive_maximum=1000)
+    sub.subscribe(f"$share/naive/{prefix}/v1/+/readings", qos=1)
+    sub.loop(1.0)
+    sub.disconnect()
+    publish_backlog(host, port, prefix, count, base=time.time() - 30 * 86_400)
+    conn = psycopg.connect(url, autocommit=True)
+    ids = {c: PARAMETERS[c].id for c in VALUES}
+    received = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        nonlocal received, first, last
+        doc = orjson.loads(m.payload)
+        if per_reading:
+            for code, value in doc["values"].items():
+                conn.execute(
+                    "INSERT INTO readings (time, station_id, parameter_id, value)"
+                    " VALUES (to_timestamp(%s), %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (doc["ts"], doc["station"], ids[code], value),
+                )
+        else:
+            conn.execute(
+                "INSERT INTO readings (time, station_id, parameter_id, value)"
+                " SELECT to_timestamp(%s), %s, unnest(%s::smallint[]), unnest(%s::float8[])"
+                " ON CONFLICT DO NOTHING",
+                (doc["ts"], doc["station"], [ids[k] for k in doc["values"]],
+                 list(doc["values"].values())),
+            )  # fmt: skip
+        received += 1
+        if received == 1:
+            first = time.perf_counter()
+        if received == count:
+            last = time.perf_counter()
+            done.set()
+
+    sub = client(host, port, client_id=client_id, receive_maximum=1000)
+    sub.on_message = on_message
+    sub.loop_start()
+    if not done.wait(900):
+        sys.exit(f"naive subscriber got {received} of {count}")
+    sub.disconnect()
+    sub.loop_stop()
+    conn.close()
+    what = "one INSERT per reading" if per_reading else "one INSERT per message"
+    return Row(f"(d{'2' if per_reading else ''}) naive: {what}, autocommit", last - first, count)
+
+
+@contextmanager
+def bench_database(server_url: str) -> Iterator[str]:
+    name = f"aw_bench_{uuid.uuid4().hex[:8]}"
+    admin = make_conninfo(server_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(server_url, dbname=name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def bench_broker(mqtt_url: str | None) -> Iterator[str]:
+    if mqtt_url:
+        yield mqtt_url
+        return
+    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
+    port = 18_000 + os.getpid() % 1000
+    while port_open("127.0.0.1", port):
+        port += 1
+    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="bench-broker-")), config, port=port)
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000, help="backlog size")
+    parser.add_argument("--naive-messages", type=int, default=20_000, help="backlog for (d)")
+    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--database-url", default=os.environ.get(
+        "AQUAWATCH_DATABASE_URL", "postgresql://localhost/postgres"))  # fmt: skip
+    parser.add_argument("--mqtt-url", default=None, help="default: a private Mosquitto")
+    args = parser.parse_args()
+    with bench_broker(args.mqtt_url) as mqtt_url, bench_database(args.database_url) as url:
+        endpoint = parse_mqtt_url(mqtt_url)
+        host, port = endpoint.host, endpoint.port
+        migrate(url)
+        with psycopg.connect(url) as conn:
+            sync_registry(conn, load_registry(), deactivate_missing=True)
+            conn.execute(
+                "CREATE UNLOGGED TABLE readings_raw_bench (epoch float8, station_id text,"
+                " parameter_id smallint, value float8)"
+            )
+        where = f"broker {endpoint.display()}, database {url.split('@')[-1]}"
+        size = f"{args.messages} messages x {READINGS_PER_MESSAGE} readings, QoS 1"
+        print(f"{where}, {size}", flush=True)
+        a = bare_subscriber(host, port, f"bench-a-{uuid.uuid4().hex[:6]}", args.messages)
+        print(f"  {a.name}: {a.msg_rate:,.0f} msg/s", flush=True)
+        b = raw_copy(url, args.messages)
+        print(f"  {b.name}: {b.reading_rate:,.0f} readings/s", flush=True)
+        prefix = f"bench-c-{uuid.uuid4().hex[:6]}"
+        ingester = Ingester(url, mqtt_url, prefix)
+        c = pipeline(ingester, host, port, prefix, args.messages)
+        print(f"  {c.name}: {c.msg_rate:,.0f} msg/s", flush=True)
+        rate = c.msg_rate / 2
+        p50, p99, observed = latency(ingester, host, port, prefix, rate, args.latency_seconds)
+        ingester.stop()
+        d = naive(url, host, port, f"bench-d-{uuid.uuid4().hex[:6]}", args.naive_messages,
+                  per_reading=False)  # fmt: skip
+        print(f"  {d.name}: {d.msg_rate:,.0f} msg/s", flush=True)
+        d2 = naive(url, host, port, f"bench-e-{uuid.uuid4().hex[:6]}", args.naive_messages // 4,
+                   per_reading=True)  # fmt: skip
+        print(f"  {d2.name}: {d2.msg_rate:,.0f} msg/s", flush=True)
+    print()
+    header = ("measurement", "seconds", "messages", "msg/s", "readings/s")
+    print("| {:47} | {:>8} | {:>9} | {:>8} | {:>10} |".format(*header))
+    print(f"|{'-' * 49}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 12}|")
+    for row in (a, b, c, d, d2):
+        msgs = f"{row.msg_rate:8,.0f}" if row is not b else f"{'-':>8}"
+        print(f"| {row.name:47} | {row.seconds:8.2f} | {row.messages:9,} | {msgs} |"
+              f" {row.reading_rate:10,.0f} |")  # fmt: skip
+    print()
+    print(
+        f"latency publish->commit at {rate:,.0f} msg/s (half of (c)) for "
+        f"{args.latency_seconds:.0f} s, {observed} messages: p50 {p50 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms (interpolated in the ingester's histogram buckets)"
+    )
+    print(f"(c)/(a) = {c.msg_rate / a.msg_rate:.0%} of the bare subscriber (target >= 60 %)")
+    print(f"(c)/(d) = {c.msg_rate / d.msg_rate:.1f}x the naive baseline (target >= 20x)")
+    print(f"(c)/(d2) = {c.msg_rate / d2.msg_rate:.1f}x the row-at-a-time baseline")
+
+
+if __name__ == "__main__":
+    main()
