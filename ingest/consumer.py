@@ -250,6 +250,7 @@ class Consumer:
         client = self._client
         if client is None:
             return
+        self._connected.clear()  # a disconnect we asked for is not worth a warning
         client.disconnect()
         client.loop_stop()
         self._client = None

@@ -52,7 +52,7 @@ class SimulatorSettings(CommonSettings):
     max_inflight: int = Field(
         default=1000, ge=1, le=60_000, description="most QoS 1 messages awaiting PUBACK"
     )
-    client_id: str | None = Field(
+    sim_client_id: str | None = Field(
         default=None, description="MQTT client id (default: aquawatch-sim-<pid>)"
     )
     backfill_batch: int = Field(
@@ -128,7 +128,15 @@ def _simulate(args: argparse.Namespace) -> int:
     topics = TopicScheme(settings.topic_prefix)
     duration = _duration(args.duration)
     start = _start(args.start, fast=args.fast, duration=duration, zone_name=stations[0].timezone)
-    end = start + duration if duration is not None else (time.time() if args.fast else None)
+    live_from = None
+    if args.history is not None:
+        if args.fast or args.start is not None:
+            msg = "--history starts the run in the past itself: use it without --fast or --start"
+            raise ConfigError(msg)
+        live_from = start
+        start -= _duration(args.history) or 0.0
+    origin = start if live_from is None else live_from
+    end = origin + duration if duration is not None else (time.time() if args.fast else None)
     scripts = compile_scenarios(
         [load_scenario(name) for name in args.scenario], registry, start=start
     )
@@ -142,11 +150,11 @@ def _simulate(args: argparse.Namespace) -> int:
         )
         for s in stations
     ]
-    clock = Clock(start, end, speed=args.speed, fast=args.fast)
+    clock = Clock(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
     will = (topics.status(stations[0].id), encode_status(StatusDocument(StationState.OFFLINE)))
     publisher = MqttPublisher(
         endpoint,
-        client_id=settings.client_id or f"aquawatch-sim-{os.getpid()}",
+        client_id=settings.sim_client_id or f"aquawatch-sim-{os.getpid()}",
         max_inflight=settings.max_inflight,
         will=will,
         connect_timeout_s=settings.connect_timeout_s,
@@ -226,6 +234,11 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--fast",
         action="store_true",
         help="publish as fast as the broker acknowledges (until --duration, or until now)",
+    )
+    parser.add_argument(
+        "--history",
+        metavar="D",
+        help="first publish the last D (e.g. 6h) at once, then run live from now",
     )
     parser.add_argument(
         "--duration", metavar="D", help="simulated time to run, e.g. 6h, 2d (default: forever)"

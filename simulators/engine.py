@@ -260,6 +260,8 @@ class Clock:
         speed: Simulated seconds per real second.
         fast: Ignore the wall clock and run as fast as the sink allows.
         block: Simulated seconds generated per step.
+        live_from: Simulated time matching the wall clock at launch (default ``start``); an
+            earlier ``start`` is history, published at once before the live run.
     """
 
     start: float
@@ -267,6 +269,7 @@ class Clock:
     speed: float = 1.0
     fast: bool = False
     block: float = 3_600.0
+    live_from: float | None = None
 
 
 def run(
@@ -305,7 +308,8 @@ def run(
                 else until + clock.block
             )
         else:
-            until = clock.start + (time.monotonic() - wall_start) * clock.speed
+            origin = clock.start if clock.live_from is None else clock.live_from
+            until = origin + (time.monotonic() - wall_start) * clock.speed
             until = until if clock.end is None else min(until, clock.end)
         while generated <= until and (clock.end is None or generated < clock.end):
             step_end = generated + clock.block

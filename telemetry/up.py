@@ -116,6 +116,8 @@ def _children(
     children = [("ingest", ingest_args, ingest_env)]
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
+        if args.history:
+            simulate += ["--history", args.history]
         for scenario in args.scenario or []:
             simulate += ["--scenario", scenario]
         children.append(("simulate", simulate, {}))
@@ -208,6 +210,9 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     cmd = subparsers.add_parser("up", help="run the whole service with simulators (laptop, demo)")
     cmd.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     cmd.add_argument("--seed", type=int, default=1, help="simulator random seed")
+    cmd.add_argument(
+        "--history", default="6h", help="simulated past published at start, e.g. 6h ('' for none)"
+    )
     cmd.add_argument("--scenario", action="append", help="simulator scenario file (repeatable)")
     cmd.add_argument("--no-simulators", action="store_true", help="run the service alone")
     cmd.add_argument("--metrics-port", type=int, default=9464, help="ingest /metrics port")

@@ -392,3 +392,23 @@ class TcpProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+def simulate(broker: Broker, prefix: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``aquawatch simulate`` against ``broker``; its last stdout line is the summary."""
+    env = {**os.environ, "AQUAWATCH_MQTT_URL": broker.url, "AQUAWATCH_TOPIC_PREFIX": prefix}
+    return subprocess.Popen(
+        [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "simulate", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+
+
+def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, int]:
+    """Wait for a simulator and return its JSON summary."""
+    import json
+
+    out, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, f"simulate failed: {out!r}"
+    result: dict[str, int] = json.loads(out.decode().strip().splitlines()[-1])
+    return result

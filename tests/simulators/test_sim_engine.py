@@ -252,3 +252,29 @@ def test_simulators_use_only_public_apis_and_nobody_imports_them() -> None:
     for package in ("telemetry", "stations", "ingest", "alerts", "viz"):
         for path in (ROOT / package).rglob("*.py"):
             assert not any(n.split(".")[0] == "simulators" for n in _imports(path)), path
+
+
+def test_history_is_published_at_once_then_the_run_goes_live() -> None:
+    registry = load_registry()
+    runners = [
+        StationRunner(s, seed=1, script=Script(), topics=TopicScheme(), batch_size=50)
+        for s in registry.stations.values()
+    ]
+    stop = threading.Event()
+
+    class StopAfterHistory(ListSink):
+        def send(self, message: Outgoing, on_ack: Callable[[Outgoing], None]) -> None:
+            super().send(message, on_ack)
+            if len([m for m in self.sent if m.samples]) == 7 * 12:
+                stop.set()  # the whole hour of history arrived in the first publishing round
+
+    sink, tally = StopAfterHistory(), Tally()
+    # One hour of history before "now" (live_from); real time, speed 1.
+    clock = Clock(START - HOUR, None, live_from=START)
+    run(runners, sink, clock=clock, tally=tally, stop=stop)
+    times = sorted(
+        {s.epoch for m in sink.sent if m.samples for s in decode_readings(m.payload).samples}
+    )
+    assert times[0] == START - HOUR
+    assert times[-1] == START - 300  # every 5-minute sample of the past hour, none from the future
+    assert tally.messages == 7 * 12

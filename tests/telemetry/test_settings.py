@@ -65,3 +65,15 @@ def test_invalid_setting_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("AQUAWATCH_INFLIGHT_WINDOW", "many")
     with pytest.raises(ConfigError, match="inflight_window"):
         settings_from_args(IngestSettings, argparse.Namespace())
+
+
+def test_deployables_do_not_share_setting_names() -> None:
+    # One AQUAWATCH_* variable must never mean two things: `up` hands its environment to
+    # every process (an ingester and a simulator with one client id evict each other).
+    from ingest import IngestSettings
+    from simulators.cli import SimulatorSettings
+
+    common = set(CommonSettings.model_fields)
+    ingest = set(IngestSettings.model_fields) - common
+    simulate = set(SimulatorSettings.model_fields) - common
+    assert not ingest & simulate

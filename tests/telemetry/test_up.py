@@ -1,0 +1,60 @@
+"""``aquawatch up`` runs the service with simulators; readings from all seven stations arrive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support import Broker, count, free_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def stations_with_readings(url: str) -> int:
+    try:
+        return count(url, "SELECT count(DISTINCT station_id) FROM readings")
+    except psycopg.errors.UndefinedTable:
+        return 0  # up has not migrated yet
+
+
+def test_up_brings_readings_from_all_seven_stations_within_a_minute(
+    database_url: str, broker: Broker, prefix: str
+) -> None:
+    log = Path(tempfile.mkstemp(prefix="aw-up-", suffix=".log")[1])
+    env = {
+        **os.environ,
+        "AQUAWATCH_DATABASE_URL": database_url,
+        "AQUAWATCH_MQTT_URL": broker.url,
+        "AQUAWATCH_TOPIC_PREFIX": prefix,
+        "AQUAWATCH_CLIENT_ID": f"up-{prefix}",
+    }
+    command = [
+        sys.executable, "-m", "telemetry.cli", "up", "--report-every", "1",
+        "--history", "1h", "--metrics-port", str(free_port()),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: stations_with_readings(database_url) == 7,
+            timeout=60,
+            what="readings from all seven stations",
+            every=0.5,
+        )
+        wait_for(lambda: "from 7 stations" in log.read_text(), timeout=10, what="a report")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text()
+    assert "AquaWatch is up" in output
+    assert "(as configured)" in output  # given settings are used as they are
+    assert "processes  ingest, simulate" in output
