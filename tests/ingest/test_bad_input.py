@@ -115,3 +115,30 @@ def test_foreign_status_and_readings_topics(
         reasons = conn.execute("SELECT reason FROM rejects ORDER BY id").fetchall()
     assert status == [("KG-CS-01", "online", "1.2", 12.6)]
     assert reasons == [("bad_schema",), ("unknown_station",)]
+
+
+def test_a_message_the_database_refuses_becomes_a_reject_and_its_batch_is_stored(
+    worker: IngestProcess, database_url: str, broker: Broker, prefix: str
+) -> None:
+    # A rule the database enforces and the decoder does not know about (as an operator might add).
+    with psycopg.connect(database_url) as conn:
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT plausible CHECK (value < 1e6)")
+    publisher = Publisher(broker)
+    for n in range(20):
+        value = 5e6 if n == 7 else 5.0
+        publisher.publish(
+            f"{prefix}/v1/KG-SR-01/readings", _doc(ts=NOW - 3600 + n, do=value, temp=29.0)
+        )
+    publisher.close()
+    wait_for(
+        lambda: count(database_url, "SELECT count(*) FROM readings") == 19 * 2,
+        timeout=20,
+        what="the other 19 messages stored",
+    )
+    with psycopg.connect(database_url) as conn:
+        rejects = conn.execute("SELECT reason, detail, payload FROM rejects").fetchall()
+    assert len(rejects) == 1
+    reason, detail, payload = rejects[0]
+    assert reason == "storage_error"
+    assert "CheckViolation" in detail
+    assert b"5000000.0" in bytes(payload)

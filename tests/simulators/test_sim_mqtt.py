@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import threading
 import time
 import uuid
@@ -18,18 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.cli import register_cli
 from telemetry import decode_readings
-
-BROKER = ("127.0.0.1", 1883)
-
-
-def _broker_or_skip() -> None:
-    try:
-        socket.create_connection(BROKER, timeout=1.0).close()
-    except OSError as exc:
-        reason = f"no MQTT broker at {BROKER[0]}:{BROKER[1]}: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+from tests.support import Broker
 
 
 class Counter:
@@ -66,10 +53,9 @@ class Counter:
 
 
 @pytest.fixture
-def counter() -> Iterator[Counter]:
-    _broker_or_skip()
+def counter(broker: Broker) -> Iterator[Counter]:
     sub = Counter(f"test-sim-{uuid.uuid4().hex[:12]}")
-    sub.client.connect(*BROKER)
+    sub.client.connect("127.0.0.1", broker.port)
     sub.client.loop_start()
     assert sub.subscribed.wait(5.0)
     yield sub
@@ -81,15 +67,14 @@ def counter() -> Iterator[Counter]:
 
 @pytest.mark.integration
 def test_fast_run_through_mosquitto_matches_the_summary(
-    counter: Counter, capsys: pytest.CaptureFixture[str]
+    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
         ["simulate", "--fast", "--start", "2026-11-22T00:00:00+07:00", "--duration", "4h",
          "--stations", "20", "--scenario", "faults", "--seed", "3", "--max-inflight", "100",
-         "--backfill-batch", "7", "--topic-prefix", counter.prefix, "--mqtt-url",
-         f"mqtt://{BROKER[0]}:{BROKER[1]}"]
+         "--backfill-batch", "7", "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
     )  # fmt: skip
     assert args.handler(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -1,0 +1,57 @@
+"""Dependencies point one way: telemetry <- stations <- ingest, alerts, viz, simulators."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("telemetry", "stations", "ingest", "alerts", "viz", "simulators")
+# What each package may import from the others.
+ALLOWED = {
+    "telemetry": set(),
+    "stations": {"telemetry"},
+    "ingest": {"telemetry", "stations"},
+    "alerts": {"telemetry", "stations"},
+    "viz": {"telemetry", "stations"},
+    "simulators": {"telemetry", "stations"},
+}
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    """Project packages imported by each module of ``package``."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        found[str(path.relative_to(ROOT))] = {
+            top for name in names if (top := name.split(".")[0]) in PACKAGES
+        } - {package}
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_dependencies_point_one_way(package: str) -> None:
+    wrong = {
+        module: sorted(uses - ALLOWED[package])
+        for module, uses in imported_packages(package).items()
+        if uses - ALLOWED[package]
+    }
+    assert not wrong, f"{package} may import only {sorted(ALLOWED[package])}: {wrong}"
+
+
+def test_other_packages_use_only_the_public_names() -> None:
+    """Outside a package, imports go through its __init__ (``from telemetry import X``)."""
+    deep = []
+    for package in PACKAGES:
+        for module, _ in imported_packages(package).items():
+            tree = ast.parse((ROOT / module).read_text("utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    top = node.module.split(".")[0]
+                    if top in PACKAGES and top != package and "." in node.module:
+                        deep.append(f"{module}: from {node.module} import ...")
+    assert not deep, deep
