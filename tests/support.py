@@ -412,3 +412,44 @@ def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, in
     assert process.returncode == 0, f"simulate failed: {out!r}"
     result: dict[str, int] = json.loads(out.decode().strip().splitlines()[-1])
     return result
+
+
+class TimescaleServer:
+    """PostgreSQL 17 + TimescaleDB 2.23 built to WASM (PGlite), served over the wire protocol.
+
+    Proves the TimescaleDB DDL and queries; one connection at a time, no COPY FROM STDIN.
+    ``tests/run`` installs it from ``tests/timescaledb/package-lock.json``.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(__file__).resolve().parent / "timescaledb"
+        node = shutil.which("node")
+        if node is None or not (self.folder / "node_modules" / "@electric-sql").exists():
+            unavailable("Node.js and `npm ci` in tests/timescaledb (tests/run does both)")
+        self.node = str(node)
+        self.log = Path(tempfile.mkstemp(prefix="aw-tsdb-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Start on a free port; return a URL for psycopg."""
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [self.node, "server.mjs", "0"], cwd=self.folder, stdout=log, stderr=log
+            )
+        line = wait_for(
+            lambda: next(
+                (x for x in self.log.read_text().splitlines() if x.startswith("READY")), None
+            ) or self.process is None or self.process.poll() is not None,
+            timeout=60, what="the TimescaleDB WASM server",
+        )  # fmt: skip
+        if not isinstance(line, str):
+            pytest.fail(f"TimescaleDB WASM server failed:\n{self.log.read_text()}")
+        self.url = f"postgresql://postgres:x@127.0.0.1:{line.split()[1]}/postgres?sslmode=disable"
+        return self.url
+
+    def stop(self) -> None:
+        """Stop the server."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)

@@ -74,58 +74,70 @@ def test_duplicate_reading_identity_is_stored_once(database_url: str) -> None:
     assert (first, again, values) == (1, 0, [(4.2,)])
 
 
-def test_rollups_hand_computed(database_url: str) -> None:
-    migrate(database_url)
-    rows = [
-        # station, parameter, time (UTC), value
-        ("S", 3, "2026-11-21T16:59:30Z", 9.0),  # 23:59:30 local, 21 Nov
-        ("S", 3, "2026-11-21T17:00:10Z", 4.0),  # 00:00:10 local, 22 Nov
-        ("S", 3, "2026-11-21T17:00:50Z", 6.0),  # same minute
-        ("S", 3, "2026-11-21T17:30:00Z", 2.0),  # same hour, another minute
-        ("S", 1, "2026-11-21T17:00:20Z", 29.5),
-    ]
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for row in rows:
-            conn.execute(
-                "INSERT INTO readings (station_id, parameter_id, time, value) VALUES (%s,%s,%s,%s)",
-                row,
-            )
-        refreshed = conn.execute("SELECT aquawatch_refresh_rollups('0 seconds')").fetchone()
-        minute = conn.execute(
-            "SELECT bucket, n, mean, min, max FROM readings_1m"
-            " WHERE parameter_id = 3 ORDER BY bucket"
-        ).fetchall()
-        hour = conn.execute(
-            "SELECT bucket, n, mean FROM readings_1h WHERE parameter_id = 3 ORDER BY bucket"
-        ).fetchall()
-        day = conn.execute(
-            "SELECT bucket, n, mean, min, max FROM readings_1d"
-            " WHERE parameter_id = 3 ORDER BY bucket"
-        ).fetchall()
-        # Late data for an already rolled-up minute is folded in on the next refresh.
-        conn.execute(
-            "INSERT INTO readings (station_id, parameter_id, time, value)"
-            " VALUES ('S', 3, '2026-11-21T17:00:30Z', 8.0)"
-        )
-        conn.execute("SELECT aquawatch_refresh_rollups('0 seconds')")
-        late = conn.execute(
-            "SELECT n, mean FROM readings_1m WHERE parameter_id = 3"
-            " AND bucket = '2026-11-21T17:00:00Z'"
-        ).fetchone()
-    utc = UTC
-    assert refreshed == (4,)
-    assert minute == [
-        (datetime(2026, 11, 21, 16, 59, tzinfo=utc), 1, 9.0, 9.0, 9.0),
-        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 2, 5.0, 4.0, 6.0),
-        (datetime(2026, 11, 21, 17, 30, tzinfo=utc), 1, 2.0, 2.0, 2.0),
-    ]
-    assert hour == [
-        (datetime(2026, 11, 21, 16, 0, tzinfo=utc), 1, 9.0),
-        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 3, 4.0),
-    ]
+ROWS = [
+    # station, parameter, time (UTC), value
+    ("S", 3, "2026-11-21T16:59:30Z", 9.0),  # 23:59:30 local, 21 Nov
+    ("S", 3, "2026-11-21T17:00:10Z", 4.0),  # 00:00:10 local, 22 Nov
+    ("S", 3, "2026-11-21T17:00:50Z", 6.0),  # same minute
+    ("S", 3, "2026-11-21T17:30:00Z", 2.0),  # same hour, another minute
+    ("S", 1, "2026-11-21T17:00:20Z", 29.5),
+    ("S", 3, "2026-11-21T17:00:10Z", 99.0),  # a redelivery: same identity, ignored
+]
+LATE = ("S", 3, "2026-11-21T17:00:30Z", 8.0)
+INSERT = (
+    "INSERT INTO readings (station_id, parameter_id, time, value) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING"
+)
+QUERIES = {
+    "1m": "SELECT bucket, n, mean, min, max FROM readings_1m WHERE parameter_id = 3 ORDER BY 1",
+    "1h": "SELECT bucket, n, mean FROM readings_1h WHERE parameter_id = 3 ORDER BY 1",
+    "1d": "SELECT bucket, n, mean, min, max FROM readings_1d WHERE parameter_id = 3 ORDER BY 1",
+}
+EXPECTED = {
+    "1m": [
+        (datetime(2026, 11, 21, 16, 59, tzinfo=UTC), 1, 9.0, 9.0, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=UTC), 2, 5.0, 4.0, 6.0),
+        (datetime(2026, 11, 21, 17, 30, tzinfo=UTC), 1, 2.0, 2.0, 2.0),
+    ],
+    "1h": [
+        (datetime(2026, 11, 21, 16, 0, tzinfo=UTC), 1, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=UTC), 3, 4.0),
+    ],
     # Local days (UTC+7): the 23:59:30 reading belongs to 21 November.
-    assert day == [
-        (datetime(2026, 11, 20, 17, 0, tzinfo=utc), 1, 9.0, 9.0, 9.0),
-        (datetime(2026, 11, 21, 17, 0, tzinfo=utc), 3, 4.0, 2.0, 6.0),
-    ]
+    "1d": [
+        (datetime(2026, 11, 20, 17, 0, tzinfo=UTC), 1, 9.0, 9.0, 9.0),
+        (datetime(2026, 11, 21, 17, 0, tzinfo=UTC), 3, 4.0, 2.0, 6.0),
+    ],
+}
+LATE_MINUTE = (
+    "SELECT n, mean FROM readings_1m WHERE parameter_id = 3 AND bucket = '2026-11-21T17:00Z'"
+)
+
+
+def refresh(conn: psycopg.Connection[tuple[object, ...]], flavour: Flavour) -> None:
+    """Bring the rollups up to date the way each flavour's upkeep does."""
+    if flavour is Flavour.POSTGRES:
+        conn.execute("SELECT aquawatch_refresh_rollups('0 seconds')")
+    else:
+        for view in ("readings_1m", "readings_1h", "readings_1d"):
+            conn.execute(f"CALL refresh_continuous_aggregate('{view}', NULL, NULL)")
+
+
+def check_rollups(url: str, flavour: Flavour) -> None:
+    """The same rows give the same hand-computed answers to the same queries."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for row in ROWS:
+            conn.execute(INSERT, row)
+        refresh(conn, flavour)
+        got = {name: conn.execute(q).fetchall() for name, q in QUERIES.items()}
+        # Late data for an already rolled-up minute is folded in on the next refresh.
+        conn.execute(INSERT, LATE)
+        refresh(conn, flavour)
+        late = conn.execute(LATE_MINUTE).fetchone()
+    assert got == EXPECTED
     assert late == (3, 6.0)
+
+
+def test_rollups_hand_computed_on_postgres(database_url: str) -> None:
+    migrate(database_url)
+    check_rollups(database_url, Flavour.POSTGRES)
