@@ -85,6 +85,7 @@ class Consumer:
         self._ack_lock = threading.Lock()
         self._connected = threading.Event()
         self._refused: ReasonCode | None = None
+        self._filters: list[str] = []
 
     @property
     def protocol_version(self) -> str:
@@ -158,6 +159,7 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(
@@ -178,15 +180,29 @@ class Consumer:
             Channel.READINGS, share_group=self._share_group or None
         )
         status = self._scheme.subscription(Channel.STATUS)
+        self._filters = [readings, status]
         client.subscribe([(readings, 1), (status, 1)])
         logger.info(
-            "connected to %s (MQTT %s, session present: %s); subscribed to %s and %s",
+            "connected to %s (MQTT %s, session present: %s)",
             self._endpoint.display(),
             self.protocol_version,
             flags.session_present,
-            readings,
-            status,
         )
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [f for f, r in zip(self._filters, reasons, strict=False) if r.is_failure]
+        if refused:
+            logger.error("broker refused the subscription to %s", ", ".join(refused))
+            return
+        # Started only now: from here on the broker keeps messages for our session.
+        logger.info("subscribed to %s", " and ".join(self._filters))
         self._connected.set()
 
     def _on_disconnect(

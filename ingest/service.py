@@ -62,14 +62,14 @@ class IngestService:
 
     def run(self, stop: threading.Event) -> None:
         """Ingest until ``stop`` is set, then commit what was received and return."""
-        if self.metrics_server is not None:
+        self.consumer.start()
+        if self.metrics_server is not None:  # answering /metrics means: subscribed, ready
             self.metrics_server.start()
             logger.info(
                 "metrics on http://%s:%d/metrics",
                 self.settings.metrics_host,
                 self.metrics_server.port,
             )
-        self.consumer.start()
         self.maintenance.start()
         try:
             self._loop(stop)

@@ -8,6 +8,7 @@ so a fresh machine needs nothing installed by hand.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from types import FrameType
@@ -26,6 +28,7 @@ from telemetry.errors import AquaWatchError
 from telemetry.local_services import (
     EmbeddedBroker,
     EmbeddedPostgres,
+    LocalServiceError,
     PrivateMosquitto,
     find_local_postgres,
     port_open,
@@ -43,6 +46,7 @@ from telemetry.settings import (
 logger = logging.getLogger(__name__)
 
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -124,6 +128,25 @@ def _children(
     return children
 
 
+def _wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait until the ingester answers /metrics, which it does once subscribed."""
+    deadline = time.monotonic() + 60
+    while not port_open("127.0.0.1", port):
+        if process.poll() is not None:
+            msg = f"ingest exited with {process.returncode} before it was ready"
+            raise LocalServiceError(msg)
+        if time.monotonic() > deadline:
+            msg = "ingest was not subscribed after 60 s"
+            raise LocalServiceError(msg)
+        time.sleep(0.1)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if ``up`` dies, even by SIGKILL (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _report(url: str) -> str:
     with psycopg.connect(url, connect_timeout=5) as conn:
         row = conn.execute(
@@ -141,6 +164,10 @@ def _report(url: str) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from_args(CommonSettings, args)
+    if args.metrics_port <= 0:
+        print("aquawatch up: --metrics-port must be a port number (it tells when ingest is ready)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     stack = Stack()
     stop = threading.Event()
 
@@ -165,7 +192,11 @@ def _run(args: argparse.Namespace) -> int:
             env["AQUAWATCH_STATIONS_FILE"] = str(settings.stations_file)
         for name, argv, extra in _children(args, stack):
             command = [sys.executable, "-m", "telemetry.cli", "--log-level", args.log_level, *argv]
-            processes.append((name, subprocess.Popen(command, env={**env, **extra})))
+            processes.append(
+                (name, subprocess.Popen(command, env={**env, **extra}, preexec_fn=_die_with_parent))
+            )
+            if name == "ingest":  # subscribed before anything publishes, even on a first run
+                _wait_until_ready(processes[-1][1], args.metrics_port)
         db_url = redact_url(stack.database_url)
         print(
             "\nAquaWatch is up\n"

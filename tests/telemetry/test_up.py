@@ -53,8 +53,41 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
         assert process.wait(timeout=60) == 0
     finally:
         if process.poll() is None:
-            process.kill()
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
     output = log.read_text()
     assert "AquaWatch is up" in output
     assert "(as configured)" in output  # given settings are used as they are
     assert "processes  ingest, simulate" in output
+
+
+def test_up_killed_outright_takes_its_processes_with_it(
+    database_url: str, broker: Broker, prefix: str
+) -> None:
+    env = {
+        **os.environ,
+        "AQUAWATCH_DATABASE_URL": database_url,
+        "AQUAWATCH_MQTT_URL": broker.url,
+        "AQUAWATCH_TOPIC_PREFIX": prefix,
+    }
+    command = [sys.executable, "-m", "telemetry.cli", "up", "--metrics-port", str(free_port())]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    children = wait_for(lambda: _children(process.pid), timeout=30, what="up's processes")
+    process.kill()
+    process.wait(timeout=10)
+    wait_for(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in children),
+        timeout=30,
+        what=f"processes {children} to end",
+    )
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [int(p) for p in path.read_text().split()] if path.exists() else []
+    return found if len(found) == 2 else []
