@@ -77,14 +77,14 @@ class TopicScheme:
         Raises:
             TopicError: The topic is not a station topic under this prefix.
         """
-        match = self._regex().fullmatch(topic)
+        match = _compiled(self.prefix).fullmatch(topic)
         if match is None:
             msg = f"topic {topic!r} is not {self.prefix}/v1/<station>/(readings|status)"
             raise TopicError(msg)
-        return StationTopic(match["station"], Channel(match["channel"]))
+        return StationTopic(match["station"], _CHANNELS[match["channel"]])
 
-    def _regex(self) -> re.Pattern[str]:
-        return _compiled(self.prefix)
+
+_CHANNELS: Final = {channel.value: channel for channel in Channel}
 
 
 @lru_cache(maxsize=16)
