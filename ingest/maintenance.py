@@ -12,6 +12,7 @@ import threading
 from typing import Final
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -23,13 +24,13 @@ class Maintenance:
     """Runs rollup refreshes (and, less often, partition creation) on a timer thread.
 
     Args:
-        url: libpq URL of the database.
+        pool: Where its connection is borrowed from, one round at a time.
         interval_s: Seconds between rounds.
         settle_s: Rollups cover rows ingested at least this long ago.
     """
 
-    def __init__(self, url: str, *, interval_s: float, settle_s: float) -> None:
-        self._url = url
+    def __init__(self, pool: ConnectionPool, *, interval_s: float, settle_s: float) -> None:
+        self._pool = pool
         self._interval_s = interval_s
         self._settle_s = settle_s
         self._stop = threading.Event()
@@ -46,7 +47,7 @@ class Maintenance:
 
     def run_once(self, *, partitions: bool) -> int | None:
         """Do one round; return the 1-minute buckets refreshed (None: another worker has it)."""
-        with psycopg.connect(self._url) as conn:
+        with self._pool.connection(timeout=10) as conn:
             got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEY,)).fetchone()
             if not got or not got[0]:
                 return None

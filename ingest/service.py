@@ -15,7 +15,7 @@ from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
-from telemetry import TopicScheme, parse_mqtt_url
+from telemetry import TopicScheme, create_pool, parse_mqtt_url
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +48,13 @@ class IngestService:
             session_expiry_s=settings.session_expiry_s,
             protocol=protocol,
         )
+        # One connection for the writer, one for upkeep; opened in run(), not here.
+        self.pool = create_pool(url, size=2, name="ingest")
         self.writer = ReadingsWriter(
-            url, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
+            self.pool, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
         )
         self.maintenance = Maintenance(
-            url, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
+            self.pool, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
         )
         self.metrics_server = (
             MetricsServer(self.metrics, host=settings.metrics_host, port=settings.metrics_port)
@@ -62,6 +64,7 @@ class IngestService:
 
     def run(self, stop: threading.Event) -> None:
         """Ingest until ``stop`` is set, then commit what was received and return."""
+        self.pool.open(wait=False)
         self.consumer.start()
         if self.metrics_server is not None:  # answering /metrics means: subscribed, ready
             self.metrics_server.start()
@@ -77,6 +80,7 @@ class IngestService:
             self.consumer.stop()
             self.maintenance.close()
             self.writer.close()
+            self.pool.close()
             if self.metrics_server is not None:
                 self.metrics_server.close()
         logger.info(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from ingest.inbound import Inbound, Rejection
 from ingest.metrics import IngestMetrics
@@ -57,16 +58,18 @@ class BatchResult:
 
 
 class ReadingsWriter:
-    """Owns one database connection and writes batches through it.
+    """Keeps one pooled connection (its staging table lives in the session) and writes through it.
 
     Args:
-        url: libpq URL of the database.
+        pool: Where connections come from; a broken one goes back and a fresh one is taken.
         metrics: Counters to update after each commit.
         station_refresh_s: Least time between reloads of the active station list.
     """
 
-    def __init__(self, url: str, *, metrics: IngestMetrics, station_refresh_s: float) -> None:
-        self._url = url
+    def __init__(
+        self, pool: ConnectionPool, *, metrics: IngestMetrics, station_refresh_s: float
+    ) -> None:
+        self._pool = pool
         self._metrics = metrics
         self._station_refresh_s = station_refresh_s
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
@@ -74,16 +77,25 @@ class ReadingsWriter:
         self._stations_loaded_at = float("-inf")
 
     def close(self) -> None:
-        """Close the connection, if open."""
+        """Give the connection back to the pool, if one is held."""
         if self._conn is not None:
-            self._conn.close()
+            self._pool.putconn(self._conn)  # the pool discards it if it is broken
             self._conn = None
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            conn = psycopg.connect(self._url, autocommit=False)
-            conn.execute(_STAGING_DDL)
-            conn.commit()
+        """The held connection.
+
+        Raises:
+            psycopg.OperationalError: No connection could be had (``PoolTimeout`` is one).
+        """
+        if self._conn is None:
+            conn = self._pool.getconn(timeout=5)
+            try:
+                conn.execute(_STAGING_DDL)
+                conn.commit()
+            except psycopg.Error:
+                self._pool.putconn(conn)
+                raise
             self._conn = conn
             self._stations_loaded_at = float("-inf")
         return self._conn

@@ -17,11 +17,13 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     return psycopg.connect(url, autocommit=autocommit)
 
 
-def create_pool(url: str, *, min_size: int = 1, max_size: int = 4, name: str) -> ConnectionPool:
-    """Open a connection pool; the owner closes it on shutdown."""
-    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, name=name, open=False)
-    pool.open(wait=True, timeout=30)
-    return pool
+def create_pool(url: str, *, size: int, name: str) -> ConnectionPool:
+    """Build a pool of ``size`` connections, not yet open.
+
+    Its owner opens it when it starts (``pool.open()``; connections are made in the
+    background and remade after failures) and closes it on shutdown.
+    """
+    return ConnectionPool(url, min_size=size, max_size=size, name=name, open=False)
 
 
 def ensure_database(url: str) -> bool:

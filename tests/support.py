@@ -359,6 +359,9 @@ class TcpProxy:
         """Refuse new connections and break the open ones."""
         with self._lock:
             if self._listener is not None:
+                # close() alone leaves a thread blocked in accept() accepting one more.
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for sock in self._sockets:
@@ -375,8 +378,11 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
             with self._lock:
+                if self._listener is not listener:  # cut meanwhile
+                    client.close()
+                    return
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
                 self._sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
