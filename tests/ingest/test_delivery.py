@@ -48,8 +48,9 @@ def test_graceful_stop_keeps_the_session_and_commits_what_it_took(
     worker.start()
     expected = publish_readings(broker, prefix, 0, 500)
     assert worker.terminate() == 0
-    # Published while no worker runs: the broker queues them for the persistent session.
-    expected += publish_readings(broker, prefix, 500, 1500)
+    # Published while no worker runs: the broker queues them for the persistent session,
+    # more than Mosquitto's default limit of 1,000 queued messages would keep.
+    expected += publish_readings(broker, prefix, 500, 4000)
     worker.start()
     wait_for(lambda: stored(database_url) == expected, timeout=30, what=f"{expected} readings")
     assert "stopped:" in worker.output()

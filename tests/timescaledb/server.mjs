@@ -155,8 +155,6 @@ await server.start();
 // A client that gives up while queued behind the active connection resets
 // its socket; with no 'error' listener on it yet, that would crash Node.
 server.server.on('connection', (socket) => socket.on('error', () => {}));
-console.log(`READY ${server.server.address().port}`); // real port when 0 was asked
-
 let stopping = false;
 async function shutdown(signal) {
   if (stopping) return;
@@ -171,3 +169,6 @@ async function shutdown(signal) {
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+
+// handlers first, then READY: a test harness may signal right after reading it
+console.log(`READY ${server.server.address().port}`); // real port when 0 was asked
