@@ -15,6 +15,7 @@ from telemetry.codec import (
 )
 from telemetry.db import connect, create_pool, ensure_database
 from telemetry.errors import AquaWatchError, ConfigError, DecodeError, RejectReason, TopicError
+from telemetry.qc import QCFlag, worst
 from telemetry.schema import Flavour, MigrationError, current_flavour, migrate
 from telemetry.settings import (
     CommonSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "MigrationError",
     "MqttEndpoint",
     "Parameter",
+    "QCFlag",
     "ReadingsDocument",
     "RejectReason",
     "Sample",
@@ -62,4 +64,5 @@ __all__ = [
     "parse_timestamp",
     "redact_url",
     "settings_from_args",
+    "worst",
 ]
