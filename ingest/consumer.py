@@ -157,7 +157,6 @@ class Consumer:
             client.username_pw_set(self._endpoint.username, self._endpoint.password)
         if self._endpoint.tls:
             client.tls_set()
-        client.max_inflight_messages_set(self._window)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

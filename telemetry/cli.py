@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+import psycopg
+
 from telemetry.errors import AquaWatchError
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -48,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.handler(args)
     except AquaWatchError as exc:
         print(f"aquawatch {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        print(f"aquawatch {args.command}: database unavailable: {exc}", file=sys.stderr)
         return 2
     return status
 
