@@ -24,7 +24,11 @@ def timescale_url() -> Iterator[str]:
 
 
 def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_url: str) -> None:
-    assert migrate(timescale_url, create_database=False) == ["0001_core", "0002_readings"]
+    assert migrate(timescale_url, create_database=False) == [
+        "0001_core",
+        "0002_readings",
+        "0003_alerts",
+    ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB
     with psycopg.connect(timescale_url) as conn:
