@@ -24,14 +24,17 @@ _MAX_PARAMETER_ID = max(p.id for p in PARAMETERS.values())
 
 
 @dataclass(frozen=True, slots=True)
-class Readings:
-    """A batch of committed readings, column-wise."""
+class Batch:
+    """Committed readings, column-wise."""
 
-    station_index: IntArray  # index into the window's stations
+    station_id: npt.NDArray[np.str_]
     parameter_id: IntArray
     epoch: FloatArray
     value: FloatArray
     device_status: IntArray
+
+    def __len__(self) -> int:
+        return len(self.epoch)
 
 
 class Window:
@@ -65,6 +68,9 @@ class Window:
         self.row_parameter = tuple(rows_parameter)
         self.row_kind = tuple(stations[i].kind.value for i in rows_station)
         self._lookup = lookup
+        ids = np.array(self.station_ids, dtype=np.str_)
+        self._order = np.argsort(ids)
+        self._ordered_ids = ids[self._order]
         self.end = self._snap(end)
         self.values = np.full((len(rows_station), self.length), np.nan)
         self.status = np.zeros((len(rows_station), self.length), dtype=np.int8)
@@ -97,27 +103,32 @@ class Window:
             self.status[:, :-shift] = self.status[:, shift:]
             self.status[:, -shift:] = 0
         self.end = end
-        return shift
+        return min(shift, self.length)
 
-    def place(self, readings: Readings) -> tuple[IntArray, IntArray]:
+    def place(self, readings: Batch) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
         """Put readings in their cells (nearest grid instant); those outside are ignored.
 
         Returns:
-            The (row, column) of every reading placed, for writing QC flags back.
+            Which readings were placed, and their (row, column), for writing QC flags back.
         """
-        rows = self._lookup[readings.station_index, readings.parameter_id]
+        stations = self.station_index(readings.station_id)
+        rows = np.where(
+            stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
+        )
         start = self.end - (self.length - 1) * self.step
         columns = np.rint((readings.epoch - start) / self.step).astype(np.int64)
         keep = (rows >= 0) & (columns >= 0) & (columns < self.length)
         rows, columns = rows[keep], columns[keep]
         self.values[rows, columns] = readings.value[keep]
         self.status[rows, columns] = readings.device_status[keep]
-        return rows, columns
+        return keep, rows, columns
 
     def station_index(self, station_ids: npt.NDArray[np.str_]) -> IntArray:
         """Map station ids to this window's station indexes (-1 when not in the group)."""
-        order = np.argsort(np.array(self.station_ids))
-        ordered = np.array(self.station_ids)[order]
+        order = self._order
+        ordered = self._ordered_ids
+        if not len(ordered) or not len(station_ids):
+            return np.full(len(station_ids), -1, dtype=np.int64)
         where = np.searchsorted(ordered, station_ids)
         where = np.clip(where, 0, len(ordered) - 1)
         found = ordered[where] == station_ids

@@ -1,0 +1,95 @@
+"""What the alert engine reads from and writes to the database, column-wise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from alerts.window import Batch
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_COLUMNS = (
+    "SELECT coalesce(array_agg(station_id), '{}'), coalesce(array_agg(parameter_id), '{}'),"
+    " coalesce(array_agg(extract(epoch FROM time)::float8), '{}'),"
+    " coalesce(array_agg(value), '{}'), coalesce(array_agg(device_status), '{}')"
+    " FROM readings"
+)
+
+
+def _batch(row: tuple[Any, ...] | None) -> Batch:
+    stations, parameters, epochs, values, statuses = row or ([], [], [], [], [])
+    return Batch(
+        np.array(stations, dtype=np.str_),
+        np.array(parameters, dtype=np.int64),
+        np.array(epochs, dtype=np.float64),
+        np.array(values, dtype=np.float64),
+        np.array(statuses, dtype=np.int64),
+    )
+
+
+def recent(conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float) -> Batch:
+    """Readings of ``stations`` dated after ``since`` (to fill a window at start)."""
+    row = conn.execute(
+        _COLUMNS + " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)",
+        (list(stations), since),
+    ).fetchone()
+    return _batch(row)
+
+
+def committed_between(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
+) -> Batch:
+    """Readings of ``stations`` ingested in (after, until], whatever their own time."""
+    row = conn.execute(
+        _COLUMNS + " WHERE station_id = ANY(%s)"
+        " AND ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)",
+        (list(stations), after, until),
+    ).fetchone()
+    return _batch(row)
+
+
+def write_qc(conn: psycopg.Connection[Any], batch: Batch, flags: npt.NDArray[np.uint8]) -> int:
+    """Store the QC flag of each reading of ``batch`` (flags aligned with it)."""
+    if not len(batch):
+        return 0
+    cursor = conn.execute(
+        "UPDATE readings r SET qc = f.qc"
+        " FROM unnest(%s::text[], %s::smallint[], %s::float8[], %s::smallint[])"
+        "  AS f(station_id, parameter_id, epoch, qc)"
+        " WHERE r.station_id = f.station_id AND r.parameter_id = f.parameter_id"
+        "  AND r.time = to_timestamp(f.epoch)",
+        (batch.station_id.tolist(), batch.parameter_id.tolist(), batch.epoch.tolist(),
+         flags.astype(np.int64).tolist()),
+    )  # fmt: skip
+    return max(cursor.rowcount, 0)
+
+
+def watermark(conn: psycopg.Connection[Any], worker: str) -> float | None:
+    """The worker's stored watermark (epoch), if any."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM watermark)::float8 FROM alert_watermarks WHERE worker = %s",
+        (worker,),
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def save_watermark(conn: psycopg.Connection[Any], worker: str, epoch: float) -> None:
+    """Record how far the worker has evaluated (in the tick's transaction)."""
+    conn.execute(
+        "INSERT INTO alert_watermarks (worker, watermark) VALUES (%s, to_timestamp(%s))"
+        " ON CONFLICT (worker) DO UPDATE SET watermark = excluded.watermark, updated_at = now()",
+        (worker, epoch),
+    )
+
+
+def database_now(conn: psycopg.Connection[Any]) -> float:
+    """The database's clock (ingested_at is stamped by it), as epoch seconds."""
+    row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+    assert row is not None
+    return float(row[0])
