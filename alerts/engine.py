@@ -1,0 +1,207 @@
+"""The alert engine: evaluates newly committed readings tick by tick, from a watermark.
+
+Each worker owns the stations whose stable hash falls in its share, keeps their last day
+in memory (``Window``), and every tick: reads what was committed since its watermark,
+places it, flags data quality for the whole window, masks suspect and failed data, lets the
+detectors derive episodes from the window, and reconciles them with the alerts table, the
+QC flags and the new watermark in one transaction. Restarted, it refills its windows from
+the database and derives the same episodes, which the alerts table already holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from alerts import store
+from alerts.lifecycle import Episode, Transition, reconcile
+from alerts.maintenance import notices
+from alerts.settings import AlertSettings
+from alerts.silence import silence
+from alerts.window import Window
+from stations import Registry, Station
+from telemetry import QCFlag
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+Flags = npt.NDArray[np.uint8]
+Found = tuple[list[Episode], dict[tuple[str, str], float]]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What detectors see of one window in one tick."""
+
+    window: Window
+    flags: Flags
+    usable: FloatArray  # values with suspect, failed and missing data as NaN
+    now: float
+
+
+Detector = Callable[[View], Found]
+QualityCheck = Callable[[Window], Flags]
+
+
+def owned(stations: Sequence[Station], *, workers: int, index: int) -> list[Station]:
+    """The stations of worker ``index`` of ``workers`` (stable across restarts and hosts)."""
+    return [s for s in stations if zlib.crc32(s.id.encode()) % workers == index]
+
+
+def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
+    """Stations by sampling interval (one window each)."""
+    groups: dict[int, list[Station]] = {}
+    for station in stations:
+        groups.setdefault(station.sampling_interval_s, []).append(station)
+    return groups
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    readings: int = 0
+    flagged: int = 0
+    transitions: list[Transition] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Engine:
+    """One alert worker.
+
+    Args:
+        settings: The worker's settings.
+        registry: Every configured station.
+        quality: Computes a window's QC flags.
+        detectors: Derive episodes from a tick's view of a window.
+    """
+
+    def __init__(
+        self,
+        settings: AlertSettings,
+        *,
+        registry: Registry,
+        quality: QualityCheck,
+        detectors: Sequence[Detector],
+    ) -> None:
+        self.settings = settings
+        self.worker = f"alerts-{settings.worker_index}-of-{settings.workers}"
+        self.stations = owned(
+            list(registry.stations.values()),
+            workers=settings.workers,
+            index=settings.worker_index,
+        )
+        self.station_ids = [s.id for s in self.stations]
+        self.quality = quality
+        self.detectors = (*detectors, self._silence, self._maintenance)
+        self.windows: list[Window] = []
+        self.watermark = 0.0
+
+    def _silence(self, view: View) -> Found:
+        return silence(view.window, now=view.now, grace_s=self.settings.offline_grace_s)
+
+    def _maintenance(self, view: View) -> Found:
+        return notices(view.window, view.flags, min_s=self.settings.quality_notice_s)
+
+    def load(self, conn: psycopg.Connection[Any]) -> int:
+        """Fill the windows from the database; return the readings loaded."""
+        now = store.database_now(conn)
+        self.windows = [
+            Window(stations, span_s=self.settings.history_s, end=now)
+            for stations in group(self.stations).values()
+        ]
+        stored = store.watermark(conn, self.worker)
+        self.watermark = now - self.settings.settle_s if stored is None else stored
+        batch = store.recent(conn, self.station_ids, since=now - self.settings.history_s)
+        for window in self.windows:
+            window.place(batch)
+        conn.commit()
+        logger.info(
+            "%s: %d stations in %d windows, %d readings loaded",
+            self.worker, len(self.stations), len(self.windows), len(batch),
+        )  # fmt: skip
+        return len(batch)
+
+    def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
+        """Evaluate what was committed since the watermark, in one transaction."""
+        started = time.perf_counter()
+        now = store.database_now(conn)
+        until = now - self.settings.settle_s
+        batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
+        report = TickReport(readings=len(batch))
+        episodes: list[Episode] = []
+        clear: dict[tuple[str, str], float] = {}
+        new_flags = np.full(len(batch), QCFlag.UNKNOWN, dtype=np.uint8)
+        window_start = now
+        for window in self.windows:
+            window.advance(now)
+            placed, rows, columns = window.place(batch)
+            flags = self.quality(window)
+            new_flags[placed] = flags[rows, columns]
+            usable = np.where(
+                (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
+            )
+            view = View(window, flags, usable, now)
+            for detector in self.detectors:
+                found, known_clear = detector(view)
+                episodes += found
+                clear.update(known_clear)
+            window_start = min(window_start, float(window.times[0]))
+        report.flagged = store.write_qc(conn, batch, new_flags)
+        report.transitions = reconcile(
+            conn, episodes, clear=clear, window_start=window_start, now=now,
+            late_after_s=self.settings.late_after_s,
+        )  # fmt: skip
+        store.save_watermark(conn, self.worker, until)
+        conn.commit()
+        self.watermark = until
+        report.seconds = time.perf_counter() - started
+        for change in report.transitions:
+            logger.info(
+                "alert %d %s %s at %s (severity %d%s)", change.alert_id, change.kind,
+                change.rule_id, change.station_id, change.severity, ", late" if change.late else "",
+            )  # fmt: skip
+        return report
+
+    def run(self, url: str, stop: threading.Event) -> None:
+        """Tick until ``stop`` is set; a failed tick is retried on the next one."""
+        conn = psycopg.connect(url)
+        try:
+            self.load(conn)
+            while not stop.is_set():
+                try:
+                    report = self.tick(conn)
+                except psycopg.OperationalError:
+                    logger.exception("tick failed; reconnecting")
+                    conn = _reconnect(url, conn, stop)
+                    continue
+                logger.debug(
+                    "tick: %d readings, %d flags, %d changes in %.3f s", report.readings,
+                    report.flagged, len(report.transitions), report.seconds,
+                )  # fmt: skip
+                stop.wait(self.settings.tick_s)
+        finally:
+            conn.close()
+
+
+def _reconnect(
+    url: str, old: psycopg.Connection[Any], stop: threading.Event
+) -> psycopg.Connection[Any]:
+    old.close()
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return psycopg.connect(url)
+        except psycopg.OperationalError:
+            stop.wait(delay)
+            delay = min(delay * 2, 30.0)
+    return old

@@ -1,0 +1,66 @@
+"""Sensor maintenance notices: a series whose data stays suspect or failed.
+
+Suspect or failed data never raise water-quality alerts (the engine masks it out); a run
+of it lasting ``min_s`` raises a notice for the station's operator instead, one per
+(station, parameter), resolved once the series reads good again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from alerts.lifecycle import Episode, Severity
+from alerts.window import Window
+from telemetry import QCFlag
+
+
+def notices(
+    window: Window, flags: npt.NDArray[np.uint8], *, min_s: float
+) -> tuple[list[Episode], dict[tuple[str, str], float]]:
+    """Maintenance episodes from a window's QC flags, and the series known good at its end."""
+    bad = (flags == QCFlag.SUSPECT) | (flags == QCFlag.FAIL)
+    good = (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN)
+    edges = np.diff(np.pad(bad, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    start_rows, start_cols = np.nonzero(edges == 1)  # row-major: runs pair up in order
+    _, end_cols = np.nonzero(edges == -1)  # first column after each run
+    need = max(1, int(np.ceil(min_s / window.step)))
+    long_enough = end_cols - start_cols >= need
+    times = window.times
+    episodes = []
+    for row, start, end in zip(
+        start_rows[long_enough], start_cols[long_enough], end_cols[long_enough], strict=True
+    ):
+        due = float(times[start + need - 1])
+        ongoing = end == window.length
+        station = window.station_ids[window.row_station[row]]
+        code = window.row_parameter[row]
+        worst = int(flags[row, start:end].max())
+        episodes.append(
+            Episode(
+                station_id=station,
+                rule_id=f"maintenance.{code}",
+                family="quality",
+                opened_at=due,
+                severity=Severity.ADVISORY,
+                escalations=((due, Severity.ADVISORY),),
+                resolved_at=None if ongoing else float(times[end]),
+                continues=bool(start == 0),
+                details={
+                    "parameter": code,
+                    "worst_flag": worst,
+                    "message_vi": f"Cảm biến {code} cần bảo trì (dữ liệu nghi ngờ/lỗi)",
+                    "message_en": f"Sensor {code} needs maintenance (suspect/failed data)",
+                },
+            )
+        )
+    # Known good: the newest flag that is not "missing" is good.
+    present = flags != QCFlag.MISSING
+    newest = window.length - 1 - np.argmax(present[:, ::-1], axis=1)
+    last_good = present.any(axis=1) & good[np.arange(len(flags)), newest]
+    clear = {
+        (window.station_ids[window.row_station[row]], f"maintenance.{window.row_parameter[row]}"):
+            float(times[-1])
+        for row in np.flatnonzero(last_good)
+    }  # fmt: skip
+    return episodes, clear

@@ -1,0 +1,32 @@
+"""Settings of the alert engine deployable."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from telemetry import CommonSettings
+
+
+class AlertSettings(CommonSettings):
+    """How an alert worker ticks and which stations it owns."""
+
+    tick_s: float = Field(default=10.0, gt=0, description="seconds between evaluations")
+    settle_s: float = Field(
+        default=2.0, ge=0, description="read rows committed at least this long ago"
+    )
+    history_s: float = Field(
+        default=26 * 3600.0, ge=3600, description="history kept per series (24 h checks + margin)"
+    )
+    workers: int = Field(default=1, ge=1, description="alert workers sharing the stations")
+    worker_index: int = Field(default=0, ge=0, description="this worker's share (0-based)")
+    offline_grace_s: float = Field(
+        default=900.0, ge=0, description="silence allowed beyond 3 sampling intervals"
+    )
+    late_after_s: float = Field(
+        default=900.0, gt=0, description="alerts due longer ago than this are marked late"
+    )
+    quality_notice_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="suspect/failed data this long raises a maintenance notice",
+    )
