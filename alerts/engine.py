@@ -27,7 +27,7 @@ from alerts.lifecycle import Episode, Transition, reconcile
 from alerts.maintenance import notices
 from alerts.settings import AlertSettings
 from alerts.silence import silence
-from alerts.window import Window
+from alerts.window import Batch, Window
 from stations import Registry, Station
 from telemetry import QCFlag
 
@@ -63,6 +63,16 @@ def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
     for station in stations:
         groups.setdefault(station.sampling_interval_s, []).append(station)
     return groups
+
+
+@dataclass
+class Evaluation:
+    """What the windows say after new readings were placed."""
+
+    flags: Flags  # QC flag of each new reading, aligned with the batch
+    episodes: list[Episode]
+    clear: dict[tuple[str, str], float]
+    window_start: float
 
 
 @dataclass
@@ -131,13 +141,8 @@ class Engine:
         )  # fmt: skip
         return len(batch)
 
-    def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
-        """Evaluate what was committed since the watermark, in one transaction."""
-        started = time.perf_counter()
-        now = store.database_now(conn)
-        until = now - self.settings.settle_s
-        batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
-        report = TickReport(readings=len(batch))
+    def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
+        """Place new readings, flag data quality and derive episodes: all in memory."""
         episodes: list[Episode] = []
         clear: dict[tuple[str, str], float] = {}
         new_flags = np.full(len(batch), QCFlag.UNKNOWN, dtype=np.uint8)
@@ -156,9 +161,20 @@ class Engine:
                 episodes += found
                 clear.update(known_clear)
             window_start = min(window_start, float(window.times[0]))
-        report.flagged = store.write_qc(conn, batch, new_flags)
+        return Evaluation(new_flags, episodes, clear, window_start)
+
+    def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
+        """Evaluate what was committed since the watermark, in one transaction."""
+        started = time.perf_counter()
+        now = store.database_now(conn)
+        until = now - self.settings.settle_s
+        batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
+        report = TickReport(readings=len(batch))
+        evaluation = self.evaluate(batch, now=now)
+        report.flagged = store.write_qc(conn, batch, evaluation.flags)
         report.transitions = reconcile(
-            conn, episodes, clear=clear, window_start=window_start, now=now,
+            conn, evaluation.episodes, clear=evaluation.clear,
+            window_start=evaluation.window_start, now=now,
             late_after_s=self.settings.late_after_s,
         )  # fmt: skip
         store.save_watermark(conn, self.worker, until)
