@@ -1,0 +1,164 @@
+"""Derived quantities: REFERENCE §3 check values and hand-computed trailing windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from alerts.derived import (
+    daily_range,
+    do_percent_saturation,
+    do_saturation,
+    drop_over,
+    grid_step,
+    nan_median,
+    rise_over,
+    rolling_count,
+    rolling_max,
+    rolling_min,
+    run_samples,
+    unionized_ammonia,
+    unionized_ammonia_fraction,
+    window_range,
+    window_samples,
+)
+
+nan = float("nan")
+
+
+def hours(count: int, step_h: float) -> npt.NDArray[np.float64]:
+    """A regular grid of ``count`` samples every ``step_h`` hours."""
+    return 1.7e9 + 3600.0 * step_h * np.arange(count)
+
+
+@pytest.mark.parametrize(
+    ("temp_c", "salinity", "expected"),
+    [(25, 0, 8.26), (30, 0, 7.56), (30, 15, 6.96), (30, 30, 6.41)],
+)
+def test_do_saturation_reference_values(temp_c: float, salinity: float, expected: float) -> None:
+    assert round(float(do_saturation(temp_c, salinity)), 2) == expected
+
+
+def test_do_saturation_is_vectorised_and_keeps_nan() -> None:
+    result = do_saturation(np.array([[25.0, 30.0], [30.0, nan]]), np.array([[0.0, 0.0], [30, 0]]))
+    assert result.shape == (2, 2)
+    assert np.round(result[0], 2).tolist() == [8.26, 7.56]
+    assert round(float(result[1, 0]), 2) == 6.41
+    assert np.isnan(result[1, 1])
+
+
+def test_do_percent_saturation() -> None:
+    # 7.56 mg/L at 30 °C in fresh water is saturation; half of it is 50 %.
+    result = do_percent_saturation([7.559, 3.7795], 30.0, 0.0)
+    assert result == pytest.approx([100.0, 50.0], abs=0.05)
+
+
+@pytest.mark.parametrize(("ph", "percent"), [(8.0, 7.4), (8.5, 20.3)])
+def test_unionized_ammonia_fraction_reference_values(ph: float, percent: float) -> None:
+    # The formula gives 7.43 % and 20.248 %; REFERENCE §3 rounds the latter up to 20.3.
+    assert 100 * float(unionized_ammonia_fraction(ph, 30.0)) == pytest.approx(percent, abs=0.06)
+
+
+def test_unionized_ammonia_scales_tan() -> None:
+    # 2 mg/L TAN at 30 °C, pH 8.0: 7.43 % un-ionized.
+    result = unionized_ammonia(np.array([2.0, nan]), 8.0, 30.0)
+    assert result[0] == pytest.approx(0.1486, abs=0.0005)
+    assert np.isnan(result[1])
+
+
+_X = [[1, nan, 3, 2, nan, nan, 0]]
+
+
+@pytest.mark.parametrize(
+    ("window", "maximum", "minimum", "count"),
+    [
+        (3, [1, 1, 3, 3, 3, 2, 0], [1, 1, 1, 2, 2, 2, 0], [1, 1, 2, 2, 2, 1, 1]),
+        (2, [1, 1, 3, 3, 2, nan, 0], [1, 1, 3, 2, 2, nan, 0], [1, 1, 1, 2, 1, 0, 1]),
+        (1, [1, nan, 3, 2, nan, nan, 0], [1, nan, 3, 2, nan, nan, 0], [1, 0, 1, 1, 0, 0, 1]),
+    ],
+)  # fmt: skip
+def test_rolling_windows(
+    window: int, maximum: list[float], minimum: list[float], count: list[int]
+) -> None:
+    assert np.array_equal(rolling_max(_X, window=window), [maximum], equal_nan=True)
+    assert np.array_equal(rolling_min(_X, window=window), [minimum], equal_nan=True)
+    assert rolling_count(_X, window=window).tolist() == [count]
+
+
+def _naive_max(values: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float64]:
+    out = np.full(values.shape, nan)
+    for r, series in enumerate(values):
+        for n in range(series.size):
+            part = series[max(0, n - window + 1) : n + 1]
+            if not np.all(np.isnan(part)):
+                out[r, n] = np.nanmax(part)
+    return out
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 16, 17, 40, 90])
+@pytest.mark.parametrize("last", [None, 1, 3, 20, 60, 100])
+def test_rolling_max_matches_a_per_sample_reference(window: int, last: int | None) -> None:
+    rng = np.random.default_rng(window)
+    values = rng.normal(size=(6, 60))
+    values[rng.random(values.shape) < 0.3] = nan
+    expected = _naive_max(values, window)
+    keep = 60 if last is None else min(last, 60)
+    result = rolling_max(values, window=window, last=last)
+    assert np.array_equal(result, expected[:, 60 - keep :], equal_nan=True)
+
+
+def test_grid_step() -> None:
+    assert grid_step(hours(3, 0.5)) == 1800.0
+    assert grid_step(np.array([5.0])) == float("inf")
+    with pytest.raises(ValueError, match="regular grid"):
+        grid_step(np.array([0.0, 60.0, 180.0]))
+    with pytest.raises(ValueError, match="regular grid"):
+        grid_step(np.array([60.0, 0.0]))
+
+
+def test_window_lengths() -> None:
+    assert window_samples(300.0, 86_400.0) == 288  # (t - 24 h, t]
+    assert run_samples(300.0, 3600.0) == 13  # first and last sample an hour apart
+    assert window_samples(float("inf"), 86_400.0) == 1
+
+
+def test_daily_range_is_a_trailing_24_h_range() -> None:
+    # 6-hourly, so the trailing 24 h holds 4 samples.
+    ph = [[7.0, 7.4, 7.8, 7.2, 7.1, nan, 7.6]]
+    result = daily_range(ph, hours(7, 6))
+    assert np.allclose(result, [[0.0, 0.4, 0.8, 0.8, 0.7, nan, 0.5]], equal_nan=True)
+
+
+def test_drop_over_24_h() -> None:
+    salinity = [[20, 18, 15, 16, nan, 14]]
+    result = drop_over(salinity, hours(6, 6))
+    assert np.array_equal(result, [[0, 2, 5, 4, nan, 2]], equal_nan=True)
+
+
+def test_rise_over_3_h() -> None:
+    temperature = [[28, 29, 31, 30, 33], [28, 28, 28, 28, 28]]
+    result = rise_over(temperature, hours(5, 1))
+    assert result.tolist() == [[0, 1, 3, 1, 3], [0, 0, 0, 0, 0]]
+
+
+def test_derived_windows_can_return_only_the_newest_columns() -> None:
+    salinity = np.array([[20, 18, 15, 16, nan, 14]], float)
+    assert np.array_equal(drop_over(salinity, hours(6, 6), last=2), [[nan, 2]], equal_nan=True)
+    assert daily_range(salinity, hours(6, 6), last=1).tolist() == [[2.0]]
+    assert rise_over(salinity, hours(6, 6), last=1).tolist() == [[0.0]]
+
+
+def test_nan_median_over_the_first_axis() -> None:
+    stack = [[1, nan, nan, 1], [3, 2, nan, 3], [2, nan, nan, nan]]
+    assert np.array_equal(nan_median(stack), [2, 2, nan, 2], equal_nan=True)
+
+
+def test_window_range_with_coverage() -> None:
+    # windows of 3 ending at columns 2..4: [1, nan, 3], [nan, 3, nan], [3, nan, 0]
+    spread, enough = window_range([[1, nan, 3, nan, 0]], window=3, min_count=2, end=5, n=3)
+    assert np.array_equal(spread, [[2, 0, 3]])
+    assert enough.tolist() == [[True, False, True]]  # the middle one: 1 sample, itself missing
+    # windows reaching back before the data never count
+    _, early = window_range([[1, 2, 3]], window=3, min_count=1, end=3, n=3)
+    assert early.tolist() == [[False, False, True]]
