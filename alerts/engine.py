@@ -2,7 +2,8 @@
 
 Each worker owns the stations whose stable hash falls in its share, keeps their last day
 in memory (``Window``), and every tick: reads what was committed since its watermark,
-places it, flags data quality for the whole window, masks suspect and failed data, lets the
+places it, flags the data quality of the newest columns (and of whole series that got late
+data), masks suspect and failed data, lets the
 detectors derive episodes from the window, and reconciles them with the alerts table, the
 QC flags and the new watermark in one transaction. Restarted, it refills its windows from
 the database and derives the same episodes, which the alerts table already holds.
@@ -23,8 +24,12 @@ import numpy.typing as npt
 import psycopg
 
 from alerts import store
+from alerts.dawn import dawn_forecast
 from alerts.lifecycle import Episode, Transition, reconcile
 from alerts.maintenance import notices
+from alerts.profiles import Profiles
+from alerts.quality import QualityConfig
+from alerts.rules import RECENT_COLUMNS, RuleDetector
 from alerts.settings import AlertSettings
 from alerts.silence import silence
 from alerts.window import Batch, Window
@@ -49,7 +54,6 @@ class View:
 
 
 Detector = Callable[[View], Found]
-QualityCheck = Callable[[Window], Flags]
 
 
 def owned(stations: Sequence[Station], *, workers: int, index: int) -> list[Station]:
@@ -65,11 +69,22 @@ def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
     return groups
 
 
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """QC flags of grid cells: (station, parameter, grid instant) and the flag."""
+
+    station_id: list[str]
+    parameter_id: npt.NDArray[np.int64]
+    epoch: FloatArray
+    flag: Flags
+    half_step: float
+
+
 @dataclass
 class Evaluation:
     """What the windows say after new readings were placed."""
 
-    flags: Flags  # QC flag of each new reading, aligned with the batch
+    cells: Cells  # QC flags to store, by grid cell
     episodes: list[Episode]
     clear: dict[tuple[str, str], float]
     window_start: float
@@ -91,8 +106,9 @@ class Engine:
     Args:
         settings: The worker's settings.
         registry: Every configured station.
-        quality: Computes a window's QC flags.
-        detectors: Derive episodes from a tick's view of a window.
+        profiles: Threshold profiles and pollution links.
+        quality: The data-quality checks.
+        detectors: More detectors, run on every window's view.
     """
 
     def __init__(
@@ -100,8 +116,9 @@ class Engine:
         settings: AlertSettings,
         *,
         registry: Registry,
-        quality: QualityCheck,
-        detectors: Sequence[Detector],
+        profiles: Profiles,
+        quality: QualityConfig,
+        detectors: Sequence[Detector] = (),
     ) -> None:
         self.settings = settings
         self.worker = f"alerts-{settings.worker_index}-of-{settings.workers}"
@@ -111,29 +128,43 @@ class Engine:
             index=settings.worker_index,
         )
         self.station_ids = [s.id for s in self.stations]
+        self.profiles = profiles
         self.quality = quality
-        self.detectors = (*detectors, self._silence, self._maintenance)
+        self.detectors = (*detectors, self._silence, self._maintenance, self._dawn)
         self.windows: list[Window] = []
+        self.rules: list[RuleDetector] = []
         self.watermark = 0.0
 
     def _silence(self, view: View) -> Found:
         return silence(view.window, now=view.now, grace_s=self.settings.offline_grace_s)
 
+    def _dawn(self, view: View) -> Found:
+        return dawn_forecast(view.window, view.usable, now=view.now)
+
     def _maintenance(self, view: View) -> Found:
         return notices(view.window, view.flags, min_s=self.settings.quality_notice_s)
 
-    def load(self, conn: psycopg.Connection[Any]) -> int:
-        """Fill the windows from the database; return the readings loaded."""
-        now = store.database_now(conn)
+    def build(self, now: float) -> None:
+        """Make empty windows ending at ``now``, and their rule detectors."""
         self.windows = [
             Window(stations, span_s=self.settings.history_s, end=now)
             for stations in group(self.stations).values()
         ]
+        self.rules = [RuleDetector(window, self.profiles) for window in self.windows]
+
+    def load(self, conn: psycopg.Connection[Any]) -> int:
+        """Fill the windows from the database; return the readings loaded."""
+        now = store.database_now(conn)
+        self.build(now)
         stored = store.watermark(conn, self.worker)
         self.watermark = now - self.settings.settle_s if stored is None else stored
         batch = store.recent(conn, self.station_ids, since=now - self.settings.history_s)
         for window in self.windows:
             window.place(batch)
+            window.flags[:] = self.quality.evaluate(
+                times=window.times, values=window.values, parameters=window.row_parameter,
+                kinds=window.row_kind, status=window.status,
+            )  # fmt: skip
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
@@ -145,23 +176,56 @@ class Engine:
         """Place new readings, flag data quality and derive episodes: all in memory."""
         episodes: list[Episode] = []
         clear: dict[tuple[str, str], float] = {}
-        new_flags = np.full(len(batch), QCFlag.UNKNOWN, dtype=np.uint8)
+        cells: list[Cells] = []
         window_start = now
-        for window in self.windows:
-            window.advance(now)
-            placed, rows, columns = window.place(batch)
-            flags = self.quality(window)
-            new_flags[placed] = flags[rows, columns]
+        for window, rules in zip(self.windows, self.rules, strict=True):
+            added = window.advance(now)
+            _, rows, columns = window.place(batch)
+            recent = min(window.length, added + RECENT_COLUMNS)
+            late_rows = np.unique(rows[columns < window.length - recent])
+            cells.append(self._flag(window, recent=recent, late_rows=late_rows))
+            flags = window.flags
             usable = np.where(
                 (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
             )
+            late = np.unique(window.row_station[late_rows])
             view = View(window, flags, usable, now)
+            found, known_clear = rules(window, usable, late_stations=late)
+            episodes += found
+            clear.update(known_clear)
             for detector in self.detectors:
                 found, known_clear = detector(view)
                 episodes += found
                 clear.update(known_clear)
             window_start = min(window_start, float(window.times[0]))
-        return Evaluation(new_flags, episodes, clear, window_start)
+        return Evaluation(_concat(cells), episodes, clear, window_start)
+
+    def _flag(self, window: Window, *, recent: int, late_rows: npt.NDArray[np.int64]) -> Cells:
+        """Flag the newest ``recent`` columns, and whole rows that got late readings."""
+        times = window.times
+        window.flags[:, -recent:] = self.quality.evaluate(
+            times=times, values=window.values, parameters=window.row_parameter,
+            kinds=window.row_kind, status=window.status, last=recent,
+        )  # fmt: skip
+        mask = np.zeros(window.values.shape, dtype=np.bool_)
+        mask[:, -recent:] = True
+        if len(late_rows):
+            window.flags[late_rows] = self.quality.evaluate(
+                times=times, values=window.values[late_rows],
+                parameters=[window.row_parameter[r] for r in late_rows],
+                kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
+            )  # fmt: skip
+            mask[late_rows] = True
+        mask &= ~np.isnan(window.values)
+        rows, columns = np.nonzero(mask)
+        station_ids = np.array(window.station_ids)[window.row_station[rows]]
+        return Cells(
+            station_id=station_ids.tolist(),
+            parameter_id=window.row_parameter_id[rows],
+            epoch=times[columns],
+            flag=window.flags[rows, columns],
+            half_step=window.step / 2,
+        )
 
     def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
         """Evaluate what was committed since the watermark, in one transaction."""
@@ -171,7 +235,11 @@ class Engine:
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         evaluation = self.evaluate(batch, now=now)
-        report.flagged = store.write_qc(conn, batch, evaluation.flags)
+        cells = evaluation.cells
+        report.flagged = store.write_qc(
+            conn, station_id=cells.station_id, parameter_id=cells.parameter_id,
+            epoch=cells.epoch, flag=cells.flag, half_step=cells.half_step,
+        )  # fmt: skip
         report.transitions = reconcile(
             conn, evaluation.episodes, clear=evaluation.clear,
             window_start=evaluation.window_start, now=now,
@@ -207,6 +275,16 @@ class Engine:
                 stop.wait(self.settings.tick_s)
         finally:
             conn.close()
+
+
+def _concat(cells: Sequence[Cells]) -> Cells:
+    return Cells(
+        station_id=[s for c in cells for s in c.station_id],
+        parameter_id=np.concatenate([c.parameter_id for c in cells] or [np.zeros(0, np.int64)]),
+        epoch=np.concatenate([c.epoch for c in cells] or [np.zeros(0)]),
+        flag=np.concatenate([c.flag for c in cells] or [np.zeros(0, np.uint8)]),
+        half_step=min((c.half_step for c in cells), default=0.0),
+    )
 
 
 def _reconnect(

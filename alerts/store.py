@@ -54,18 +54,27 @@ def committed_between(
     return _batch(row)
 
 
-def write_qc(conn: psycopg.Connection[Any], batch: Batch, flags: npt.NDArray[np.uint8]) -> int:
-    """Store the QC flag of each reading of ``batch`` (flags aligned with it)."""
-    if not len(batch):
+def write_qc(
+    conn: psycopg.Connection[Any],
+    *,
+    station_id: Sequence[str],
+    parameter_id: IntArray,
+    epoch: FloatArray,
+    flag: npt.NDArray[np.uint8],
+    half_step: float,
+) -> int:
+    """Store QC flags by grid cell: every reading within half a step of ``epoch``."""
+    if not len(epoch):
         return 0
     cursor = conn.execute(
         "UPDATE readings r SET qc = f.qc"
         " FROM unnest(%s::text[], %s::smallint[], %s::float8[], %s::smallint[])"
         "  AS f(station_id, parameter_id, epoch, qc)"
         " WHERE r.station_id = f.station_id AND r.parameter_id = f.parameter_id"
-        "  AND r.time = to_timestamp(f.epoch)",
-        (batch.station_id.tolist(), batch.parameter_id.tolist(), batch.epoch.tolist(),
-         flags.astype(np.int64).tolist()),
+        "  AND r.time >= to_timestamp(f.epoch - %s) AND r.time < to_timestamp(f.epoch + %s)"
+        "  AND r.qc IS DISTINCT FROM f.qc",
+        (list(station_id), parameter_id.tolist(), epoch.tolist(), flag.astype(np.int64).tolist(),
+         half_step, half_step),
     )  # fmt: skip
     return max(cursor.rowcount, 0)
 

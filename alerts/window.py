@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stations import Station
-from telemetry import PARAMETERS
+from telemetry import PARAMETERS, QCFlag
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -66,6 +66,7 @@ class Window:
                 rows_parameter.append(code)
         self.row_station = np.array(rows_station, dtype=np.int64)
         self.row_parameter = tuple(rows_parameter)
+        self.row_parameter_id = np.array([PARAMETERS[c].id for c in rows_parameter], dtype=np.int64)
         self.row_kind = tuple(stations[i].kind.value for i in rows_station)
         self._lookup = lookup
         ids = np.array(self.station_ids, dtype=np.str_)
@@ -74,6 +75,7 @@ class Window:
         self.end = self._snap(end)
         self.values = np.full((len(rows_station), self.length), np.nan)
         self.status = np.zeros((len(rows_station), self.length), dtype=np.int8)
+        self.flags = np.full((len(rows_station), self.length), QCFlag.MISSING, dtype=np.uint8)
 
     @property
     def times(self) -> FloatArray:
@@ -94,14 +96,12 @@ class Window:
         shift = round((end - self.end) / self.step)
         if shift <= 0:
             return 0
-        if shift >= self.length:
-            self.values.fill(np.nan)
-            self.status.fill(0)
-        else:
-            self.values[:, :-shift] = self.values[:, shift:]
-            self.values[:, -shift:] = np.nan
-            self.status[:, :-shift] = self.status[:, shift:]
-            self.status[:, -shift:] = 0
+        for grid, empty in ((self.values, np.nan), (self.status, 0), (self.flags, QCFlag.MISSING)):
+            if shift >= self.length:
+                grid.fill(empty)
+            else:
+                grid[:, :-shift] = grid[:, shift:]
+                grid[:, -shift:] = empty
         self.end = end
         return min(shift, self.length)
 

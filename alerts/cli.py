@@ -1,0 +1,51 @@
+"""``aquawatch alerts``: run one alert worker."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from alerts.engine import Engine
+from alerts.profiles import load_profiles
+from alerts.quality import load_quality_config
+from alerts.settings import AlertSettings
+from stations import load_registry
+from telemetry import ConfigError, add_settings_arguments, migrate, settings_from_args
+
+logger = logging.getLogger(__name__)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(AlertSettings, args)
+    if settings.worker_index >= settings.workers:
+        msg = f"--worker-index {settings.worker_index} must be below --workers {settings.workers}"
+        raise ConfigError(msg)
+    registry = load_registry(settings.stations_file)
+    profiles = load_profiles()
+    profiles.validate(registry.stations.values())
+    quality = load_quality_config()
+    url = settings.database_url.get_secret_value()
+    migrate(url)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    engine = Engine(settings, registry=registry, profiles=profiles, quality=quality)
+    engine.run(url, stop)
+    return 0
+
+
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``aquawatch alerts``."""
+    cmd = subparsers.add_parser(
+        "alerts", help="evaluate committed readings and raise alerts (one worker)"
+    )
+    add_settings_arguments(cmd, AlertSettings)
+    cmd.set_defaults(handler=_run)
