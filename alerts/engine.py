@@ -165,6 +165,8 @@ class Engine:
                 times=window.times, values=window.values, parameters=window.row_parameter,
                 kinds=window.row_kind, status=window.status,
             )  # fmt: skip
+            # Readings stored while no engine ran get their flags now (changed ones only).
+            self._store_flags(conn, _cells(window, np.ones(window.values.shape, np.bool_)))
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
@@ -216,16 +218,13 @@ class Engine:
                 kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
             )  # fmt: skip
             mask[late_rows] = True
-        mask &= ~np.isnan(window.values)
-        rows, columns = np.nonzero(mask)
-        station_ids = np.array(window.station_ids)[window.row_station[rows]]
-        return Cells(
-            station_id=station_ids.tolist(),
-            parameter_id=window.row_parameter_id[rows],
-            epoch=times[columns],
-            flag=window.flags[rows, columns],
-            half_step=window.step / 2,
-        )
+        return _cells(window, mask)
+
+    def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
+        return store.write_qc(
+            conn, station_id=cells.station_id, parameter_id=cells.parameter_id,
+            epoch=cells.epoch, flag=cells.flag, half_step=cells.half_step,
+        )  # fmt: skip
 
     def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
         """Evaluate what was committed since the watermark, in one transaction."""
@@ -235,11 +234,7 @@ class Engine:
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         evaluation = self.evaluate(batch, now=now)
-        cells = evaluation.cells
-        report.flagged = store.write_qc(
-            conn, station_id=cells.station_id, parameter_id=cells.parameter_id,
-            epoch=cells.epoch, flag=cells.flag, half_step=cells.half_step,
-        )  # fmt: skip
+        report.flagged = self._store_flags(conn, evaluation.cells)
         report.transitions = reconcile(
             conn, evaluation.episodes, clear=evaluation.clear,
             window_start=evaluation.window_start, now=now,
@@ -275,6 +270,19 @@ class Engine:
                 stop.wait(self.settings.tick_s)
         finally:
             conn.close()
+
+
+def _cells(window: Window, mask: npt.NDArray[np.bool_]) -> Cells:
+    """The flags of the cells selected by ``mask`` that hold a value."""
+    rows, columns = np.nonzero(mask & ~np.isnan(window.values))
+    station_ids = np.array(window.station_ids)[window.row_station[rows]]
+    return Cells(
+        station_id=station_ids.tolist(),
+        parameter_id=window.row_parameter_id[rows],
+        epoch=window.times[columns],
+        flag=window.flags[rows, columns],
+        half_step=window.step / 2,
+    )
 
 
 def _concat(cells: Sequence[Cells]) -> Cells:
