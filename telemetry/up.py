@@ -117,7 +117,7 @@ def _children(
     if stack.mqtt_is_amqtt:  # no v5, no shared subscriptions
         ingest_env["AQUAWATCH_SHARE_GROUP"] = ""
         ingest_args += ["--mqtt-protocol", "3.1.1"]
-    children = [("ingest", ingest_args, ingest_env)]
+    children = [("ingest", ingest_args, ingest_env), ("alerts", ["alerts"], {})]
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
         if args.history:
@@ -154,11 +154,17 @@ def _report(url: str) -> str:
             " WHERE ingested_at > now() - interval '1 minute'"
         ).fetchone()
         total = conn.execute("SELECT count(*) FROM readings").fetchone()
+        alerts = conn.execute(
+            "SELECT count(*) FILTER (WHERE severity = 1), count(*) FILTER (WHERE severity = 2),"
+            " count(*) FILTER (WHERE severity = 3) FROM alerts WHERE state <> 'resolved'"
+        ).fetchone()
     recent, stations, latest = row if row else (0, 0, None)
+    advisory, warning, critical = alerts if alerts else (0, 0, 0)
     when = latest.astimezone(_LOCAL).strftime("%Y-%m-%d %H:%M:%S +07") if latest else "-"
     return (
         f"readings stored: {total[0] if total else 0} in all; last minute: {recent} from"
-        f" {stations} stations (newest sample {when})"
+        f" {stations} stations (newest sample {when}); open alerts: advisory {advisory},"
+        f" warning {warning}, critical {critical}"
     )
 
 
