@@ -66,21 +66,27 @@ def dawn_forecast(
     lat = np.array([window.stations[i].latitude for i in stations])
     lon = np.array([window.stations[i].longitude for i in stations])
     sunset, sunrise = night_window(lat, lon, now=now)
+    night = (sunset + fit_after_s <= now) & (now < sunrise)
+    clear = {(window.station_ids[i], RULE): now for i in stations[~night].tolist()}
+    if not night.any():
+        return [], clear
+    stations, rows, sunset, sunrise = stations[night], rows[night], sunset[night], sunrise[night]
+    # Only the columns since the earliest sunset matter to the fits.
+    first = int(np.searchsorted(window.times, sunset.min()))
+    times, evening = window.times[first:], usable[rows, first:]
     min_points = max(3, int(fit_after_s // window.step) // 2)
     # The projection at each grid instant of the past hold_s, newest last.
-    instants = window.times[window.times <= now][-(int(hold_s // window.step) + 1) :]
+    instants = times[times <= now][-(int(hold_s // window.step) + 1) :]
     below = np.ones(len(stations), dtype=np.bool_)
     linear = loglinear = np.full(len(stations), np.nan)
     for instant in instants:
         linear, loglinear, _ = dawn_do_projection(
-            window.times, usable[rows], sunset=sunset, sunrise=sunrise, now=float(instant),
+            times, evening, sunset=sunset, sunrise=sunrise, now=float(instant),
             min_points=min_points,
         )  # fmt: skip
         at_night = (sunset + fit_after_s <= instant) & (instant < sunrise)
         below &= at_night & (loglinear < critical)
-    night = (sunset + fit_after_s <= now) & (now < sunrise)
     episodes: list[Episode] = []
-    clear: dict[tuple[str, str], float] = {}
     for i, station in enumerate(stations.tolist()):
         station_id = window.station_ids[station]
         value = float(loglinear[i])
@@ -98,6 +104,6 @@ def dawn_forecast(
                          "message_en": f"Dawn DO forecast {value:.1f} mg/L:"
                                        " get aerators running tonight"},
             ))  # fmt: skip
-        elif not night[i] or value >= recovered:
+        elif value >= recovered:
             clear[(station_id, RULE)] = now
     return episodes, clear

@@ -133,6 +133,9 @@ class Engine:
         self.detectors = (*detectors, self._silence, self._maintenance, self._dawn)
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
+        # The first evaluation after a start (or a failed tick) reports everything known clear.
+        self.full_pass = True
+        self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
         self.watermark = 0.0
 
     def _silence(self, view: View) -> Found:
@@ -142,7 +145,9 @@ class Engine:
         return dawn_forecast(view.window, view.usable, now=view.now)
 
     def _maintenance(self, view: View) -> Found:
-        return notices(view.window, view.flags, min_s=self.settings.quality_notice_s)
+        return notices(
+            view.window, view.flags, min_s=self.settings.quality_notice_s, full=self.full_pass
+        )
 
     def build(self, now: float) -> None:
         """Make empty windows ending at ``now``, and their rule detectors."""
@@ -166,7 +171,7 @@ class Engine:
                 kinds=window.row_kind, status=window.status,
             )  # fmt: skip
             # Readings stored while no engine ran get their flags now (changed ones only).
-            self._store_flags(conn, _cells(window, np.ones(window.values.shape, np.bool_)))
+            self._store_flags(conn, _cells(window))
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
@@ -192,7 +197,7 @@ class Engine:
             )
             late = np.unique(window.row_station[late_rows])
             view = View(window, flags, usable, now)
-            found, known_clear = rules(window, usable, late_stations=late)
+            found, known_clear = rules(window, usable, late_stations=late, full=self.full_pass)
             episodes += found
             clear.update(known_clear)
             for detector in self.detectors:
@@ -200,6 +205,7 @@ class Engine:
                 episodes += found
                 clear.update(known_clear)
             window_start = min(window_start, float(window.times[0]))
+        self.full_pass = False
         return Evaluation(_concat(cells), episodes, clear, window_start)
 
     def _flag(self, window: Window, *, recent: int, late_rows: npt.NDArray[np.int64]) -> Cells:
@@ -209,6 +215,8 @@ class Engine:
             times=times, values=window.values, parameters=window.row_parameter,
             kinds=window.row_kind, status=window.status, last=recent,
         )  # fmt: skip
+        if not len(late_rows):
+            return _cells(window, columns=slice(window.length - recent, None))
         mask = np.zeros(window.values.shape, dtype=np.bool_)
         mask[:, -recent:] = True
         if len(late_rows):
@@ -235,13 +243,16 @@ class Engine:
         report = TickReport(readings=len(batch))
         evaluation = self.evaluate(batch, now=now)
         report.flagged = self._store_flags(conn, evaluation.cells)
+        # Episodes re-derived unchanged since they were reconciled need no round trip.
+        fresh = [e for e in evaluation.episodes if self._seen.get(_identity(e)) != _shape(e)]
         report.transitions = reconcile(
-            conn, evaluation.episodes, clear=evaluation.clear,
+            conn, fresh, clear=evaluation.clear,
             window_start=evaluation.window_start, now=now,
             late_after_s=self.settings.late_after_s,
         )  # fmt: skip
         store.save_watermark(conn, self.worker, until)
         conn.commit()
+        self._seen.update((_identity(e), _shape(e)) for e in fresh)
         self.watermark = until
         report.seconds = time.perf_counter() - started
         for change in report.transitions:
@@ -261,6 +272,7 @@ class Engine:
                     report = self.tick(conn)
                 except psycopg.OperationalError:
                     logger.exception("tick failed; reconnecting")
+                    self.full_pass = True  # what reached the database is unknown: recheck all
                     conn = _reconnect(url, conn, stop)
                     continue
                 logger.debug(
@@ -272,17 +284,34 @@ class Engine:
             conn.close()
 
 
-def _cells(window: Window, mask: npt.NDArray[np.bool_]) -> Cells:
-    """The flags of the cells selected by ``mask`` that hold a value."""
-    rows, columns = np.nonzero(mask & ~np.isnan(window.values))
+def _cells(
+    window: Window,
+    mask: npt.NDArray[np.bool_] | None = None,
+    *,
+    columns: slice = slice(None),
+) -> Cells:
+    """The flags of the cells that hold a value, in ``columns`` and where ``mask`` is set."""
+    present = ~np.isnan(window.values[:, columns])
+    if mask is not None:
+        present &= mask[:, columns]
+    rows, found = np.nonzero(present)
+    cols = found + (columns.start or 0)
     station_ids = np.array(window.station_ids)[window.row_station[rows]]
     return Cells(
         station_id=station_ids.tolist(),
         parameter_id=window.row_parameter_id[rows],
-        epoch=window.times[columns],
-        flag=window.flags[rows, columns],
+        epoch=window.times[cols],
+        flag=window.flags[rows, cols],
         half_step=window.step / 2,
     )
+
+
+def _identity(episode: Episode) -> tuple[str, str, float]:
+    return (episode.station_id, episode.rule_id, episode.opened_at)
+
+
+def _shape(episode: Episode) -> tuple[int, float | None]:
+    return (episode.severity, episode.resolved_at)
 
 
 def _concat(cells: Sequence[Cells]) -> Cells:

@@ -16,10 +16,21 @@ from telemetry import QCFlag
 
 
 def notices(
-    window: Window, flags: npt.NDArray[np.uint8], *, min_s: float
+    window: Window, flags: npt.NDArray[np.uint8], *, min_s: float, full: bool = True
 ) -> tuple[list[Episode], dict[tuple[str, str], float]]:
-    """Maintenance episodes from a window's QC flags, and the series known good at its end."""
-    bad = (flags == QCFlag.SUSPECT) | (flags == QCFlag.FAIL)
+    """Maintenance episodes from a window's QC flags, and the series known good at its end.
+
+    Args:
+        window: The series.
+        flags: Their QC flags.
+        min_s: How long data must stay suspect or failed.
+        full: Report every good series as clear (after a start, to resolve notices opened
+            before it); otherwise only those with suspect or failed data in the window, the
+            only ones whose notices this process can have seen open.
+    """
+    all_bad = (flags == QCFlag.SUSPECT) | (flags == QCFlag.FAIL)
+    touched = np.arange(len(flags)) if full else np.flatnonzero(all_bad.any(axis=1))
+    flags, bad = flags[touched], all_bad[touched]
     good = (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN)
     edges = np.diff(np.pad(bad, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     start_rows, start_cols = np.nonzero(edges == 1)  # row-major: runs pair up in order
@@ -33,8 +44,8 @@ def notices(
     ):
         due = float(times[start + need - 1])
         ongoing = end == window.length
-        station = window.station_ids[window.row_station[row]]
-        code = window.row_parameter[row]
+        station = window.station_ids[window.row_station[touched[row]]]
+        code = window.row_parameter[touched[row]]
         worst = int(flags[row, start:end].max())
         episodes.append(
             Episode(
@@ -61,6 +72,6 @@ def notices(
     clear = {
         (window.station_ids[window.row_station[row]], f"maintenance.{window.row_parameter[row]}"):
             float(times[-1])
-        for row in np.flatnonzero(last_good)
+        for row in touched[last_good]
     }  # fmt: skip
     return episodes, clear

@@ -76,8 +76,13 @@ class RuleDetector:
         self.risk_params = RiskParams.from_configs([c for c in risk_configs if c is not None])
         self.evaluated_end = np.nan
 
-    def __call__(self, window: Window, usable: FloatArray, *, late_stations: IntArray) -> Found:
-        """Evaluate the newest columns, and the whole window for stations with late data."""
+    def __call__(
+        self, window: Window, usable: FloatArray, *, late_stations: IntArray, full: bool
+    ) -> Found:
+        """Evaluate the newest columns, and the whole window for stations with late data.
+
+        ``full`` also reports every quiet rule as clear (the first tick after a start).
+        """
         times = window.times
         if np.isnan(self.evaluated_end):
             columns = window.length  # first tick: the whole window
@@ -95,7 +100,9 @@ class RuleDetector:
             if len(redo) and columns < window.length:
                 episodes += self._redo(usable, times, redo)
         episodes += self._pollution_notices(episodes)
-        return episodes, self._clear()
+        # After a start, rows found quiet resolve alerts opened before it; later, alerts this
+        # process opened resolve through their transitions.
+        return episodes, self._clear() if full else {}
 
     def _redo(self, usable: FloatArray, times: FloatArray, rows: IntArray) -> list[Episode]:
         """Evaluate rows again over the whole window from scratch (late or backfilled data)."""
@@ -208,18 +215,17 @@ class RuleDetector:
         """One quantity for every station of the window, (stations, last)."""
         w = self.window
 
-        def raw(name: str) -> FloatArray:
-            rows = w.station_rows(name)
-            values = usable[np.maximum(rows, 0)]
-            values[rows < 0] = np.nan
-            return values
+        def raw(name: str) -> FloatArray:  # for trailing windows: the whole history
+            return _per_station(w, usable, name)
 
-        tail = slice(len(times) - last, None)
-        if code in ("do_sat",):
-            return derived.do_percent_saturation(raw("do"), raw("temp"), raw("sal"))[:, tail]
+        def recent(name: str) -> FloatArray:  # point quantities: the newest columns only
+            return _per_station(w, usable[:, -last:], name)
+
+        if code == "do_sat":
+            return derived.do_percent_saturation(recent("do"), recent("temp"), recent("sal"))
         if code == "nh3":
-            tan = np.where(np.isnan(raw("tan")), raw("nh4"), raw("tan"))
-            return NH3_PER_N * derived.unionized_ammonia(tan, raw("ph"), raw("temp"))[:, tail]
+            tan = np.where(np.isnan(recent("tan")), recent("nh4"), recent("tan"))
+            return NH3_PER_N * derived.unionized_ammonia(tan, recent("ph"), recent("temp"))
         if code == "ph_swing":
             return derived.daily_range(raw("ph"), times, last=last)
         if code == "temp_range":
@@ -231,10 +237,11 @@ class RuleDetector:
         if code == "risk_score":
             return self._risk(usable, times, last=last)
         if "_mean_" in code:
-            return _trailing_mean(raw(code.split("_mean_")[0]), self.average_s[code], w.step)[
-                :, tail
-            ]
-        return raw(code)[:, tail]
+            span = self.average_s[code]
+            needed = min(len(times), last + round(span / w.step))
+            values = _per_station(w, usable[:, -needed:], code.split("_mean_")[0])
+            return _trailing_mean(values, span, w.step)[:, -last:]
+        return recent(code)
 
     def _risk(self, usable: FloatArray, times: FloatArray, *, last: int) -> FloatArray:
         """The disease-risk score at the newest column (its series is sampled once a tick)."""

@@ -1,0 +1,122 @@
+"""Alert engine benchmark: one tick for many stations with a day of history, in memory.
+
+Run ``python -m bench.alerts`` (``--stations``, ``--ticks``). Builds the configured
+stations' clones (10,000 by default) each measuring 10 parameters on a 5-minute grid, fills
+24 h of plausible values, evaluates the whole window once (what a worker does at start),
+then times ticks in which every station delivers a new sample (the worst case: with
+5-minute sampling, a 10-second tick sees about a thirtieth of that) and prints the figures.
+The database is not involved: this is the evaluation a tick does between its read and its
+write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from alerts.engine import Engine
+from alerts.profiles import load_profiles
+from alerts.quality import load_quality_config
+from alerts.settings import AlertSettings
+from alerts.window import Batch
+from stations import Registry, StationKind, load_registry
+
+TEN = {
+    StationKind.SHRIMP_RIVER:
+        ("temp", "ph", "do", "sal", "cond", "turb", "tan", "no2", "alk", "chla"),
+    StationKind.CAGE_SEA: ("temp", "ph", "do", "sal", "turb", "tss", "nh4", "chla", "no2", "po4"),
+    StationKind.EFFLUENT: ("flow", "temp", "ph", "do", "tss", "cod", "nh4", "tn", "tp", "color"),
+}  # fmt: skip
+LEVEL = {"temp": 29.0, "ph": 7.9, "do": 6.0, "sal": 18.0, "cond": 28_000.0, "turb": 20.0,
+         "tan": 0.3, "no2": 0.1, "alk": 120.0, "chla": 20.0, "tss": 30.0, "nh4": 0.2,
+         "po4": 0.05, "flow": 80.0, "cod": 40.0, "tn": 8.0, "tp": 1.0, "color": 30.0}  # fmt: skip
+SWING = {"temp": 1.5, "ph": 0.2, "do": 2.0, "sal": 3.0, "cond": 4000.0}
+
+
+def registry(count: int) -> Registry:
+    base = load_registry().with_clones(count)
+    stations = tuple(
+        s.model_copy(update={"parameters": TEN[s.kind]}) for s in base.stations.values()
+    )
+    return Registry(stations, tuple(base.boards.values()), source="bench")
+
+
+def fill(engine: Engine, rng: np.random.Generator) -> None:
+    """Plausible diel signals with sensor noise in every window."""
+    for window in engine.windows:
+        hours = (window.times % 86_400) / 3600
+        diel = np.sin((hours - 9) / 24 * 2 * np.pi)
+        level = np.array([LEVEL[c] for c in window.row_parameter])[:, None]
+        swing = np.array([SWING.get(c, 0.05 * LEVEL[c]) for c in window.row_parameter])[:, None]
+        noise = rng.normal(0, 0.03, window.values.shape) * swing
+        window.values[:] = level + swing * diel[None, :] + noise
+
+
+def new_samples(engine: Engine, rng: np.random.Generator, *, at: float) -> Batch:
+    """One new reading for every series, dated ``at``."""
+    ids, codes, values = [], [], []
+    for window in engine.windows:
+        ids.append(np.array(window.station_ids)[window.row_station])
+        codes.append(window.row_parameter_id)
+        last = window.values[:, -1]
+        values.append(np.where(np.isnan(last), 1.0, last) * rng.normal(1, 0.001, len(last)))
+    n = sum(len(v) for v in values)
+    return Batch(
+        np.concatenate(ids),
+        np.concatenate(codes),
+        np.full(n, at),
+        np.concatenate(values),
+        np.zeros(n, dtype=np.int64),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, default=10_000)
+    parser.add_argument("--ticks", type=int, default=5)
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    reg = registry(args.stations)
+    started = time.perf_counter()
+    engine = Engine(
+        AlertSettings(history_s=24 * 3600.0), registry=reg, profiles=load_profiles(),
+        quality=load_quality_config(),
+    )  # fmt: skip
+    now = 1_795_000_200.0
+    engine.build(now)
+    fill(engine, rng)
+    series = sum(len(w.row_parameter) for w in engine.windows)
+    columns = engine.windows[0].length
+    rules = sum(len(r.rules) for r in engine.rules)
+    setup = time.perf_counter() - started
+    print(f"{args.stations:,} stations, {series:,} series x {columns} columns (24 h at 5 min),"
+          f" {rules:,} rules; built in {setup:.1f} s", flush=True)  # fmt: skip
+    started = time.perf_counter()
+    for window in engine.windows:
+        window.flags[:] = engine.quality.evaluate(
+            times=window.times, values=window.values, parameters=window.row_parameter,
+            kinds=window.row_kind, status=window.status,
+        )  # fmt: skip
+    first = engine.evaluate(new_samples(engine, rng, at=now), now=now)
+    full = time.perf_counter() - started
+    print(f"start-up: QC of the whole window and rules over it: {full:.2f} s,"
+          f" {series * columns / full:,.0f} readings checked/s;"
+          f" {len(first.episodes)} episodes", flush=True)  # fmt: skip
+    times = []
+    for tick in range(1, args.ticks + 1):
+        at = now + 300 * tick
+        batch = new_samples(engine, rng, at=at)
+        started = time.perf_counter()
+        evaluation = engine.evaluate(batch, now=at)
+        times.append(time.perf_counter() - started)
+        print(f"  tick {tick}: {len(batch):,} new readings evaluated in {times[-1]:.3f} s"
+              f" ({len(evaluation.episodes)} episodes)", flush=True)  # fmt: skip
+    median = float(np.median(times))
+    print(f"tick (every station has a new sample): median {median:.3f} s, max {max(times):.3f} s;"
+          f" {series / median:,.0f} new readings/s (target: a tick under 1 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
