@@ -161,6 +161,7 @@ class Engine:
         """Fill the windows from the database; return the readings loaded."""
         now = store.database_now(conn)
         self.build(now)
+        store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         stored = store.watermark(conn, self.worker)
         self.watermark = now - self.settings.settle_s if stored is None else stored
         batch = store.recent(conn, self.station_ids, since=now - self.settings.history_s)

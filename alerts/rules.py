@@ -19,7 +19,7 @@ import numpy.typing as npt
 from alerts import derived
 from alerts.lifecycle import Episode
 from alerts.profiles import CompiledRule, DownstreamLink, Profiles
-from alerts.risk import RiskInputs, RiskParams, disease_risk
+from alerts.risk import RiskFactor, RiskInputs, RiskParams, disease_risk
 from alerts.thresholds import (
     ThresholdParams,
     ThresholdState,
@@ -75,6 +75,7 @@ class RuleDetector:
         )
         self.risk_params = RiskParams.from_configs([c for c in risk_configs if c is not None])
         self.evaluated_end = np.nan
+        self.risk_factors: dict[int, list[dict[str, object]]] = {}
 
     def __call__(
         self, window: Window, usable: FloatArray, *, late_stations: IntArray, full: bool
@@ -167,14 +168,18 @@ class RuleDetector:
         resolved_at: float | None = None,
     ) -> Episode:
         rule = self.rules[row]
+        details: dict[str, object] = {
+            "quantity": rule.quantity, "units": rule.units, "source": rule.source,
+            "verify": rule.verify, "message_vi": rule.message_vi, "message_en": rule.message_en,
+        }  # fmt: skip
+        if rule.family.value == "risk":  # which stress factors drove the score
+            details["factors"] = self.risk_factors.get(int(self.row_station[row]), [])
         return Episode(
             station_id=rule.station_id, rule_id=rule.rule_id, family=rule.family.value,
             opened_at=steps[0][0], severity=max(t for _, t in steps),
             escalations=tuple(steps), resolved_at=resolved_at, continues=continues,
             value=None if np.isnan(value) else value,
-            details={"quantity": rule.quantity, "units": rule.units, "source": rule.source,
-                     "verify": rule.verify, "message_vi": rule.message_vi,
-                     "message_en": rule.message_en},
+            details=details,
         )  # fmt: skip
 
     def _clear(self) -> dict[tuple[str, str], float]:
@@ -262,7 +267,17 @@ class RuleDetector:
             sal=raw("sal")[rows, day], temp=raw("temp")[rows, day],
             params=self.risk_params, interval_s=w.step,
         )  # fmt: skip
-        out[rows, -1] = disease_risk(inputs, params=self.risk_params).score
+        result = disease_risk(inputs, params=self.risk_params)
+        out[rows, -1] = result.score
+        drivers = result.drivers()
+        self.risk_factors = {
+            int(station): [
+                {"factor": f.key, "vi": f.label_vi, "en": f.label_en,
+                 "points": round(float(result.contributions[i, f]), 1)}
+                for f in RiskFactor if drivers[i, f]
+            ]
+            for i, station in enumerate(rows.tolist())
+        }  # fmt: skip
         return out
 
 

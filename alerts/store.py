@@ -102,3 +102,24 @@ def database_now(conn: psycopg.Connection[Any]) -> float:
     row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
     assert row is not None
     return float(row[0])
+
+
+def sync_profiles(
+    conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]], *, stations: Sequence[str]
+) -> int:
+    """Replace the compiled rules of ``stations`` in ``threshold_profiles`` (one transaction)."""
+    with conn.transaction():
+        conn.execute("DELETE FROM threshold_profiles WHERE station_id = ANY(%s)", (list(stations),))
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY threshold_profiles (station_id, rule_id, profile, rule_set, family,"
+                " quantity, series, average_s, direction, units, advisory, warning, critical,"
+                " advisory_source, warning_source, critical_source, min_duration_s, clear_band,"
+                " clear_duration_s, max_gap_s, message_vi, message_en, source, verify, options,"
+                " basis, override_source, digest) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    return len(rows)

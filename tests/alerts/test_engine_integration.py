@@ -99,6 +99,20 @@ def test_scenarios_raise_the_right_alerts_and_a_restart_repeats_none(
     assert ("KG-SR-01", "pollution.upstream.KG-EF-01.cod") in rules
     assert ("KG-SR-03", "pollution.upstream.KG-EF-01.cod") in rules
 
+    # The rules in force are in the database with their sources, as the engine compiled them.
+    with psycopg.connect(url) as conn:
+        cod = conn.execute(
+            "SELECT advisory, warning, critical, source, basis FROM threshold_profiles"
+            " WHERE station_id = 'KG-EF-02' AND rule_id = 'effluent.cod.high'"
+        ).fetchone()
+        unsourced = conn.execute(
+            "SELECT count(*) FROM threshold_profiles WHERE source = ''"
+        ).fetchone()
+    assert cod is not None
+    assert cod[:3] == (108.0, 135.0, 202.5)  # QCVN 40:2011 column B: 150 x Kq 0.9 x Kf 1
+    assert "QCVN 40:2011" in cod[3]
+    assert unsourced == (0,)
+
     # Every transition is an event; a restarted engine derives the same and adds nothing.
     assert report.transitions
     with psycopg.connect(url) as conn:
