@@ -18,7 +18,6 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from itertools import product
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -53,6 +52,7 @@ from alerts.profile_schema import (
 )
 from alerts.risk import RiskConfig
 from stations import Station, StationKind
+from telemetry import describe_validation_error
 
 __all__ = [
     "QUANTITIES",
@@ -360,13 +360,6 @@ class Profiles:
         ]  # fmt: skip
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-    value = error.get("input")
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{where or '<top>'}: {error['msg']}{got}"
-
-
 def parse_profiles(texts: Mapping[str, str], *, source: str) -> Profiles:
     """Parse profile files given as {file name: YAML text}; ``stations.yaml`` is optional.
 
@@ -386,7 +379,7 @@ def parse_profiles(texts: Mapping[str, str], *, source: str) -> Profiles:
         try:
             parsed = model.model_validate(raw)
         except ValidationError as exc:
-            problems += [f"{name}: {_describe(e)}" for e in exc.errors()]
+            problems += [f"{name}: {describe_validation_error(e)}" for e in exc.errors()]
             continue
         if isinstance(parsed, StationsFile):
             stations = parsed

@@ -32,7 +32,7 @@ from pydantic import (
 from alerts import qartod
 from alerts.derived import grid_step
 from stations import StationKind
-from telemetry import PARAMETERS, ConfigError, QCFlag, worst
+from telemetry import PARAMETERS, ConfigError, QCFlag, describe_validation_error, worst
 
 Flags = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float64]
@@ -349,15 +349,6 @@ def _groups(
     ]
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not where:  # file-wide checks already name the field in their message
-        return message
-    got = "" if isinstance(value := error.get("input"), dict | list) else f" (got {value!r})"
-    return f"{where}: {message}{got}"
-
-
 def parse_quality_config(text: str, *, source: str) -> QualityConfig:
     """Validate quality YAML text and compile it.
 
@@ -371,7 +362,9 @@ def parse_quality_config(text: str, *, source: str) -> QualityConfig:
     try:
         parsed = _QualityFile.model_validate(raw)
     except ValidationError as exc:
-        raise QualityConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+        raise QualityConfigError(
+            source, [describe_validation_error(e) for e in exc.errors()]
+        ) from exc
     plans: dict[tuple[str | None, str], Mapping[str, ConfiguredCheck]] = {
         (None, code): _merge(checks, None) for code, checks in parsed.parameters.items()
     }

@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -51,7 +51,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from simulators import faults, signals
 from stations import Registry
-from telemetry import AquaWatchError, DeviceStatus
+from telemetry import AquaWatchError, DeviceStatus, describe_validation_error
 
 _UNITS: Final = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION_RE: Final = re.compile(r"([+-]?)((?:\d+(?:\.\d+)?[dhms])+)")
@@ -256,14 +256,6 @@ class Script:
     faults: tuple[faults.Fault, ...] = ()
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    parts = [p for p in error["loc"] if p not in _EVENT_TYPES]  # drop the union tag
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
-    value = error.get("input")
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{where or '<top>'}: {error['msg']}{got}"
-
-
 def parse_scenario(text: str, *, source: str) -> Scenario:
     """Parse scenario YAML text.
 
@@ -277,7 +269,9 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
     try:
         content = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(source, [_describe(e) for e in exc.errors()]) from exc
+        raise ScenarioError(
+            source, [describe_validation_error(e, skip=_EVENT_TYPES) for e in exc.errors()]
+        ) from exc
     return Scenario(source, content)
 
 

@@ -7,13 +7,13 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from telemetry import PARAMETERS, STATION_ID_RE, AquaWatchError
+from telemetry import PARAMETERS, STATION_ID_RE, AquaWatchError, describe_validation_error
 
 
 class RegistryError(AquaWatchError):
@@ -166,15 +166,6 @@ class Registry:
         return Registry(tuple(stations), tuple(self.boards.values()), source=self.source)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
-    ).lstrip(".")
-    value = error.get("input")
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{where or '<top>'}: {error['msg']}{got}"
-
-
 def parse_registry(text: str, *, source: str) -> Registry:
     """Parse registry YAML text.
 
@@ -188,7 +179,7 @@ def parse_registry(text: str, *, source: str) -> Registry:
     try:
         parsed = _RegistryFile.model_validate(raw)
     except ValidationError as exc:
-        raise RegistryError(source, [_describe(e) for e in exc.errors()]) from exc
+        raise RegistryError(source, [describe_validation_error(e) for e in exc.errors()]) from exc
     return Registry(parsed.stations, parsed.boards, source=source)
 
 

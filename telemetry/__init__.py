@@ -14,7 +14,14 @@ from telemetry.codec import (
     parse_timestamp,
 )
 from telemetry.db import connect, create_pool, ensure_database
-from telemetry.errors import AquaWatchError, ConfigError, DecodeError, RejectReason, TopicError
+from telemetry.errors import (
+    AquaWatchError,
+    ConfigError,
+    DecodeError,
+    RejectReason,
+    TopicError,
+    describe_validation_error,
+)
 from telemetry.qc import QCFlag, worst
 from telemetry.schema import Flavour, MigrationError, current_flavour, migrate
 from telemetry.settings import (
@@ -56,6 +63,7 @@ __all__ = [
     "current_flavour",
     "decode_readings",
     "decode_status",
+    "describe_validation_error",
     "encode_readings",
     "encode_status",
     "ensure_database",
