@@ -83,18 +83,21 @@ EVENT = "events:\n  - {at: '+1h', station: KG-SR-01, "
         ("events: [\n", "not valid YAML"),
         (EVENT + "event: do_crash, speed: 2}\n", "events[0].speed: Extra inputs"),
         (EVENT + "event: meteor}\n", "events[0]: Input tag 'meteor'"),
-        (EVENT + "event: do_crash, duration: soon}\n", "events[0].duration: Value error"),
+        (
+            EVENT + "event: do_crash, duration: soon}\n",
+            "events[0].duration: a duration such as 90s, 30m",
+        ),
         (EVENT + "event: do_crash, rate: -1}\n", "events[0].rate: Input should be greater"),
         (EVENT + "event: spike, parameter: do}\n", "events[0].delta: Field required"),
         (EVENT + "event: status, duration: 1h, code: 3}\n", "events[0].code"),
         (EVENT + "event: clock_skew, duration: 1h, offset: 2d}\n", "events[0].offset"),
         (
             "events:\n  - {at: 'yesterday', station: KG-SR-01, event: outage, duration: 1h}\n",
-            "events[0].at: Value error",
+            "events[0].at: an ISO time with offset, +2h",
         ),
         (
             "events:\n  - {at: '2026-11-22T14:00', station: KG-SR-01, event: rain}\n",
-            "events[0].at: Value error",  # no offset
+            "events[0].at: an ISO time with offset, +2h",  # no offset
         ),
     ],
 )

@@ -14,13 +14,18 @@ pytestmark = pytest.mark.integration
 
 
 def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
-    assert migrate(database_url) == ["0001_core", "0002_readings", "0003_alerts"]
+    assert migrate(database_url) == [
+        "0001_core",
+        "0002_readings",
+        "0003_alerts",
+        "0004_threshold_profiles",
+    ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
     with psycopg.connect(database_url) as conn:
         versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
         parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
-    assert sorted(versions) == [("0001", "postgres"), ("0002", "postgres"), ("0003", "postgres")]
+    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 5)]
     assert parameters == (24,)
 
 
