@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -99,6 +99,42 @@ def publish_backlog(host: str, port: int, prefix: str, count: int, *, base: floa
     return elapsed
 
 
+def drain(
+    host: str,
+    port: int,
+    *,
+    client_id: str,
+    receive_maximum: int,
+    count: int,
+    handle: Callable[[bytes], None],
+    what: str,
+) -> float:
+    """Reconnect a persistent session, handle its ``count`` queued messages in the paho
+    callback (auto-acknowledged), and return the seconds from the first to the last."""
+    received = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        nonlocal received, first, last
+        handle(m.payload)
+        received += 1
+        if received == 1:
+            first = time.perf_counter()
+        if received == count:
+            last = time.perf_counter()
+            done.set()
+
+    sub = client(host, port, client_id=client_id, receive_maximum=receive_maximum)
+    sub.on_message = on_message
+    sub.loop_start()
+    if not done.wait(900):
+        sys.exit(f"{what} got {received} of {count}")
+    sub.disconnect()
+    sub.loop_stop()
+    return last - first
+
+
 def bare_subscriber(host: str, port: int, prefix: str, count: int) -> Row:
     """(a) A persistent session's backlog drained by a bare paho subscriber."""
     client_id = f"bench-bare-{uuid.uuid4().hex[:6]}"
@@ -108,27 +144,9 @@ def bare_subscriber(host: str, port: int, prefix: str, count: int) -> Row:
     sub.loop(1.0)
     sub.disconnect()
     publish_backlog(host, port, prefix, count, base=time.time() - 10 * 86_400)
-    received = 0
-    first = last = 0.0
-    done = threading.Event()
-
-    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
-        nonlocal received, first, last
-        received += 1
-        if received == 1:
-            first = time.perf_counter()
-        if received == count:
-            last = time.perf_counter()
-            done.set()
-
-    sub = client(host, port, client_id=client_id, receive_maximum=10_000)
-    sub.on_message = on_message
-    sub.loop_start()
-    if not done.wait(600):
-        sys.exit(f"bare subscriber got {received} of {count}")
-    sub.disconnect()
-    sub.loop_stop()
-    return Row("(a) bare paho subscriber, backlog", last - first, count)
+    seconds = drain(host, port, client_id=client_id, receive_maximum=10_000, count=count,
+                    handle=lambda payload: None, what="bare subscriber")  # fmt: skip
+    return Row("(a) bare paho subscriber, backlog", seconds, count)
 
 
 def raw_copy(url: str, count: int) -> Row:
@@ -288,13 +306,9 @@ def naive(url: str, host: str, port: int, prefix: str, count: int, *, per_readin
     publish_backlog(host, port, prefix, count, base=time.time() - 30 * 86_400)
     conn = psycopg.connect(url, autocommit=True)
     ids = {c: PARAMETERS[c].id for c in VALUES}
-    received = 0
-    first = last = 0.0
-    done = threading.Event()
 
-    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
-        nonlocal received, first, last
-        doc = orjson.loads(m.payload)
+    def store(payload: bytes) -> None:
+        doc = orjson.loads(payload)
         if per_reading:
             for code, value in doc["values"].items():
                 conn.execute(
@@ -310,23 +324,12 @@ def naive(url: str, host: str, port: int, prefix: str, count: int, *, per_readin
                 (doc["ts"], doc["station"], [ids[k] for k in doc["values"]],
                  list(doc["values"].values())),
             )  # fmt: skip
-        received += 1
-        if received == 1:
-            first = time.perf_counter()
-        if received == count:
-            last = time.perf_counter()
-            done.set()
 
-    sub = client(host, port, client_id=client_id, receive_maximum=1000)
-    sub.on_message = on_message
-    sub.loop_start()
-    if not done.wait(900):
-        sys.exit(f"naive subscriber got {received} of {count}")
-    sub.disconnect()
-    sub.loop_stop()
+    seconds = drain(host, port, client_id=client_id, receive_maximum=1000, count=count,
+                    handle=store, what="naive subscriber")  # fmt: skip
     conn.close()
     what = "one INSERT per reading" if per_reading else "one INSERT per message"
-    return Row(f"(d{'2' if per_reading else ''}) naive: {what}, autocommit", last - first, count)
+    return Row(f"(d{'2' if per_reading else ''}) naive: {what}, autocommit", seconds, count)
 
 
 @contextmanager
