@@ -1,1 +1,29 @@
-"""Alert engine: data-quality, threshold and trend checks (built by the alerts issue)."""
+"""Alert engine: data-quality, threshold, trend, pollution and disease-risk checks.
+
+Evaluates committed readings tick by tick (``aquawatch alerts``), stores QC flags with the
+readings, and turns the episodes it finds into alerts and alert events exactly once.
+"""
+
+from alerts.engine import Engine
+from alerts.lifecycle import AlertError, Episode, Severity, Transition, acknowledge, resolve
+from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
+from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
+from alerts.settings import AlertSettings
+
+__all__ = [
+    "AlertError",
+    "AlertSettings",
+    "CompiledRule",
+    "Engine",
+    "Episode",
+    "ProfileError",
+    "Profiles",
+    "QualityConfig",
+    "QualityConfigError",
+    "Severity",
+    "Transition",
+    "acknowledge",
+    "load_profiles",
+    "load_quality_config",
+    "resolve",
+]

@@ -218,15 +218,14 @@ class Engine:
         )  # fmt: skip
         if not len(late_rows):
             return _cells(window, columns=slice(window.length - recent, None))
+        window.flags[late_rows] = self.quality.evaluate(
+            times=times, values=window.values[late_rows],
+            parameters=[window.row_parameter[r] for r in late_rows],
+            kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
+        )  # fmt: skip
         mask = np.zeros(window.values.shape, dtype=np.bool_)
         mask[:, -recent:] = True
-        if len(late_rows):
-            window.flags[late_rows] = self.quality.evaluate(
-                times=times, values=window.values[late_rows],
-                parameters=[window.row_parameter[r] for r in late_rows],
-                kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
-            )  # fmt: skip
-            mask[late_rows] = True
+        mask[late_rows] = True
         return _cells(window, mask)
 
     def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
