@@ -19,9 +19,6 @@ from importlib.resources.abc import Traversable
 from itertools import product
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from alerts.compiled_rules import (
     CompiledRule,
     DownstreamLink,
@@ -52,7 +49,7 @@ from alerts.profile_schema import (
 )
 from alerts.risk import RiskConfig
 from stations import Station, StationKind
-from telemetry import describe_validation_error
+from telemetry import validate_yaml
 
 __all__ = [
     "QUANTITIES",
@@ -370,16 +367,12 @@ def parse_profiles(texts: Mapping[str, str], *, source: str) -> Profiles:
     profiles: dict[str, ProfileFile] = {}
     stations = StationsFile()
     for name, text in sorted(texts.items()):
-        try:
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            problems.append(f"{name}: not valid YAML: {exc}")
-            continue
-        model = StationsFile if name == "stations.yaml" else ProfileFile
-        try:
-            parsed = model.model_validate(raw)
-        except ValidationError as exc:
-            problems += [f"{name}: {describe_validation_error(e)}" for e in exc.errors()]
+        model: type[StationsFile | ProfileFile] = (
+            StationsFile if name == "stations.yaml" else ProfileFile
+        )
+        parsed, found = validate_yaml(text, model)
+        if parsed is None:
+            problems += [f"{name}: {problem}" for problem in found]
             continue
         if isinstance(parsed, StationsFile):
             stations = parsed

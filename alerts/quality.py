@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Final, Self
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,14 +24,13 @@ from pydantic import (
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
-    ValidationError,
     model_validator,
 )
 
 from alerts import qartod
 from alerts.derived import grid_step
 from stations import StationKind
-from telemetry import PARAMETERS, ConfigError, QCFlag, describe_validation_error, worst
+from telemetry import PARAMETERS, ConfigError, QCFlag, validate_yaml, worst
 
 Flags = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float64]
@@ -355,16 +353,9 @@ def parse_quality_config(text: str, *, source: str) -> QualityConfig:
     Raises:
         QualityConfigError: Naming ``source``, each bad field and what was expected.
     """
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise QualityConfigError(source, [f"not valid YAML: {exc}"]) from exc
-    try:
-        parsed = _QualityFile.model_validate(raw)
-    except ValidationError as exc:
-        raise QualityConfigError(
-            source, [describe_validation_error(e) for e in exc.errors()]
-        ) from exc
+    parsed, problems = validate_yaml(text, _QualityFile)
+    if parsed is None:
+        raise QualityConfigError(source, problems)
     plans: dict[tuple[str | None, str], Mapping[str, ConfiguredCheck]] = {
         (None, code): _merge(checks, None) for code, checks in parsed.parameters.items()
     }

@@ -46,12 +46,11 @@ from pathlib import Path
 from typing import Annotated, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from simulators import faults, signals
 from stations import Registry
-from telemetry import AquaWatchError, DeviceStatus, describe_validation_error
+from telemetry import AquaWatchError, DeviceStatus, validate_yaml
 
 _UNITS: Final = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION_RE: Final = re.compile(r"([+-]?)((?:\d+(?:\.\d+)?[dhms])+)")
@@ -262,16 +261,9 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
     Raises:
         ScenarioError: Naming ``source``, each bad field and what was expected.
     """
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [f"not valid YAML: {exc}"]) from exc
-    try:
-        content = ScenarioFile.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(
-            source, [describe_validation_error(e, skip=_EVENT_TYPES) for e in exc.errors()]
-        ) from exc
+    content, problems = validate_yaml(text, ScenarioFile, skip=_EVENT_TYPES)
+    if content is None:
+        raise ScenarioError(source, problems)
     return Scenario(source, content)
 
 

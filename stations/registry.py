@@ -10,10 +10,9 @@ from types import MappingProxyType
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from telemetry import PARAMETERS, STATION_ID_RE, AquaWatchError, describe_validation_error
+from telemetry import PARAMETERS, STATION_ID_RE, AquaWatchError, validate_yaml
 
 
 class RegistryError(AquaWatchError):
@@ -172,14 +171,9 @@ def parse_registry(text: str, *, source: str) -> Registry:
     Raises:
         RegistryError: Naming ``source``, each bad field and what was expected.
     """
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RegistryError(source, [f"not valid YAML: {exc}"]) from exc
-    try:
-        parsed = _RegistryFile.model_validate(raw)
-    except ValidationError as exc:
-        raise RegistryError(source, [describe_validation_error(e) for e in exc.errors()]) from exc
+    parsed, problems = validate_yaml(text, _RegistryFile)
+    if parsed is None:
+        raise RegistryError(source, problems)
     return Registry(parsed.stations, parsed.boards, source=source)
 
 

@@ -20,7 +20,6 @@ from telemetry.errors import (
     DecodeError,
     RejectReason,
     TopicError,
-    describe_validation_error,
 )
 from telemetry.qc import QCFlag, worst
 from telemetry.schema import Flavour, MigrationError, current_flavour, migrate
@@ -33,6 +32,7 @@ from telemetry.settings import (
     settings_from_args,
 )
 from telemetry.topics import STATION_ID_RE, Channel, StationTopic, TopicScheme
+from telemetry.yamlfile import describe_validation_error, validate_yaml
 
 __all__ = [
     "PARAMETERS",
@@ -72,5 +72,6 @@ __all__ = [
     "parse_timestamp",
     "redact_url",
     "settings_from_args",
+    "validate_yaml",
     "worst",
 ]

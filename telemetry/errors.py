@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from enum import StrEnum
-from typing import Any
 
 
 class AquaWatchError(Exception):
@@ -50,18 +48,3 @@ class DecodeError(AquaWatchError):
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail
-
-
-def describe_validation_error(error: Mapping[str, Any], *, skip: Collection[object] = ()) -> str:
-    """One pydantic error as ``field.path[index]: message (got value)``, for people.
-
-    Args:
-        error: One item of ``ValidationError.errors()``.
-        skip: Location parts to leave out (e.g. the tags of a discriminated union).
-    """
-    parts = [p for p in error["loc"] if p not in skip]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    value = error.get("input")
-    got = "" if isinstance(value, dict | list) else f" (got {value!r})"
-    return f"{where}: {message}{got}" if where else message

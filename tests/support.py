@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import psycopg
 import pytest
@@ -34,7 +34,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-def unavailable(message: str) -> None:
+def unavailable(message: str) -> NoReturn:
     """Skip locally, fail under CI."""
     if IN_CI:
         pytest.fail(f"required service missing under CI: {message}")
@@ -155,7 +155,6 @@ def find_postgres(cleanup: list[Callable[[], None]]) -> PostgresServer:
         bindir = _postgres_bin()
         if bindir is None:
             unavailable("PostgreSQL server binaries (Debian package postgresql)")
-            raise AssertionError  # unreachable: unavailable() raises
         cluster = PrivateCluster(bindir)
         cleanup.append(cluster.stop)
         url = cluster.start()
