@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import orjson
 import psycopg
@@ -42,14 +41,6 @@ BAD_INPUTS = [
      "payload_too_large"),
     ("empty batch", "KG-SR-01", b'{"station":"KG-SR-01","samples":[]}', "empty_batch"),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def worker(database_url: str, broker: Broker, prefix: str) -> Iterator[IngestProcess]:
-    process = IngestProcess(database_url=database_url, broker=broker, prefix=prefix)
-    process.start()
-    yield process
-    process.close()
 
 
 def test_each_bad_input_is_rejected_with_its_reason_and_the_rest_is_stored(

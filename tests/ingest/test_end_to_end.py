@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
@@ -11,14 +9,6 @@ from stations import load_registry, sync_registry
 from tests.support import Broker, IngestProcess, count, simulate, summary, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def worker(database_url: str, broker: Broker, prefix: str) -> Iterator[IngestProcess]:
-    process = IngestProcess(database_url=database_url, broker=broker, prefix=prefix)
-    process.start()
-    yield process
-    process.close()
 
 
 def test_every_station_arrives_with_faults_backfill_and_status(
