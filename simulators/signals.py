@@ -114,13 +114,15 @@ def _oxygen_cycle() -> FloatArray:
     """One day of the normalised DO anomaly (-1 pre-dawn ... 1 afternoon), per minute.
 
     Solves dx/dt = P(t) - R - k·x for its periodic solution in Fourier space:
-    x_n = f_n / (k + i·n·ω). Light from 05:30 to 18:30 solar, reaeration k = 0.2 per hour.
+    x_n = f_n / (k + i·n·ω). Light from 05:30 to 18:30 solar, reaeration k = 0.05 per hour:
+    slow enough that DO keeps falling steadily all night, as measured nights do (Grand Bay
+    2021, see alerts.dawn), instead of levelling off soon after dusk.
     """
     hours = np.arange(1440) / 60.0
     light = np.clip(np.sin(np.pi * (hours - 5.5) / 13.0), 0.0, None) ** 0.7
     spectrum = np.fft.rfft(light - light.mean())
     omega = 2.0 * np.pi * np.arange(spectrum.size) / 24.0
-    spectrum[1:] /= 0.2 + 1j * omega[1:]
+    spectrum[1:] /= 0.05 + 1j * omega[1:]
     spectrum[0] = 0.0
     cycle = np.fft.irfft(spectrum, hours.size)
     low, high = cycle.min(), cycle.max()

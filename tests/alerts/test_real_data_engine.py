@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import csv
+from datetime import datetime
 
 import numpy as np
 import pytest
 
 from alerts.engine import Engine
-from alerts.lifecycle import Episode
+from alerts.lifecycle import Episode, Severity
 from alerts.profiles import load_profiles
 from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from alerts.window import Batch
 from stations import parse_registry
 from telemetry import PARAMETERS
-from tests.alerts.test_real_data_quality import _COLUMNS, column, data_file, times_of
+from tests.alerts.real_data import COLUMNS, CST, column, times_of
 
 # Bangs Lake is a shallow brackish estuary: watched here as a shrimp-farming river would be.
 STATION = """
@@ -34,11 +34,9 @@ stations:
 
 
 @pytest.fixture(scope="module")
-def replay() -> tuple[list[Episode], dict[str, list[str]]]:
+def replay(grand_bay: dict[str, list[str]]) -> tuple[list[Episode], dict[str, list[str]]]:
     """Feed the data hour by hour, as an ingester would commit it; collect the episodes."""
-    with data_file("nerrs_grandbay_gndblwq2021.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    table = {name: [r[name].strip() for r in rows] for name in rows[0]}
+    table = grand_bay
     times = times_of(table)
     registry = parse_registry(STATION, source="grand-bay")
     engine = Engine(
@@ -47,7 +45,7 @@ def replay() -> tuple[list[Episode], dict[str, list[str]]]:
     )  # fmt: skip
     engine.build(float(times[0]))
     per_parameter = []
-    for name, (code, factor) in _COLUMNS.items():
+    for name, (code, factor) in COLUMNS.items():
         values = column(table, name) * factor
         present = ~np.isnan(values)
         per_parameter.append((code, times[present], values[present]))
@@ -104,3 +102,33 @@ def test_the_rejected_turbidity_spike_raises_no_water_quality_alert(
 ) -> None:
     episodes, _ = replay
     assert not [e for e in episodes if e.rule_id.endswith("turb.high")]
+
+
+def test_the_dawn_forecast_warns_on_the_evenings_before_night_hypoxia(
+    replay: tuple[list[Episode], dict[str, list[str]]],
+) -> None:
+    """Warned the evening before, where DO was already falling at dusk.
+
+    On 8 and 13 August DO held 5-7 mg/L until after midnight and fell near dawn with the
+    tide: no dusk projection can see that, and the measured-DO alert covers it.
+    """
+    episodes, table = replay
+    times = times_of(table)
+    labelled = times[np.array(["CDA" in f for f in table["F_DO_mgl"]])]
+    warned = {
+        datetime.fromtimestamp(at, CST).date().isoformat()
+        for e in episodes
+        if e.rule_id == "forecast.do.dawn"
+        for at, tier in e.escalations
+        if tier >= Severity.WARNING and datetime.fromtimestamp(at, CST).hour >= 18
+    }
+    # Evenings followed by labelled hypoxia before 09:00 the next morning.
+    hypoxic = {
+        datetime.fromtimestamp(t - 86_400, CST).date().isoformat()
+        for t in labelled
+        if datetime.fromtimestamp(t, CST).hour < 9
+    } | {datetime.fromtimestamp(t, CST).date().isoformat() for t in labelled
+         if datetime.fromtimestamp(t, CST).hour >= 21}  # fmt: skip
+    assert hypoxic == {"2021-08-08", "2021-08-09", "2021-08-10", "2021-08-11",
+                       "2021-08-12", "2021-08-13"}  # fmt: skip
+    assert hypoxic & warned == {"2021-08-09", "2021-08-10", "2021-08-11", "2021-08-12"}

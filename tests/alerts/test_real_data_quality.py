@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -17,20 +16,10 @@ import pytest
 from alerts.derived import do_percent_saturation
 from alerts.quality import QualityConfig, load_quality_config
 from telemetry import QCFlag
-from tests.support import unavailable
+from tests.alerts.real_data import COLUMNS, FloatArray, column, data_file, times_of
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 PST = timezone(timedelta(hours=-8))  # CMOP Sand Island times
-CST = timezone(timedelta(hours=-6))  # Grand Bay NERRS local standard time
 KINDS = ("shrimp_river", "cage_sea", "effluent")
-FloatArray = npt.NDArray[np.float64]
-
-
-def data_file(name: str) -> Path:
-    path = REAL / name
-    if not path.is_file():
-        unavailable(f"real data file {path}")
-    return path
 
 
 def flagged(flags: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
@@ -99,37 +88,9 @@ def test_sand_island_attenuation_check_alone(
     assert np.array_equal(newest, flags[-60:])
 
 
-@pytest.fixture(scope="module")
-def grand_bay() -> dict[str, list[str]]:
-    """Grand Bay NERRS columns by name (15-minute, 2021-07-02 to 2021-08-31)."""
-    with data_file("nerrs_grandbay_gndblwq2021.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return {name: [r[name].strip() for r in rows] for name in rows[0]}
-
-
-def column(table: dict[str, list[str]], name: str) -> FloatArray:
-    return np.array([float(v) if v else np.nan for v in table[name]])
-
-
 def passed(table: dict[str, list[str]], name: str) -> npt.NDArray[np.bool_]:
     """Rows the provider's QC passed (flag <0>)."""
     return np.array([f.startswith("<0>") for f in table[f"F_{name}"]])
-
-
-def times_of(table: dict[str, list[str]]) -> FloatArray:
-    stamps = [datetime.strptime(s, "%m/%d/%Y %H:%M") for s in table["DateTimeStamp"]]
-    return np.array([s.replace(tzinfo=CST).timestamp() for s in stamps])
-
-
-# Grand Bay column → (our parameter, factor to our unit)
-_COLUMNS = {
-    "Temp": ("temp", 1.0),
-    "Sal": ("sal", 1.0),
-    "SpCond": ("cond", 1000.0),  # mS/cm → µS/cm
-    "DO_mgl": ("do", 1.0),
-    "pH": ("ph", 1.0),
-    "Turb": ("turb", 1.0),  # FNU ≈ NTU
-}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -150,12 +111,12 @@ def test_grand_bay_turbidity_spike_the_provider_rejected(
 def test_grand_bay_data_the_provider_passed_is_left_alone(
     config: QualityConfig, grand_bay: dict[str, list[str]], kind: str
 ) -> None:
-    values = np.vstack([column(grand_bay, name) * factor for name, (_, factor) in _COLUMNS.items()])
-    parameters = [code for code, _ in _COLUMNS.values()]
+    values = np.vstack([column(grand_bay, name) * factor for name, (_, factor) in COLUMNS.items()])
+    parameters = [code for code, _ in COLUMNS.values()]
     flags = config.evaluate(
         times=times_of(grand_bay), values=values, parameters=parameters, kinds=[kind] * 6
     )
-    for row, name in enumerate(_COLUMNS):
+    for row, name in enumerate(COLUMNS):
         good = passed(grand_bay, name)
         assert flagged(flags[row, good]).mean() < 0.01, name
     # the hypoxia the provider marked (CDA) is real: QC must not mute its alerts

@@ -52,13 +52,15 @@ def test_values_do_not_depend_on_how_time_is_chunked() -> None:
 @pytest.mark.parametrize("station_id", ["KG-SR-01", "KG-SR-02", "KG-SR-03"])
 @pytest.mark.parametrize("date", ["2026-01-10", "2026-04-20", "2026-07-15", "2026-11-22"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_shrimp_do_minimum_before_dawn_maximum_in_afternoon(
+def test_shrimp_do_minimum_at_dawn_maximum_in_afternoon(
     station_id: str, date: str, seed: int
 ) -> None:
     t = _day(date)
     do = simulate(_station(station_id), t, seed=seed)["do"]
-    assert 3.0 <= _local_hour(t, int(do.argmin())) <= 6.5
-    assert 13.0 <= _local_hour(t, int(do.argmax())) <= 17.0
+    # Slow reaeration (0.05 per hour, which gives night declines as steep as measured
+    # ones): DO falls until photosynthesis catches up just after sunrise and peaks late.
+    assert 3.0 <= _local_hour(t, int(do.argmin())) <= 7.0
+    assert 13.0 <= _local_hour(t, int(do.argmax())) <= 17.75
     assert 6.5 <= do.max() <= 10.5  # supersaturated afternoon
     assert 3.0 <= do.min() <= 5.5  # low but not (yet) critical at dawn
 
