@@ -351,6 +351,34 @@ def rise_over(
     return result
 
 
+def change_over(
+    values: npt.ArrayLike,
+    times: npt.ArrayLike,
+    *,
+    window_s: float = 3 * 3600.0,
+    last: int | None = None,
+) -> FloatArray:
+    """How far each sample lies from the farther extreme of its trailing window (≥ 0).
+
+    A temperature shock either way: ``max(rise_over, drop_over)`` over the same window.
+
+    Args:
+        values: (S, T) series.
+        times: (T,) regular epoch-second grid.
+        window_s: Window length in seconds.
+        last: Return only the newest ``last`` columns (None: all).
+
+    Returns:
+        ``max(value - min(window), max(window) - value)``, (S, T) or (S, last).
+    """
+    x, current, w, n = _windowed(values, times, window_s, last)
+    result: FloatArray = np.fmax(
+        current - rolling_min(x, window=w, last=n), rolling_max(x, window=w, last=n) - current
+    )
+    result[np.isnan(current)] = np.nan
+    return result
+
+
 def _windowed(
     values: npt.ArrayLike, times: npt.ArrayLike, window_s: float, last: int | None
 ) -> tuple[FloatArray, FloatArray, int, int]:

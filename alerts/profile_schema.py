@@ -78,7 +78,7 @@ DERIVED: Final = (
     Quantity("ph_swing", "", (("ph",),), "pH range over the trailing 24 h"),
     Quantity("temp_range", "°C", (("temp",),), "temperature range over the trailing 24 h"),
     Quantity("sal_drop_24h", "‰", (("sal",),), "salinity fall over the trailing 24 h"),
-    Quantity("temp_rise_3h", "°C", (("temp",),), "temperature rise over the trailing 3 h"),
+    Quantity("temp_change_3h", "°C", (("temp",),), "temperature change within the trailing 3 h"),
     Quantity("risk_score", "score", (("do",),), "disease-risk score 0-100 (alerts/risk.py)"),
 )
 QUANTITIES: Final = MappingProxyType(

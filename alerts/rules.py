@@ -237,8 +237,8 @@ class RuleDetector:
             return derived.daily_range(raw("temp"), times, last=last)
         if code == "sal_drop_24h":
             return derived.drop_over(raw("sal"), times, last=last)
-        if code == "temp_rise_3h":
-            return derived.rise_over(raw("temp"), times, last=last)
+        if code == "temp_change_3h":
+            return derived.change_over(raw("temp"), times, last=last)
         if code == "risk_score":
             return self._risk(usable, times, last=last)
         if "_mean_" in code:

@@ -7,6 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from alerts.derived import (
+    change_over,
     daily_range,
     do_percent_saturation,
     do_saturation,
@@ -140,6 +141,12 @@ def test_rise_over_3_h() -> None:
     temperature = [[28, 29, 31, 30, 33], [28, 28, 28, 28, 28]]
     result = rise_over(temperature, hours(5, 1))
     assert result.tolist() == [[0, 1, 3, 1, 3], [0, 0, 0, 0, 0]]
+
+
+def test_change_over_3_h_either_way() -> None:
+    temperature = [[28, 29, 31, 30, 33], [31, 30, 27.5, 28, nan]]  # a rise; a rain shower
+    result = change_over(temperature, hours(5, 1))
+    assert np.array_equal(result, [[0, 1, 3, 1, 3], [0, 1, 3.5, 2, nan]], equal_nan=True)
 
 
 def test_derived_windows_can_return_only_the_newest_columns() -> None:
