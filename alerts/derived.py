@@ -351,6 +351,49 @@ def rise_over(
     return result
 
 
+def fall_since(
+    values: npt.ArrayLike,
+    times: npt.ArrayLike,
+    *,
+    lag_s: float = 86_400.0,
+    mean_s: float = 3600.0,
+    last: int | None = None,
+) -> FloatArray:
+    """How far each sample's trailing mean lies below the same mean ``lag_s`` earlier.
+
+    For the 24-hour salinity change: comparing the same time of day cancels most of a
+    diurnal tide (the Gulf of Thailand's is mostly diurnal), which a fall from the 24-h
+    maximum would count as a fall every day. Negative when the series rose.
+
+    Args:
+        values: (S, T) series.
+        times: (T,) regular epoch-second grid.
+        lag_s: How far back to compare.
+        mean_s: Length of the trailing means (missing samples ignored).
+        last: Return only the newest ``last`` columns (None: all).
+
+    Returns:
+        ``mean(t - lag_s) - mean(t)``, (S, T) or (S, last); NaN where the sample is
+        missing or either mean has no sample.
+    """
+    x = _as_2d(values)
+    step = grid_step(times)
+    n = _tail(last, x.shape[1])
+    lag = round(lag_s / step) if np.isfinite(step) else x.shape[1]
+    width = window_samples(step, mean_s)
+    present = ~np.isnan(x)
+    sums = np.cumsum(np.pad(np.where(present, x, 0.0), ((0, 0), (width, 0))), axis=1)
+    counts = np.cumsum(np.pad(present.astype(np.float64), ((0, 0), (width, 0))), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (sums[:, width:] - sums[:, :-width]) / (counts[:, width:] - counts[:, :-width])
+    result = np.full(x.shape, np.nan)
+    if lag < x.shape[1]:
+        result[:, lag:] = mean[:, :-lag] - mean[:, lag:]
+    result[~present] = np.nan
+    out: FloatArray = result[:, x.shape[1] - n :]
+    return out
+
+
 def change_over(
     values: npt.ArrayLike,
     times: npt.ArrayLike,

@@ -236,7 +236,7 @@ class RuleDetector:
         if code == "temp_range":
             return derived.daily_range(raw("temp"), times, last=last)
         if code == "sal_drop_24h":
-            return derived.drop_over(raw("sal"), times, last=last)
+            return derived.fall_since(raw("sal"), times, last=last)
         if code == "temp_change_3h":
             return derived.change_over(raw("temp"), times, last=last)
         if code == "risk_score":

@@ -12,6 +12,7 @@ from alerts.derived import (
     do_percent_saturation,
     do_saturation,
     drop_over,
+    fall_since,
     grid_step,
     nan_median,
     rise_over,
@@ -141,6 +142,26 @@ def test_rise_over_3_h() -> None:
     temperature = [[28, 29, 31, 30, 33], [28, 28, 28, 28, 28]]
     result = rise_over(temperature, hours(5, 1))
     assert result.tolist() == [[0, 1, 3, 1, 3], [0, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize(
+    ("mean_s", "expected"),
+    [(3600, [nan, nan, 2, 4, nan, -2]), (7200, [nan, nan, 1.5, 3, nan, -0.5])],
+)
+def test_fall_since_the_same_hour_yesterday(mean_s: float, expected: list[float]) -> None:
+    salinity = [[20, 19, 18, 15, nan, 17]]  # hourly; "yesterday" is 2 h back here
+    result = fall_since(salinity, hours(6, 1), lag_s=7200, mean_s=mean_s)
+    assert np.array_equal(result, [expected], equal_nan=True)
+
+
+def test_a_diurnal_tide_is_no_fall_but_a_rain_freshening_is() -> None:
+    times = 300.0 * np.arange(2 * 288)
+    tide = 15 + 3 * np.sin(2 * np.pi * times / 86_400)  # a 6 ‰ swing every day
+    rain = tide - 6 * np.clip((times - 40 * 3600) / 7200, 0, 1)  # freshened by 6 ‰ in 2 h
+    day = slice(288 + 12, None)  # once both hourly means are full
+    assert np.nanmax(drop_over([tide], times)[0, day]) > 5.9  # the old measure: a daily alarm
+    assert np.abs(fall_since([tide], times)[0, day]).max() < 1e-9
+    assert fall_since([rain], times)[0, -1] == pytest.approx(6.0)
 
 
 def test_change_over_3_h_either_way() -> None:

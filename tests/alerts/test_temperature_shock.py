@@ -7,15 +7,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from alerts.engine import Engine
 from alerts.lifecycle import Episode, Severity
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
-from alerts.settings import AlertSettings
-from alerts.window import Batch
 from simulators import simulate
-from stations import Registry, load_registry
-from telemetry import PARAMETERS
+from stations import load_registry
+from tests.alerts.simulated import engine_over
 
 VN = timezone(timedelta(hours=7))
 START = datetime(2026, 11, 21, 12, 0, tzinfo=VN).timestamp()
@@ -32,29 +27,7 @@ def run(station_id: str, *, shower_at: float | None) -> list[Episode]:
     series = simulate(station, times, seed=1)
     if shower_at is not None:
         series["temp"] = series["temp"] - np.clip((times - shower_at) / 5400.0, 0.0, 1.0) * 3.5
-    engine = Engine(
-        AlertSettings(history_s=86_400.0),
-        registry=Registry((station,), (), source="test"),
-        profiles=load_profiles(), quality=load_quality_config(),
-    )  # fmt: skip
-    codes = list(station.parameters)
-    day = 24 * 12
-    engine.build(float(times[day - 1]))
-    window = engine.windows[0]
-    for row, code in enumerate(window.row_parameter):
-        window.values[row, -day:] = series[code][:day]
-    episodes: list[Episode] = []
-    for column in range(day, len(times)):
-        at = float(times[column])
-        batch = Batch(
-            np.array([station.id] * len(codes)),
-            np.array([PARAMETERS[c].id for c in codes]),
-            np.full(len(codes), at),
-            np.array([series[c][column] for c in codes]),
-            np.zeros(len(codes), dtype=np.int64),
-        )
-        episodes += engine.evaluate(batch, now=at).episodes
-    return episodes
+    return engine_over(station, times, series)
 
 
 @pytest.mark.parametrize(("station_id", "rule"), [("KG-SR-01", "shrimp.temp.shock"),
