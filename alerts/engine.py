@@ -137,9 +137,16 @@ class Engine:
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
         self.watermark = 0.0
+        # Stations that have ever reported: only they can go offline.
+        self.reported: set[str] = set()
 
     def _silence(self, view: View) -> Found:
-        return silence(view.window, now=view.now, grace_s=self.settings.offline_grace_s)
+        episodes, clear = silence(
+            view.window, now=view.now, grace_s=self.settings.offline_grace_s, known=self.reported
+        )
+        self.reported.update(station for station, _ in clear)
+        self.reported.update(e.station_id for e in episodes if not e.continues)
+        return episodes, clear
 
     def _dawn(self, view: View) -> Found:
         return dawn_forecast(view.window, view.usable, now=view.now)
@@ -164,7 +171,9 @@ class Engine:
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         stored = store.watermark(conn, self.worker)
         self.watermark = now - self.settings.settle_s if stored is None else stored
-        batch = store.recent(conn, self.station_ids, since=now - self.settings.history_s)
+        since = now - self.settings.history_s
+        self.reported = store.reported_before(conn, self.station_ids, before=since)
+        batch = store.recent(conn, self.station_ids, since=since)
         for window in self.windows:
             window.place(batch)
             window.flags[:] = self.quality.evaluate(

@@ -77,9 +77,7 @@ DERIVED: Final = (
     Quantity("nh3", "mg/L", (("tan", "nh4"), ("temp",), ("ph",)), "un-ionized ammonia, NH3"),
     Quantity("ph_swing", "", (("ph",),), "pH range over the trailing 24 h"),
     Quantity("temp_range", "°C", (("temp",),), "temperature range over the trailing 24 h"),
-    Quantity(
-        "sal_drop_24h", "‰", (("sal",),), "salinity fall since this hour yesterday"
-    ),
+    Quantity("sal_drop_24h", "‰", (("sal",),), "salinity fall since this hour yesterday"),
     Quantity("temp_change_3h", "°C", (("temp",),), "temperature change within the trailing 3 h"),
     Quantity("risk_score", "score", (("do",),), "disease-risk score 0-100 (alerts/risk.py)"),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from alerts.lifecycle import Episode, Severity
@@ -11,13 +13,15 @@ RULE = "station.offline"
 
 
 def silence(
-    window: Window, *, now: float, grace_s: float
+    window: Window, *, now: float, grace_s: float, known: Collection[str]
 ) -> tuple[list[Episode], dict[tuple[str, str], float]]:
     """Episodes of stations that stopped reporting, and the stations known to be reporting.
 
     A station counts as reporting when any of its series has a value; the episode becomes due
     ``max(3 intervals, grace)`` after its last value (or after the window's start when the
-    whole window is silent, marked as continuing).
+    whole window is silent, marked as continuing). A station silent for the whole window
+    is offline only if it is in ``known`` (it has reported before): one that never has is
+    not commissioned yet, and a fresh installation must not open an alert per station.
     """
     times = window.times
     has_value = ~np.isnan(window.values)
@@ -30,6 +34,8 @@ def silence(
     episodes: list[Episode] = []
     clear: dict[tuple[str, str], float] = {}
     for index in np.flatnonzero(per_station < 0):
+        if window.station_ids[index] not in known:
+            continue
         episodes.append(_episode(window.station_ids[index], times[0] + allowed, continues=True))
     last = times[np.maximum(per_station, 0)]
     silent = (per_station >= 0) & (now - last > allowed)

@@ -42,6 +42,18 @@ def recent(conn: psycopg.Connection[Any], stations: Sequence[str], *, since: flo
     return _batch(row)
 
 
+def reported_before(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, before: float
+) -> set[str]:
+    """Which of ``stations`` have a reading dated at or before ``before``."""
+    rows = conn.execute(
+        "SELECT s FROM unnest(%s::text[]) AS s WHERE EXISTS"
+        " (SELECT 1 FROM readings r WHERE r.station_id = s AND r.time <= to_timestamp(%s))",
+        (list(stations), before),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def committed_between(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
 ) -> Batch:

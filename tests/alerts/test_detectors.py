@@ -37,7 +37,7 @@ def test_silence_after_three_intervals_and_the_grace(
     w = window()
     w.values[w.station_rows("do")[0], : last_column + 1] = 5.0  # KG-SR-01 only
     w.values[w.station_rows("do")[2], :] = 6.0  # KG-CS-01 always reporting
-    episodes, clear = silence(w, now=END + now_after_end, grace_s=900)
+    episodes, clear = silence(w, now=END + now_after_end, grace_s=900, known={"KG-SR-02"})
     by_station = {e.station_id: e for e in episodes}
     # KG-SR-02 never reported in the window: silent, continuing from before the window.
     assert by_station["KG-SR-02"].continues
@@ -48,6 +48,15 @@ def test_silence_after_three_intervals_and_the_grace(
     else:
         assert "KG-SR-01" not in by_station
         assert clear[("KG-SR-01", "station.offline")] == w.times[last_column]
+
+
+def test_a_station_that_never_reported_is_not_offline() -> None:
+    w = window()
+    w.values[w.station_rows("do")[0], :] = 5.0  # only KG-SR-01 reports
+    episodes, clear = silence(w, now=END, grace_s=900, known={"KG-CS-01"})
+    # KG-SR-02 is not commissioned yet; KG-CS-01 reported before this window.
+    assert [(e.station_id, e.continues) for e in episodes] == [("KG-CS-01", True)]
+    assert set(clear) == {("KG-SR-01", "station.offline")}
 
 
 def test_a_stuck_sensor_run_gives_one_maintenance_notice_per_series() -> None:

@@ -1,0 +1,42 @@
+"""Station silence across an engine restart, against the real database."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from alerts.engine import Engine
+from alerts.profiles import load_profiles
+from alerts.quality import load_quality_config
+from alerts.settings import AlertSettings
+from stations import load_registry, sync_registry
+from telemetry import PARAMETERS, migrate
+
+pytestmark = pytest.mark.integration
+
+
+def test_silent_for_longer_than_the_window_stays_offline_and_new_stations_are_not(
+    database_url: str,
+) -> None:
+    migrate(database_url)
+    registry = load_registry()
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, registry, deactivate_missing=False)
+        # KG-SR-01 last reported 30 h ago, longer than the engine keeps (26 h); the other
+        # six stations have never reported.
+        conn.execute(
+            "INSERT INTO readings (time, station_id, parameter_id, value)"
+            " VALUES (to_timestamp(%s), 'KG-SR-01', %s, 5.0)",
+            (time.time() - 30 * 3600, PARAMETERS["do"].id),
+        )
+        conn.commit()
+        engine = Engine(
+            AlertSettings(), registry=registry, profiles=load_profiles(),
+            quality=load_quality_config(),
+        )  # fmt: skip
+        engine.load(conn)
+        engine.tick(conn)
+        rows = conn.execute("SELECT station_id, rule_id, state FROM alerts ORDER BY 1").fetchall()
+    assert rows == [("KG-SR-01", "station.offline", "open")]
