@@ -378,20 +378,34 @@ def fall_since(
     """
     x = _as_2d(values)
     step = grid_step(times)
-    n = _tail(last, x.shape[1])
-    lag = round(lag_s / step) if np.isfinite(step) else x.shape[1]
+    length = x.shape[1]
+    n = _tail(last, length)
+    lag = round(lag_s / step) if np.isfinite(step) else length
     width = window_samples(step, mean_s)
-    present = ~np.isnan(x)
-    sums = np.cumsum(np.pad(np.where(present, x, 0.0), ((0, 0), (width, 0))), axis=1)
+    result = np.full((x.shape[0], n), np.nan)
+    first = max(0, n + lag - length)  # newest columns with no column a lag earlier
+    if first < n:
+        now = _trailing_means(x, width, n - first)
+        ago = _trailing_means(x[:, : length - lag], width, n - first)
+        result[:, first:] = ago - now
+    result[np.isnan(x[:, length - n :])] = np.nan
+    return result
+
+
+def _trailing_means(x: FloatArray, width: int, n: int) -> FloatArray:
+    """Means of the trailing ``width`` samples (NaN ignored) at the last ``n`` columns.
+
+    Only the ``width + n - 1`` columns they read are summed.
+    """
+    part = x[:, max(0, x.shape[1] - n - width + 1) :]
+    present = ~np.isnan(part)
+    sums = np.cumsum(np.pad(np.where(present, part, 0.0), ((0, 0), (width, 0))), axis=1)
     counts = np.cumsum(np.pad(present.astype(np.float64), ((0, 0), (width, 0))), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (sums[:, width:] - sums[:, :-width]) / (counts[:, width:] - counts[:, :-width])
-    result = np.full(x.shape, np.nan)
-    if lag < x.shape[1]:
-        result[:, lag:] = mean[:, :-lag] - mean[:, lag:]
-    result[~present] = np.nan
-    out: FloatArray = result[:, x.shape[1] - n :]
-    return out
+        mean: FloatArray = (sums[:, width:] - sums[:, :-width]) / (
+            counts[:, width:] - counts[:, :-width]
+        )
+    return mean[:, -n:]
 
 
 def change_over(

@@ -200,7 +200,9 @@ class Engine:
             _, rows, columns = window.place(batch)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
-            cells.append(self._flag(window, recent=recent, late_rows=late_rows))
+            placed = np.zeros(window.values.shape, dtype=np.bool_)
+            placed[rows, columns] = True
+            cells.append(self._flag(window, recent=recent, late_rows=late_rows, placed=placed))
             flags = window.flags
             usable = np.where(
                 (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
@@ -218,23 +220,35 @@ class Engine:
         self.full_pass = False
         return Evaluation(_concat(cells), episodes, clear, window_start)
 
-    def _flag(self, window: Window, *, recent: int, late_rows: npt.NDArray[np.int64]) -> Cells:
-        """Flag the newest ``recent`` columns, and whole rows that got late readings."""
+    def _flag(
+        self,
+        window: Window,
+        *,
+        recent: int,
+        late_rows: npt.NDArray[np.int64],
+        placed: npt.NDArray[np.bool_],
+    ) -> Cells:
+        """Flag the newest ``recent`` columns, and whole rows that got late readings.
+
+        Returns the cells to store: the readings just placed, the flags that changed, and
+        the late rows whole; on a full pass (after a start or a failed tick, when what the
+        database holds is unknown) every flag of the newest columns.
+        """
         times = window.times
+        before = window.flags[:, -recent:].copy()
         window.flags[:, -recent:] = self.quality.evaluate(
             times=times, values=window.values, parameters=window.row_parameter,
             kinds=window.row_kind, status=window.status, last=recent,
         )  # fmt: skip
-        if not len(late_rows):
-            return _cells(window, columns=slice(window.length - recent, None))
-        window.flags[late_rows] = self.quality.evaluate(
-            times=times, values=window.values[late_rows],
-            parameters=[window.row_parameter[r] for r in late_rows],
-            kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
-        )  # fmt: skip
-        mask = np.zeros(window.values.shape, dtype=np.bool_)
-        mask[:, -recent:] = True
-        mask[late_rows] = True
+        mask = placed
+        mask[:, -recent:] |= self.full_pass | (window.flags[:, -recent:] != before)
+        if len(late_rows):
+            window.flags[late_rows] = self.quality.evaluate(
+                times=times, values=window.values[late_rows],
+                parameters=[window.row_parameter[r] for r in late_rows],
+                kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
+            )  # fmt: skip
+            mask[late_rows] = True
         return _cells(window, mask)
 
     def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:

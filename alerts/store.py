@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,11 @@ def write_qc(
     flag: npt.NDArray[np.uint8],
     half_step: float,
 ) -> int:
-    """Store QC flags by grid cell: every reading within half a step of ``epoch``."""
+    """Store QC flags by grid cell: every reading within half a step of ``epoch``.
+
+    The constant bounds around all the cells let PostgreSQL prune the partitions to the
+    few days they span; without them each cell is probed in every partition.
+    """
     if not len(epoch):
         return 0
     cursor = conn.execute(
@@ -84,11 +89,16 @@ def write_qc(
         "  AS f(station_id, parameter_id, epoch, qc)"
         " WHERE r.station_id = f.station_id AND r.parameter_id = f.parameter_id"
         "  AND r.time >= to_timestamp(f.epoch - %s) AND r.time < to_timestamp(f.epoch + %s)"
-        "  AND r.qc IS DISTINCT FROM f.qc",
+        "  AND r.time >= %s AND r.time < %s AND r.qc IS DISTINCT FROM f.qc",
         (list(station_id), parameter_id.tolist(), epoch.tolist(), flag.astype(np.int64).tolist(),
-         half_step, half_step),
+         half_step, half_step, _utc(float(epoch.min()) - half_step),
+         _utc(float(epoch.max()) + half_step)),
     )  # fmt: skip
     return max(cursor.rowcount, 0)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def watermark(conn: psycopg.Connection[Any], worker: str) -> float | None:

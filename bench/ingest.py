@@ -31,9 +31,8 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
+from bench.database import bench_database
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate, parse_mqtt_url
 from telemetry.local_services import PrivateMosquitto, port_open
@@ -330,19 +329,6 @@ def naive(url: str, host: str, port: int, prefix: str, count: int, *, per_readin
     conn.close()
     what = "one INSERT per reading" if per_reading else "one INSERT per message"
     return Row(f"(d{'2' if per_reading else ''}) naive: {what}, autocommit", seconds, count)
-
-
-@contextmanager
-def bench_database(server_url: str) -> Iterator[str]:
-    name = f"aw_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_conninfo(server_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(server_url, dbname=name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @contextmanager

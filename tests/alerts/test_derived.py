@@ -152,6 +152,9 @@ def test_fall_since_the_same_hour_yesterday(mean_s: float, expected: list[float]
     salinity = [[20, 19, 18, 15, nan, 17]]  # hourly; "yesterday" is 2 h back here
     result = fall_since(salinity, hours(6, 1), lag_s=7200, mean_s=mean_s)
     assert np.array_equal(result, [expected], equal_nan=True)
+    for last in range(7):  # the newest columns alone, as a tick asks for them
+        newest = fall_since(salinity, hours(6, 1), lag_s=7200, mean_s=mean_s, last=last)
+        assert np.array_equal(newest, result[:, 6 - last :], equal_nan=True)
 
 
 def test_a_diurnal_tide_is_no_fall_but_a_rain_freshening_is() -> None:
