@@ -218,11 +218,10 @@ def login(
         "SELECT password_hash, active FROM users WHERE username = %s", (username,)
     ).fetchone()
     if found is None or not passwords.verify(found[0], password) or not found[1]:
-        with conn.transaction():
-            conn.execute(
-                "INSERT INTO login_failures (username, client) VALUES (%s, %s)",
-                (username, client),
-            )
+        conn.execute(
+            "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
+        )
+        conn.commit()  # kept although the request fails
         msg = "wrong user name or password"
         raise AuthenticationError(msg)
 

@@ -34,8 +34,7 @@ def _rows(
     pool: ConnectionPool, station_id: str, start: datetime, end: datetime, parameter_id: int | None
 ) -> Iterator[list[Row]]:
     params = {"station": station_id, "start": start, "end": end, "parameter": parameter_id}
-    with pool.connection() as conn, conn.transaction():
-        cursor = conn.cursor(name="export")
+    with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cursor:
         cursor.execute(_QUERY, params)
         while batch := cursor.fetchmany(BATCH):
             yield batch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from telemetry import CommonSettings
 
@@ -25,3 +25,11 @@ class ApiSettings(CommonSettings):
     )
     login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+
+    @field_validator("token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value().encode()) < 32:
+            msg = "needs at least 32 bytes (HMAC-SHA256 key), or leave it empty"
+            raise ValueError(msg)
+        return value
