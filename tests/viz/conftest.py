@@ -54,9 +54,11 @@ def prepare(url: str) -> None:
         passwords = Passwords()
         for role in Role:
             create_user(
-                conn, UserIn(username=role.value, role=role, password=PASSWORD),
-                passwords=passwords, actor="test",
-            )  # fmt: skip
+                conn,
+                UserIn(username=role.value, role=role, password=PASSWORD),
+                passwords=passwords,
+                actor="test",
+            )
 
 
 def insert_readings(url: str, rows: list[tuple[datetime, str, str, float, int, int]]) -> None:
@@ -92,13 +94,21 @@ def api(postgres: PostgresServer) -> Iterator[Api]:
     with postgres.database() as url:
         prepare(url)
         settings = ApiSettings(
-            database_url=url, port=free_port(), token_secret="test-secret-of-at-least-32-bytes!", pool_size=4,
+            database_url=url,
+            port=free_port(),
+            token_secret="test-secret-of-at-least-32-bytes!",
+            pool_size=4,
             login_max_failures=3,
-        )  # fmt: skip
+        )
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                           log_level="warning", lifespan="on")
-        )  # fmt: skip
+            uvicorn.Config(
+                create_app(settings),
+                host="127.0.0.1",
+                port=settings.port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
         thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
         thread.start()
         try:

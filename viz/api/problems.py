@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -140,6 +141,11 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status, str(exc), headers=headers)
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    # Input the schema allows but PostgreSQL cannot hold (a NUL character in text, say).
+    return problem(request, 422, f"a value cannot be stored: {exc}")
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(request, 500, "an unexpected error; it has been logged")
@@ -150,4 +156,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(AquaWatchError, _domain)
+    app.add_exception_handler(psycopg.DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
