@@ -1,6 +1,14 @@
 """Shared vocabulary of AquaWatch: parameters, wire format, topics, settings, database access."""
 
 from telemetry.catalogue import PARAMETERS, PARAMETERS_BY_ID, Parameter
+from telemetry.circular10 import (
+    Circular10Error,
+    Circular10File,
+    Circular10Line,
+    decode_file,
+    encode_file,
+    encode_files,
+)
 from telemetry.codec import (
     DeviceStatus,
     ReadingsDocument,
@@ -40,6 +48,9 @@ __all__ = [
     "STATION_ID_RE",
     "AquaWatchError",
     "Channel",
+    "Circular10Error",
+    "Circular10File",
+    "Circular10Line",
     "CommonSettings",
     "ConfigError",
     "DecodeError",
@@ -61,9 +72,12 @@ __all__ = [
     "connect",
     "create_pool",
     "current_flavour",
+    "decode_file",
     "decode_readings",
     "decode_status",
     "describe_validation_error",
+    "encode_file",
+    "encode_files",
     "encode_readings",
     "encode_status",
     "ensure_database",

@@ -117,7 +117,11 @@ def _children(
     if stack.mqtt_is_amqtt:  # no v5, no shared subscriptions
         ingest_env["AQUAWATCH_SHARE_GROUP"] = ""
         ingest_args += ["--mqtt-protocol", "3.1.1"]
-    children = [("ingest", ingest_args, ingest_env), ("alerts", ["alerts"], {})]
+    children = [
+        ("ingest", ingest_args, ingest_env),
+        ("alerts", ["alerts"], {}),
+        ("api", ["api"], {"AQUAWATCH_PORT": str(args.api_port)}),
+    ]
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
         if args.history:
@@ -210,6 +214,8 @@ def _run(args: argparse.Namespace) -> int:
             f"  broker     {parse_mqtt_url(stack.mqtt_url).display()}  ({stack.mqtt_note})\n"
             f"  processes  {', '.join(name for name, _ in processes)}"
             f" (simulators at {args.speed}x real time)\n"
+            f"  api        http://127.0.0.1:{args.api_port}/docs"
+            "  (first account: aquawatch users create-admin --username NAME)\n"
             f"  metrics    http://127.0.0.1:{args.metrics_port}/metrics\n"
             f"  look       psql '{db_url}' -c 'SELECT station_id, count(*), max(time)"
             " FROM readings GROUP BY 1 ORDER BY 1'\n"
@@ -253,6 +259,7 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     cmd.add_argument("--scenario", action="append", help="simulator scenario file (repeatable)")
     cmd.add_argument("--no-simulators", action="store_true", help="run the service alone")
     cmd.add_argument("--metrics-port", type=int, default=9464, help="ingest /metrics port")
+    cmd.add_argument("--api-port", type=int, default=8080, help="HTTP API port")
     cmd.add_argument("--report-every", type=float, default=10.0, help="seconds between reports")
     add_settings_arguments(cmd, CommonSettings)
     cmd.set_defaults(handler=_run)

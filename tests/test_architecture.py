@@ -1,4 +1,4 @@
-"""Dependencies point one way: telemetry <- stations <- ingest, alerts, viz, simulators."""
+"""Dependencies point one way: telemetry <- stations <- ingest, alerts <- viz; simulators."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ALLOWED = {
     "stations": {"telemetry"},
     "ingest": {"telemetry", "stations"},
     "alerts": {"telemetry", "stations"},
-    "viz": {"telemetry", "stations"},
+    "viz": {"telemetry", "stations", "alerts"},
     "simulators": {"telemetry", "stations"},
 }
 

@@ -37,7 +37,7 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
     }
     command = [
         sys.executable, "-m", "telemetry.cli", "up", "--report-every", "1",
-        "--history", "1h", "--metrics-port", str(free_port()),
+        "--history", "1h", "--metrics-port", str(free_port()), "--api-port", str(free_port()),
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -61,7 +61,7 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
     output = log.read_text()
     assert "AquaWatch is up" in output
     assert "(as configured)" in output  # given settings are used as they are
-    assert "processes  ingest, alerts, simulate" in output
+    assert "processes  ingest, alerts, api, simulate" in output
 
 
 def test_up_killed_outright_takes_its_processes_with_it(
@@ -73,7 +73,10 @@ def test_up_killed_outright_takes_its_processes_with_it(
         "AQUAWATCH_MQTT_URL": broker.url,
         "AQUAWATCH_TOPIC_PREFIX": prefix,
     }
-    command = [sys.executable, "-m", "telemetry.cli", "up", "--metrics-port", str(free_port())]
+    command = [
+        sys.executable, "-m", "telemetry.cli", "up", "--metrics-port", str(free_port()),
+        "--api-port", str(free_port()),
+    ]  # fmt: skip
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
@@ -90,4 +93,4 @@ def test_up_killed_outright_takes_its_processes_with_it(
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     found = [int(p) for p in path.read_text().split()] if path.exists() else []
-    return found if len(found) == 3 else []
+    return found if len(found) == 4 else []

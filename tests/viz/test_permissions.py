@@ -1,0 +1,176 @@
+"""Each role sees and changes only what it may; every change is audited."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.viz.conftest import Api, insert_alert
+
+pytestmark = pytest.mark.integration
+
+CALLERS = ("anonymous", "viewer", "officer", "admin", "key")
+READERS = {"viewer", "officer", "admin"}
+RANGE = "station=KG-SR-01&start=2026-11-01T00:00:00%2B07:00&end=2026-11-02T00:00:00%2B07:00"
+LIMITS = {"warning": 3.0, "source": "Officer's field check, 2026-11-22"}
+_unique = itertools.count()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One endpoint: how to call it, who may, and the audit action a call leaves."""
+
+    method: str
+    path: Callable[[Api], str]
+    allowed: frozenset[str]
+    body: Callable[[], dict[str, Any]] | None = None
+    audit: str | None = None
+
+
+def rule(api: Api) -> tuple[str, str]:
+    """A (profile, rule id) in force at KG-SR-01."""
+    with psycopg.connect(api.database_url) as conn:
+        row = conn.execute(
+            "SELECT profile, rule_id FROM threshold_profiles WHERE station_id = 'KG-SR-01'"
+            " AND warning IS NOT NULL ORDER BY rule_id LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+def fresh_alert(api: Api, action: str) -> str:
+    return (
+        f"/api/v1/alerts/{insert_alert(api.database_url, 'KG-SR-01', f'r{next(_unique)}')}/{action}"
+    )
+
+
+def everyone(*extra: str) -> frozenset[str]:
+    return frozenset(READERS | set(extra))
+
+
+CASES = {
+    "list stations": Case("GET", lambda a: "/api/v1/stations", everyone("key")),
+    "latest": Case("GET", lambda a: "/api/v1/stations/latest", everyone("key")),
+    "station latest": Case("GET", lambda a: "/api/v1/stations/KG-SR-01/latest", everyone("key")),
+    "thresholds": Case("GET", lambda a: "/api/v1/stations/KG-SR-01/thresholds", everyone("key")),
+    "override": Case(
+        "PUT", lambda a: f"/api/v1/stations/KG-SR-01/thresholds/{rule(a)[1]}",
+        frozenset({"officer", "admin"}), lambda: LIMITS, "threshold.override",
+    ),
+    "raw readings": Case("GET", lambda a: f"/api/v1/readings?{RANGE}", everyone("key")),
+    "aggregate": Case("GET", lambda a: f"/api/v1/readings/aggregate?{RANGE}", everyone("key")),
+    "csv": Case("GET", lambda a: f"/api/v1/readings/export.csv?{RANGE}", everyone("key")),
+    "circular10": Case(
+        "GET", lambda a: f"/api/v1/readings/export.circular10?{RANGE}", everyone("key")
+    ),
+    "alerts": Case("GET", lambda a: "/api/v1/alerts", everyone()),
+    "acknowledge": Case(
+        "POST", lambda a: fresh_alert(a, "acknowledge"), frozenset({"officer", "admin"}),
+        lambda: {"note": "seen"}, "alert.acknowledge",
+    ),
+    "resolve": Case(
+        "POST", lambda a: fresh_alert(a, "resolve"), frozenset({"officer", "admin"}),
+        lambda: {"note": "aerators on"}, "alert.resolve",
+    ),
+    "profiles": Case("GET", lambda a: "/api/v1/threshold-profiles", everyone()),
+    "edit profile": Case(
+        "PUT", lambda a: "/api/v1/threshold-profiles/{}/rules/{}".format(*rule(a)),
+        frozenset({"admin"}), lambda: LIMITS, "profile.edit",
+    ),
+    "users": Case("GET", lambda a: "/api/v1/users", frozenset({"admin"})),
+    "create user": Case(
+        "POST", lambda a: "/api/v1/users", frozenset({"admin"}),
+        lambda: {"username": f"farmer{next(_unique)}", "role": "viewer",
+                 "password": "long-enough-pass"},
+        "user.create",
+    ),
+    "keys": Case("GET", lambda a: "/api/v1/api-keys", frozenset({"admin"})),
+    "create key": Case(
+        "POST", lambda a: "/api/v1/api-keys", frozenset({"admin"}),
+        lambda: {"name": "IOC", "scopes": ["alerts:read"]}, "api_key.create",
+    ),
+    "audit": Case("GET", lambda a: "/api/v1/audit", frozenset({"admin"})),
+    "rejects": Case("GET", lambda a: "/api/v1/rejects", frozenset({"admin"})),
+    "metrics": Case("GET", lambda a: "/metrics", frozenset({"admin"})),
+    "me": Case("GET", lambda a: "/api/v1/auth/me", everyone("key")),
+    "public latest": Case(
+        "GET", lambda a: "/api/v1/public/stations/latest", everyone("key", "anonymous")
+    ),
+    "public board": Case(
+        "GET", lambda a: "/api/v1/public/boards/BD-RG", everyone("key", "anonymous")
+    ),
+}  # fmt: skip
+
+
+def audit_count(api: Api, action: str) -> int:
+    with psycopg.connect(api.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM audit_log WHERE action = %s", (action,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("name", CASES)
+def test_permission_matrix(api: Api, name: str, caller: str) -> None:
+    case = CASES[name]
+    audited = audit_count(api, case.audit) if case.audit else 0
+    with api.client(None if caller == "anonymous" else caller) as client:
+        body = case.body() if case.body else None
+        reply = client.request(case.method, case.path(api), json=body)
+    if caller in case.allowed:
+        assert reply.status_code in (200, 201, 204), reply.text
+    else:
+        assert reply.status_code == (401 if caller == "anonymous" else 403), reply.text
+        assert reply.headers["content-type"] == "application/problem+json"
+    if case.audit:
+        assert audit_count(api, case.audit) == audited + (caller in case.allowed)
+
+
+def test_audit_rows_say_who_what_before_and_after(api: Api) -> None:
+    alert = insert_alert(api.database_url, "KG-SR-02", "audit.check")
+    with api.client("officer") as client:
+        assert client.post(f"/api/v1/alerts/{alert}/acknowledge", json={}).status_code == 200
+        reply = client.post(f"/api/v1/alerts/{alert}/resolve", json={"note": "water exchanged"})
+    assert reply.json()["state"] == "resolved"
+    assert [e["kind"] for e in reply.json()["events"]] == ["opened", "acknowledged", "resolved"]
+    with api.client("admin") as client:
+        log = client.get("/api/v1/audit", params={"actor": "user:officer"}).json()
+    mine = [e for e in log if e["target"] == f"alert:{alert}"]
+    assert [(e["action"], e["before"], e["after"]) for e in mine] == [
+        (
+            "alert.resolve",
+            {"state": "acknowledged"},
+            {"state": "resolved", "note": "water exchanged"},
+        ),
+        ("alert.acknowledge", {"state": "open"}, {"state": "acknowledged", "note": None}),
+    ]
+
+
+def test_a_resolved_alert_cannot_be_acknowledged(api: Api) -> None:
+    alert = insert_alert(api.database_url, "KG-SR-03", "twice")
+    with api.client("officer") as client:
+        client.post(f"/api/v1/alerts/{alert}/resolve", json={"note": "done"})
+        reply = client.post(f"/api/v1/alerts/{alert}/acknowledge", json={})
+        missing = client.post("/api/v1/alerts/999999/acknowledge", json={})
+    assert (reply.status_code, reply.json()["title"]) == (409, "Conflict")
+    assert missing.status_code == 404
+
+
+def test_logins_are_rate_limited_and_roles_change_at_once(api: Api) -> None:
+    with api.client() as client:
+        wrong = [
+            client.post("/api/v1/auth/token", json={"username": "viewer", "password": "nope"})
+            for _ in range(4)
+        ]
+    assert [r.status_code for r in wrong] == [401, 401, 401, 429]
+    assert wrong[-1].headers["retry-after"] == "300"
+    with api.client("admin") as client:
+        client.patch("/api/v1/users/officer", json={"active": False})
+    with api.client("officer") as client:
+        assert client.get("/api/v1/stations").status_code == 401
+    with api.client("admin") as client:
+        client.patch("/api/v1/users/officer", json={"active": True})

@@ -1,0 +1,323 @@
+"""Users and API keys in the database: logins with a rate limit, keys with scopes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+from pydantic import BaseModel, Field, StringConstraints
+
+from viz.api.audit import record
+from viz.api.auth import (
+    KEY_SCOPES,
+    ROLE_SCOPES,
+    NewKey,
+    Passwords,
+    Principal,
+    Role,
+    Scope,
+    new_api_key,
+    same_digest,
+    split_api_key,
+)
+from viz.api.problems import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    TooManyAttemptsError,
+)
+
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
+Password = Annotated[str, Field(min_length=10, max_length=256)]
+
+
+class UserIn(BaseModel):
+    """A new account."""
+
+    username: Username
+    role: Role
+    password: Password
+
+
+class UserChange(BaseModel):
+    """A change to an account; fields left out stay as they are."""
+
+    role: Role | None = None
+    active: bool | None = None
+    password: Password | None = None
+
+
+class User(BaseModel):
+    """An account as shown to admins (never its hash)."""
+
+    username: str
+    role: Role
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class KeyIn(BaseModel):
+    """A new API key for an integration."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    scopes: Annotated[list[Scope], Field(min_length=1)]
+
+
+class ApiKey(BaseModel):
+    """An API key as shown to admins (never its secret)."""
+
+    prefix: str
+    name: str
+    scopes: list[Scope]
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+_USER = "SELECT username, role, active, created_at, updated_at FROM users"
+_KEY = "SELECT prefix, name, scopes, created_by, created_at, revoked_at FROM api_keys"
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    return User(username=row[0], role=row[1], active=row[2], created_at=row[3], updated_at=row[4])
+
+
+def _key(row: tuple[Any, ...]) -> ApiKey:
+    return ApiKey(
+        prefix=row[0],
+        name=row[1],
+        scopes=row[2],
+        created_by=row[3],
+        created_at=row[4],
+        revoked_at=row[5],
+    )
+
+
+def _audit_view(user: User) -> dict[str, Any]:
+    return user.model_dump(mode="json", include={"username", "role", "active"})
+
+
+def users(conn: psycopg.Connection[Any]) -> list[User]:
+    """Every account, by name."""
+    return [_user(r) for r in conn.execute(_USER + " ORDER BY username").fetchall()]
+
+
+def get_user(conn: psycopg.Connection[Any], username: str) -> User:
+    """One account.
+
+    Raises:
+        NotFoundError: No such user.
+    """
+    row = conn.execute(_USER + " WHERE username = %s", (username,)).fetchone()
+    if row is None:
+        msg = f"no user {username!r}"
+        raise NotFoundError(msg)
+    return _user(row)
+
+
+def create_user(
+    conn: psycopg.Connection[Any], new: UserIn, *, passwords: Passwords, actor: str
+) -> User:
+    """Create an account and audit it (one transaction).
+
+    Raises:
+        ConflictError: The name is taken.
+    """
+    with conn.transaction():
+        try:
+            row = conn.execute(
+                "INSERT INTO users (username, role, password_hash) VALUES (%s, %s, %s)"
+                " RETURNING username, role, active, created_at, updated_at",
+                (new.username, new.role.value, passwords.hash(new.password)),
+            ).fetchone()
+        except psycopg.errors.UniqueViolation as exc:
+            msg = f"user {new.username!r} exists"
+            raise ConflictError(msg) from exc
+        assert row is not None
+        user = _user(row)
+        record(
+            conn,
+            actor=actor,
+            action="user.create",
+            target=f"user:{user.username}",
+            before=None,
+            after=_audit_view(user),
+        )
+    return user
+
+
+def change_user(
+    conn: psycopg.Connection[Any],
+    username: str,
+    change: UserChange,
+    *,
+    passwords: Passwords,
+    actor: str,
+) -> User:
+    """Change an account's role, state or password and audit it (never the password itself).
+
+    Raises:
+        NotFoundError: No such user.
+    """
+    with conn.transaction():
+        before = get_user(conn, username)
+        row = conn.execute(
+            "UPDATE users SET role = coalesce(%s, role), active = coalesce(%s, active),"
+            " password_hash = coalesce(%s, password_hash), updated_at = now()"
+            " WHERE username = %s RETURNING username, role, active, created_at, updated_at",
+            (
+                change.role.value if change.role else None,
+                change.active,
+                passwords.hash(change.password) if change.password else None,
+                username,
+            ),
+        ).fetchone()
+        assert row is not None
+        after = _user(row)
+        audit_after = {**_audit_view(after), "password_changed": change.password is not None}
+        record(
+            conn,
+            actor=actor,
+            action="user.change",
+            target=f"user:{username}",
+            before=_audit_view(before),
+            after=audit_after,
+        )
+    return after
+
+
+def login(
+    conn: psycopg.Connection[Any],
+    username: str,
+    password: str,
+    *,
+    client: str,
+    passwords: Passwords,
+    max_failures: int,
+    window_s: int,
+) -> None:
+    """Check a password, counting failures per user name and per client.
+
+    Raises:
+        TooManyAttemptsError: Too many failures in the window, for this name or client.
+        AuthenticationError: Wrong name or password, or the account is inactive.
+    """
+    row = conn.execute(
+        "SELECT count(*) FILTER (WHERE username = %(u)s), count(*) FILTER (WHERE client = %(c)s)"
+        " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
+        " AND (username = %(u)s OR client = %(c)s)",
+        {"u": username, "c": client, "w": window_s},
+    ).fetchone()
+    if row is not None and max(row) >= max_failures:
+        msg = f"too many failed logins; try again in {window_s} s"
+        raise TooManyAttemptsError(msg, retry_after=window_s)
+    found = conn.execute(
+        "SELECT password_hash, active FROM users WHERE username = %s", (username,)
+    ).fetchone()
+    if found is None or not passwords.verify(found[0], password) or not found[1]:
+        conn.execute(
+            "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
+        )
+        conn.commit()  # kept although the request fails
+        msg = "wrong user name or password"
+        raise AuthenticationError(msg)
+
+
+def user_principal(conn: psycopg.Connection[Any], username: str) -> Principal:
+    """The principal of a logged-in user, with the role the database holds now.
+
+    Raises:
+        AuthenticationError: The user no longer exists or is inactive.
+    """
+    row = conn.execute("SELECT role, active FROM users WHERE username = %s", (username,)).fetchone()
+    if row is None or not row[1]:
+        msg = "the account is inactive or gone"
+        raise AuthenticationError(msg)
+    role = Role(row[0])
+    return Principal(actor=f"user:{username}", scopes=ROLE_SCOPES[role], role=role)
+
+
+def key_principal(conn: psycopg.Connection[Any], key: str) -> Principal:
+    """The principal of an API key.
+
+    Raises:
+        AuthenticationError: Not a key, unknown, revoked or wrong secret.
+    """
+    parts = split_api_key(key)
+    row = None
+    if parts is not None:
+        row = conn.execute(
+            "SELECT secret_sha256, scopes FROM api_keys WHERE prefix = %s AND revoked_at IS NULL",
+            (parts[0],),
+        ).fetchone()
+    if parts is None or row is None or not same_digest(row[0], parts[1]):
+        msg = "invalid API key"
+        raise AuthenticationError(msg)
+    return Principal(actor=f"key:{parts[0]}", scopes=frozenset(Scope(s) for s in row[1]))
+
+
+def keys(conn: psycopg.Connection[Any]) -> list[ApiKey]:
+    """Every API key, newest first."""
+    return [_key(r) for r in conn.execute(_KEY + " ORDER BY created_at DESC, id DESC").fetchall()]
+
+
+def create_key(conn: psycopg.Connection[Any], new: KeyIn, *, actor: str) -> tuple[ApiKey, str]:
+    """Create a key and audit it; returns the key and its full text (shown once).
+
+    Raises:
+        InvalidInputError: A scope keys may not carry.
+    """
+    wrong = sorted(set(new.scopes) - KEY_SCOPES)
+    if wrong:
+        msg = f"API keys may not carry {', '.join(wrong)}"
+        raise InvalidInputError(msg)
+    made: NewKey = new_api_key()
+    scopes = sorted({s.value for s in new.scopes})
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO api_keys (prefix, secret_sha256, name, scopes, created_by)"
+            " VALUES (%s, %s, %s, %s, %s)"
+            " RETURNING prefix, name, scopes, created_by, created_at, revoked_at",
+            (made.prefix, made.digest, new.name, scopes, actor),
+        ).fetchone()
+        assert row is not None
+        key = _key(row)
+        record(
+            conn,
+            actor=actor,
+            action="api_key.create",
+            target=f"key:{made.prefix}",
+            before=None,
+            after={"name": new.name, "scopes": scopes},
+        )
+    return key, made.full
+
+
+def revoke_key(conn: psycopg.Connection[Any], prefix: str, *, actor: str) -> ApiKey:
+    """Revoke a key and audit it.
+
+    Raises:
+        NotFoundError: No such unrevoked key.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL"
+            " RETURNING prefix, name, scopes, created_by, created_at, revoked_at",
+            (prefix,),
+        ).fetchone()
+        if row is None:
+            msg = f"no active API key {prefix!r}"
+            raise NotFoundError(msg)
+        key = _key(row)
+        record(
+            conn,
+            actor=actor,
+            action="api_key.revoke",
+            target=f"key:{prefix}",
+            before={"revoked": False},
+            after={"revoked": True},
+        )
+    return key

@@ -1,0 +1,166 @@
+"""Roles, scopes and credentials: argon2 passwords, signed bearer tokens, hashed API keys.
+
+Login tokens are JWTs signed with HMAC-SHA256 (``token_secret``) naming the user; the user's
+role is read from the database on each request, so a role change or a deactivation takes
+effect at once. API keys are ``aw_<prefix>_<secret>``; the database keeps only the secret's
+SHA-256 and the key's scopes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from viz.api.problems import AuthenticationError
+
+_ALGORITHM: Final = "HS256"
+_KEY_PREFIX: Final = "aw"
+
+
+class Role(StrEnum):
+    """What a person may do."""
+
+    ADMIN = "admin"
+    OFFICER = "officer"
+    VIEWER = "viewer"
+
+
+class Scope(StrEnum):
+    """One permission; roles are sets of scopes, API keys carry their own."""
+
+    STATIONS_READ = "stations:read"
+    READINGS_READ = "readings:read"
+    ALERTS_READ = "alerts:read"
+    ALERTS_WRITE = "alerts:write"
+    PROFILES_READ = "profiles:read"
+    OVERRIDES_WRITE = "overrides:write"
+    PROFILES_WRITE = "profiles:write"
+    METRICS_READ = "metrics:read"
+    ADMIN = "admin"  # users, API keys, the audit log, rejected messages
+
+
+_VIEWER: Final = frozenset(
+    {Scope.STATIONS_READ, Scope.READINGS_READ, Scope.ALERTS_READ, Scope.PROFILES_READ}
+)
+_OFFICER: Final = _VIEWER | {Scope.ALERTS_WRITE, Scope.OVERRIDES_WRITE}
+ROLE_SCOPES: Final = MappingProxyType(
+    {
+        Role.VIEWER: _VIEWER,
+        Role.OFFICER: _OFFICER,
+        Role.ADMIN: frozenset(Scope),
+    }
+)
+"""The scopes of each role."""
+
+KEY_SCOPES: Final = frozenset(Scope) - {Scope.ADMIN, Scope.PROFILES_WRITE}
+"""Scopes an API key may carry: integrations never administer accounts or profiles."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling and what they may do.
+
+    Attributes:
+        actor: ``user:<name>`` or ``key:<prefix>``, as written in the audit log.
+        scopes: What they may do.
+        role: The person's role (None for an API key).
+    """
+
+    actor: str
+    scopes: frozenset[Scope]
+    role: Role | None = None
+
+
+class Passwords:
+    """argon2id hashing with the library's recommended parameters."""
+
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher()
+
+    def hash(self, password: str) -> str:
+        """Return the encoded hash (parameters and salt included)."""
+        return self._hasher.hash(password)
+
+    def verify(self, encoded: str, password: str) -> bool:
+        """Whether ``password`` matches ``encoded``."""
+        try:
+            return self._hasher.verify(encoded, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class Tokens:
+    """Issues and checks signed login tokens."""
+
+    def __init__(self, secret: bytes, *, lifetime_s: int) -> None:
+        self._secret = secret
+        self.lifetime_s = lifetime_s
+
+    def issue(self, username: str) -> str:
+        """A token naming ``username``, valid for the configured lifetime."""
+        now = int(time.time())
+        claims = {"sub": username, "iat": now, "exp": now + self.lifetime_s}
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def username(self, token: str) -> str:
+        """The user a valid token names.
+
+        Raises:
+            AuthenticationError: The token is malformed, forged or expired.
+        """
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[_ALGORITHM], options={"require": ["sub", "exp"]}
+            )
+        except jwt.PyJWTError as exc:
+            msg = "invalid or expired token"
+            raise AuthenticationError(msg) from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str):
+            msg = "invalid token"
+            raise AuthenticationError(msg)
+        return subject
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A freshly made API key: ``full`` is shown once, ``digest`` is stored."""
+
+    prefix: str
+    full: str
+    digest: str
+
+
+def new_api_key() -> NewKey:
+    """Make a key ``aw_<prefix>_<secret>`` with a 256-bit secret."""
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    return NewKey(prefix, f"{_KEY_PREFIX}_{prefix}_{secret}", _digest(secret))
+
+
+def split_api_key(key: str) -> tuple[str, str] | None:
+    """Return (prefix, secret digest) of something shaped like an API key, else None."""
+    head, _, rest = key.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if head != _KEY_PREFIX or not prefix or not secret:
+        return None
+    return prefix, _digest(secret)
+
+
+def same_digest(a: str, b: str) -> bool:
+    """Compare digests in constant time."""
+    return hmac.compare_digest(a, b)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

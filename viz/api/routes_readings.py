@@ -1,0 +1,230 @@
+"""Readings: raw with cursor pagination, aggregated by time bucket, streamed exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from psycopg import sql
+from pydantic import BaseModel
+
+from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
+from viz.api.auth import Principal, Scope
+from viz.api.deps import Conn, Svc, require
+from viz.api.exports import circular10_zip, csv_chunks
+from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/readings", tags=["readings"])
+Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
+
+
+class Bucket(StrEnum):
+    """Aggregation bucket: the rollup (or continuous aggregate) it is read from."""
+
+    MINUTE = "1m"
+    HOUR = "1h"
+    DAY = "1d"
+
+
+# The longest range each bucket may cover in one request (a few thousand buckets a series).
+_MAX_SPAN: Final = {
+    Bucket.MINUTE: timedelta(days=3),
+    Bucket.HOUR: timedelta(days=400),
+    Bucket.DAY: timedelta(days=366 * 20),
+}
+
+
+class Reading(BaseModel):
+    """One stored reading."""
+
+    time: datetime
+    parameter: str
+    value: float
+    qc: QCFlag
+    device_status: int
+
+
+class ReadingsPage(BaseModel):
+    """A page of readings ordered by parameter then time; follow ``next_cursor`` for more."""
+
+    station_id: str
+    items: list[Reading]
+    next_cursor: str | None
+
+
+class Series(BaseModel):
+    """One parameter's buckets, column-wise (``bucket[i]`` goes with ``mean[i]``...)."""
+
+    parameter: str
+    unit: str
+    bucket: list[datetime]
+    n: list[int]
+    mean: list[float]
+    min: list[float]
+    max: list[float]
+
+
+class Aggregate(BaseModel):
+    """Readings of a station aggregated by time bucket (buckets start on local boundaries)."""
+
+    station_id: str
+    bucket: Bucket
+    series: list[Series]
+
+
+Station = Annotated[StationId, Query(description="station id, e.g. KG-SR-01")]
+Start = Annotated[Instant, Query(description="inclusive, ISO 8601 with offset")]
+End = Annotated[Instant, Query(description="exclusive, ISO 8601 with offset")]
+Parameter = Annotated[ParameterCode | None, Query(description="parameter code (default: all)")]
+
+
+def _check_range(conn: Conn, station: str, start: datetime, end: datetime) -> None:
+    if start >= end:
+        raise HTTPException(422, "start must be before end")
+    if conn.execute("SELECT 1 FROM stations WHERE id = %s", (station,)).fetchone() is None:
+        raise HTTPException(404, f"no station {station!r}")
+
+
+def _parameter_id(code: str | None) -> int | None:
+    return PARAMETERS[code].id if code is not None else None
+
+
+@router.get("")
+def raw(
+    conn: Conn,
+    _: Reader,
+    station: Station,
+    start: Start,
+    end: End,
+    parameter: Parameter = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> ReadingsPage:
+    """Raw readings of a station in a time range, a page at a time."""
+    _check_range(conn, station, start, end)
+    after_time, after_pid = (
+        decode_cursor(cursor) if cursor else (datetime.min.replace(tzinfo=UTC), 0)
+    )
+    rows = conn.execute(
+        "SELECT time, parameter_id, value, qc, device_status FROM readings"
+        " WHERE station_id = %(s)s AND time >= %(start)s AND time < %(end)s"
+        " AND (%(p)s::smallint IS NULL OR parameter_id = %(p)s)"
+        " AND (parameter_id, time) > (%(ap)s, %(at)s)"
+        " ORDER BY parameter_id, time LIMIT %(limit)s",
+        {
+            "s": station,
+            "start": start,
+            "end": end,
+            "p": _parameter_id(parameter),
+            "ap": after_pid,
+            "at": after_time,
+            "limit": limit + 1,
+        },
+    ).fetchall()
+    items = [
+        Reading(time=t, parameter=PARAMETERS_BY_ID[p].code, value=v, qc=QCFlag(q), device_status=d)
+        for t, p, v, q, d in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return ReadingsPage(
+        station_id=station,
+        items=items,
+        next_cursor=encode_cursor(last[0], last[1]) if last is not None else None,
+    )
+
+
+@router.get("/aggregate")
+def aggregate(
+    conn: Conn,
+    _: Reader,
+    station: Station,
+    start: Start,
+    end: End,
+    bucket: Bucket = Bucket.HOUR,
+    parameter: Parameter = None,
+) -> Aggregate:
+    """Readings of a station aggregated by 1-minute, 1-hour or 1-day buckets."""
+    _check_range(conn, station, start, end)
+    if end - start > _MAX_SPAN[bucket]:
+        raise HTTPException(
+            422, f"{bucket.value} buckets cover at most {_MAX_SPAN[bucket].days} days"
+        )
+    table = sql.Identifier(f"readings_{bucket.value}")
+    query = sql.SQL(
+        "SELECT parameter_id, array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket),"
+        " array_agg(mean ORDER BY bucket), array_agg(min ORDER BY bucket),"
+        " array_agg(max ORDER BY bucket) FROM {}"
+        " WHERE station_id = %(s)s AND bucket >= %(start)s AND bucket < %(end)s"
+        " AND (%(p)s::smallint IS NULL OR parameter_id = %(p)s)"
+        " GROUP BY parameter_id ORDER BY parameter_id"
+    ).format(table)
+    rows = conn.execute(
+        query, {"s": station, "start": start, "end": end, "p": _parameter_id(parameter)}
+    ).fetchall()
+    series = [
+        Series(
+            parameter=PARAMETERS_BY_ID[pid].code,
+            unit=PARAMETERS_BY_ID[pid].unit,
+            bucket=b,
+            n=n,
+            mean=mean,
+            min=low,
+            max=high,
+        )
+        for pid, b, n, mean, low, high in rows
+    ]
+    return Aggregate(station_id=station, bucket=bucket, series=series)
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV, header first"}},
+)
+def export_csv(
+    conn: Conn,
+    svc: Svc,
+    _: Reader,
+    station: Station,
+    start: Start,
+    end: End,
+    parameter: Parameter = None,
+) -> StreamingResponse:
+    """Stream a station's raw readings in a time range as CSV."""
+    _check_range(conn, station, start, end)
+    chunks = csv_chunks(svc.pool, station, start, end, _parameter_id(parameter))
+    name = f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv"
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/export.circular10",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "zip of .txt files"}},
+)
+def export_circular10(
+    conn: Conn,
+    svc: Svc,
+    _: Reader,
+    station: Station,
+    start: Start,
+    end: End,
+    parameter: Parameter = None,
+) -> StreamingResponse:
+    """Stream a station's readings as Circular 10/2021 files (one per instant) in a zip."""
+    _check_range(conn, station, start, end)
+    chunks = circular10_zip(svc.pool, station, start, end, _parameter_id(parameter))
+    name = f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip"
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

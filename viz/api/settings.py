@@ -1,0 +1,35 @@
+"""Settings of the HTTP API deployable."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from telemetry import CommonSettings
+
+
+class ApiSettings(CommonSettings):
+    """Where the API listens, how it signs tokens and how it limits logins."""
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8080, ge=0, le=65535, description="port to listen on")
+    token_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key signing bearer tokens (empty: a random key per process;"
+        " set one shared key when running several replicas)",
+    )
+    token_lifetime_s: int = Field(
+        default=8 * 3600, gt=0, le=30 * 86_400, description="lifetime of a login token"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins per user name or client within the window"
+    )
+    login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
+    pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+
+    @field_validator("token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value().encode()) < 32:
+            msg = "needs at least 32 bytes (HMAC-SHA256 key), or leave it empty"
+            raise ValueError(msg)
+        return value

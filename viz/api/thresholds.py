@@ -1,0 +1,206 @@
+"""Threshold rules as the API shows and changes them: compiled rules with edits layered on.
+
+``threshold_profiles`` holds the rules compiled from the profile files. Admins edit a
+profile's rule for every station using it (``profile_edits``); officers override a rule at
+one station (``threshold_overrides``). A station override wins over a profile edit, which
+wins over the file. Every change names its source and is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import psycopg
+from pydantic import BaseModel, Field, model_validator
+
+from viz.api.audit import record
+from viz.api.problems import NotFoundError
+
+Limit = Annotated[float, Field(ge=-1e9, le=1e9)]
+
+
+class Limits(BaseModel):
+    """New tier limits for a rule; at least one, each in the rule's units."""
+
+    advisory: Limit | None = None
+    warning: Limit | None = None
+    critical: Limit | None = None
+    source: Annotated[str, Field(min_length=3, max_length=500)]
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Limits:
+        if self.advisory is None and self.warning is None and self.critical is None:
+            msg = "give at least one of advisory, warning, critical"
+            raise ValueError(msg)
+        return self
+
+
+class Rule(BaseModel):
+    """A rule in force at a station, with the origin of its limits."""
+
+    station_id: str
+    rule_id: str
+    profile: str
+    family: str
+    quantity: str
+    direction: str
+    units: str
+    advisory: float | None
+    warning: float | None
+    critical: float | None
+    source: str
+    origin: str  # file, profile_edit or station_override
+    changed_by: str | None
+    message_vi: str
+    message_en: str
+
+
+_RULES = (
+    "SELECT t.station_id, t.rule_id, t.profile, t.family, t.quantity, t.direction, t.units,"
+    " coalesce(o.advisory, e.advisory, t.advisory), coalesce(o.warning, e.warning, t.warning),"
+    " coalesce(o.critical, e.critical, t.critical), coalesce(o.source, e.source, t.source),"
+    " CASE WHEN o.station_id IS NOT NULL THEN 'station_override'"
+    "  WHEN e.profile IS NOT NULL THEN 'profile_edit' ELSE 'file' END,"
+    " coalesce(o.updated_by, e.updated_by), t.message_vi, t.message_en"
+    " FROM threshold_profiles t"
+    " LEFT JOIN profile_edits e ON e.profile = t.profile AND e.rule_id = t.rule_id"
+    " LEFT JOIN threshold_overrides o ON o.station_id = t.station_id AND o.rule_id = t.rule_id"
+    " WHERE (%(station)s::text IS NULL OR t.station_id = %(station)s)"
+    " AND (%(profile)s::text IS NULL OR t.profile = %(profile)s)"
+    " AND (%(rule)s::text IS NULL OR t.rule_id = %(rule)s)"
+    " ORDER BY t.station_id, t.rule_id"
+)
+_FIELDS = tuple(Rule.model_fields)
+
+
+def rules(
+    conn: psycopg.Connection[Any],
+    *,
+    station_id: str | None = None,
+    profile: str | None = None,
+    rule_id: str | None = None,
+) -> list[Rule]:
+    """The rules in force, filtered."""
+    rows = conn.execute(_RULES, {"station": station_id, "profile": profile, "rule": rule_id})
+    return [Rule(**dict(zip(_FIELDS, row, strict=True))) for row in rows]
+
+
+def _limits(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"advisory": row[0], "warning": row[1], "critical": row[2], "source": row[3]}
+
+
+def override(
+    conn: psycopg.Connection[Any], station_id: str, rule_id: str, limits: Limits, *, actor: str
+) -> Rule:
+    """Set a station's override of one rule and audit it.
+
+    Raises:
+        NotFoundError: The station has no such rule.
+    """
+    with conn.transaction():
+        if not rules(conn, station_id=station_id, rule_id=rule_id):
+            msg = f"station {station_id!r} has no rule {rule_id!r}"
+            raise NotFoundError(msg)
+        before = conn.execute(
+            "SELECT advisory, warning, critical, source FROM threshold_overrides"
+            " WHERE station_id = %s AND rule_id = %s FOR UPDATE",
+            (station_id, rule_id),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO threshold_overrides (station_id, rule_id, advisory, warning, critical,"
+            " source, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (station_id, rule_id) DO UPDATE SET advisory = excluded.advisory,"
+            " warning = excluded.warning, critical = excluded.critical, source = excluded.source,"
+            " updated_by = excluded.updated_by, updated_at = now()",
+            (
+                station_id,
+                rule_id,
+                limits.advisory,
+                limits.warning,
+                limits.critical,
+                limits.source,
+                actor,
+            ),
+        )
+        record(
+            conn,
+            actor=actor,
+            action="threshold.override",
+            target=f"station:{station_id}/{rule_id}",
+            before=_limits(before),
+            after=limits.model_dump(),
+        )
+        return rules(conn, station_id=station_id, rule_id=rule_id)[0]
+
+
+def remove_override(
+    conn: psycopg.Connection[Any], station_id: str, rule_id: str, *, actor: str
+) -> None:
+    """Drop a station's override of one rule and audit it.
+
+    Raises:
+        NotFoundError: There is no such override.
+    """
+    with conn.transaction():
+        before = conn.execute(
+            "DELETE FROM threshold_overrides WHERE station_id = %s AND rule_id = %s"
+            " RETURNING advisory, warning, critical, source",
+            (station_id, rule_id),
+        ).fetchone()
+        if before is None:
+            msg = f"station {station_id!r} has no override of {rule_id!r}"
+            raise NotFoundError(msg)
+        record(
+            conn,
+            actor=actor,
+            action="threshold.override_remove",
+            target=f"station:{station_id}/{rule_id}",
+            before=_limits(before),
+            after=None,
+        )
+
+
+def edit_profile(
+    conn: psycopg.Connection[Any], profile: str, rule_id: str, limits: Limits, *, actor: str
+) -> list[Rule]:
+    """Change a profile's rule for every station using it and audit it.
+
+    Raises:
+        NotFoundError: No station uses such a profile rule.
+    """
+    with conn.transaction():
+        if not rules(conn, profile=profile, rule_id=rule_id):
+            msg = f"profile {profile!r} has no rule {rule_id!r} in force"
+            raise NotFoundError(msg)
+        before = conn.execute(
+            "SELECT advisory, warning, critical, source FROM profile_edits"
+            " WHERE profile = %s AND rule_id = %s FOR UPDATE",
+            (profile, rule_id),
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO profile_edits (profile, rule_id, advisory, warning, critical, source,"
+            " updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (profile, rule_id) DO UPDATE SET advisory = excluded.advisory,"
+            " warning = excluded.warning, critical = excluded.critical, source = excluded.source,"
+            " updated_by = excluded.updated_by, updated_at = now()",
+            (
+                profile,
+                rule_id,
+                limits.advisory,
+                limits.warning,
+                limits.critical,
+                limits.source,
+                actor,
+            ),
+        )
+        record(
+            conn,
+            actor=actor,
+            action="profile.edit",
+            target=f"profile:{profile}/{rule_id}",
+            before=_limits(before),
+            after=limits.model_dump(),
+        )
+        return rules(conn, profile=profile, rule_id=rule_id)
