@@ -15,7 +15,7 @@ ALLOWED = {
     "stations": {"telemetry"},
     "ingest": {"telemetry", "stations"},
     "alerts": {"telemetry", "stations"},
-    "viz": {"telemetry", "stations"},
+    "viz": {"telemetry", "stations", "alerts"},
     "simulators": {"telemetry", "stations"},
 }
 
