@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from alerts import Episode, NotifySettings, load_profiles
 from alerts.lifecycle import reconcile
@@ -100,7 +101,10 @@ def sms(database_url: str) -> Iterator[Sms]:
     token = uuid.uuid4().hex
     app = FastAPI()
     app.include_router(router)
-    configure(app, NotifySettings(database_url=database_url, sms_callback_token=token))
+    configure(
+        app,
+        NotifySettings(database_url=SecretStr(database_url), sms_callback_token=SecretStr(token)),
+    )
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
