@@ -117,7 +117,9 @@ def _children(
     if stack.mqtt_is_amqtt:  # no v5, no shared subscriptions
         ingest_env["AQUAWATCH_SHARE_GROUP"] = ""
         ingest_args += ["--mqtt-protocol", "3.1.1"]
-    children = [("ingest", ingest_args, ingest_env), ("alerts", ["alerts"], {})]
+    # The notifier uses AQUAWATCH_SMS_URL when set (Kannel), else the log channel.
+    children = [("ingest", ingest_args, ingest_env), ("alerts", ["alerts"], {}),
+                ("notify", ["notify"], {})]  # fmt: skip
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
         if args.history:
