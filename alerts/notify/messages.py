@@ -97,7 +97,7 @@ QUANTITIES: Final[Mapping[Language, Mapping[str, str]]] = {
         "tp": "Total P", "do_dawn": "Dawn DO", "turb": "Turbidity", "flow": "Flow",
     },
 }  # fmt: skip
-_SHORT_CODES: Final = {"ph": "pH"}
+_SHORT_CODES: Final = {"ph": "pH", "nh3": "NH3"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,9 @@ def escalate(conn: psycopg.Connection[Any], *, after_s: float) -> int:
         " CROSS JOIN subscribers s"
         " WHERE a.state = 'open' AND a.severity = 3"
         "  AND s.role = 'officer' AND s.on_duty AND s.opted_out_at IS NULL"
+        # Checked first so that polling does not burn identity values on conflicts.
+        "  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = 'escalation'"
+        "   AND n.alert_id = a.id AND n.subscriber_id = s.id)"
         " ON CONFLICT (idempotency_key) DO NOTHING",
         (after_s,),
     )

@@ -134,22 +134,22 @@ def record_delivery(conn: psycopg.Connection[Any], *, notification_id: int, stat
         Whether the notification exists.
     """
     if status == _DELIVERED:
-        sql = (
-            "UPDATE notifications SET state = 'delivered', delivered_at = now(),"
-            " sent_at = coalesce(sent_at, now()), dlr_status = %s WHERE id = %s"
-        )
+        state = "'delivered'"
     elif status in (_ACCEPTED, _QUEUED):
-        sql = (
-            "UPDATE notifications SET dlr_status = %s, sent_at = coalesce(sent_at, now()),"
-            " state = CASE WHEN state IN ('sending', 'pending') THEN 'sent' ELSE state END"
-            " WHERE id = %s"
-        )
-    elif status in (_UNDELIVERED, _REJECTED):
-        sql = (
-            "UPDATE notifications SET dlr_status = %s, state = CASE WHEN %s = 2"
-            " THEN 'undelivered' ELSE 'failed' END WHERE id = %s"
-        )
-        return conn.execute(sql, (status, status, notification_id)).rowcount > 0
+        state = "CASE WHEN state IN ('sending', 'pending') THEN 'sent' ELSE state END"
+    elif status == _UNDELIVERED:
+        state = "'undelivered'"
+    elif status == _REJECTED:
+        state = "'failed'"
     else:
-        sql = "UPDATE notifications SET dlr_status = %s WHERE id = %s"
-    return conn.execute(sql, (status, notification_id)).rowcount > 0
+        state = "state"
+    # Reports may arrive out of order (8 after 1): a delivered message stays delivered.
+    cursor = conn.execute(
+        "UPDATE notifications SET"
+        f" state = CASE WHEN state = 'delivered' THEN state ELSE {state} END,"
+        " dlr_status = CASE WHEN state = 'delivered' THEN dlr_status ELSE %s END,"
+        " delivered_at = CASE WHEN %s = 1 THEN coalesce(delivered_at, now()) ELSE delivered_at END,"
+        " sent_at = coalesce(sent_at, now()) WHERE id = %s",
+        (status, status, notification_id),
+    )
+    return cursor.rowcount > 0
