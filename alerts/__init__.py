@@ -6,6 +6,7 @@ readings, and turns the episodes it finds into alerts and alert events exactly o
 
 from alerts.engine import Engine
 from alerts.lifecycle import AlertError, Episode, Severity, Transition, acknowledge, resolve
+from alerts.notify import NotifySettings, handle_reply, record_delivery
 from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
 from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
 from alerts.settings import AlertSettings
@@ -16,6 +17,7 @@ __all__ = [
     "CompiledRule",
     "Engine",
     "Episode",
+    "NotifySettings",
     "ProfileError",
     "Profiles",
     "QualityConfig",
@@ -23,7 +25,9 @@ __all__ = [
     "Severity",
     "Transition",
     "acknowledge",
+    "handle_reply",
     "load_profiles",
     "load_quality_config",
+    "record_delivery",
     "resolve",
 ]

@@ -27,6 +27,7 @@ from alerts import store
 from alerts.dawn import dawn_forecast
 from alerts.lifecycle import Episode, Transition, reconcile
 from alerts.maintenance import notices
+from alerts.notify.outbox import fan_out
 from alerts.profiles import Profiles
 from alerts.quality import QualityConfig
 from alerts.rules import RECENT_COLUMNS, RuleDetector
@@ -273,6 +274,7 @@ class Engine:
             window_start=evaluation.window_start, now=now,
             late_after_s=self.settings.late_after_s,
         )  # fmt: skip
+        fan_out(conn, report.transitions)  # the SMS outbox commits with the alerts
         store.save_watermark(conn, self.worker, until)
         conn.commit()
         self._seen.update((_identity(e), _shape(e)) for e in fresh)

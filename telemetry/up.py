@@ -117,9 +117,11 @@ def _children(
     if stack.mqtt_is_amqtt:  # no v5, no shared subscriptions
         ingest_env["AQUAWATCH_SHARE_GROUP"] = ""
         ingest_args += ["--mqtt-protocol", "3.1.1"]
+    # The notifier uses AQUAWATCH_SMS_URL when set (Kannel), else the log channel.
     children = [
         ("ingest", ingest_args, ingest_env),
         ("alerts", ["alerts"], {}),
+        ("notify", ["notify"], {}),
         ("api", ["api"], {"AQUAWATCH_PORT": str(args.api_port)}),
     ]
     if not args.no_simulators:

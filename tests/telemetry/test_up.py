@@ -61,7 +61,7 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
     output = log.read_text()
     assert "AquaWatch is up" in output
     assert "(as configured)" in output  # given settings are used as they are
-    assert "processes  ingest, alerts, api, simulate" in output
+    assert "processes  ingest, alerts, notify, api, simulate" in output
 
 
 def test_up_killed_outright_takes_its_processes_with_it(
@@ -93,4 +93,4 @@ def test_up_killed_outright_takes_its_processes_with_it(
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     found = [int(p) for p in path.read_text().split()] if path.exists() else []
-    return found if len(found) == 4 else []
+    return found if len(found) == 5 else []  # ingest, alerts, notify, api, simulate

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,13 +9,12 @@ from datetime import datetime
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from alerts import load_profiles
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
 from telemetry import migrate
-from tests.support import PostgresServer, free_port, wait_for
+from tests.support import PostgresServer, free_port, serving
 from viz.api import ApiSettings, Role, create_app
 from viz.api.accounts import KeyIn, UserIn, create_key, create_user
 from viz.api.auth import Passwords, Scope
@@ -100,20 +98,8 @@ def api(postgres: PostgresServer) -> Iterator[Api]:
             pool_size=4,
             login_max_failures=3,
         )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings),
-                host="127.0.0.1",
-                port=settings.port,
-                log_level="warning",
-                lifespan="on",
-            )
-        )
-        thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
-        thread.start()
-        try:
-            wait_for(lambda: server.started, timeout=30, what="the API server")
-            running = Api(base=f"http://127.0.0.1:{settings.port}", database_url=url)
+        with serving(create_app(settings), settings.port) as base:
+            running = Api(base=base, database_url=url)
             with httpx.Client(base_url=running.base) as client:
                 for role in Role:
                     body = {"username": role.value, "password": PASSWORD}
@@ -123,6 +109,3 @@ def api(postgres: PostgresServer) -> Iterator[Api]:
                 new = KeyIn(name="LGSP", scopes=[Scope.READINGS_READ, Scope.STATIONS_READ])
                 _, running.key = create_key(conn, new, actor="test")
             yield running
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)

@@ -11,7 +11,15 @@ from typing import Final
 from fastapi import APIRouter, FastAPI
 
 from telemetry import create_pool
-from viz.api import ops, public, routes_admin, routes_alerts, routes_readings, routes_stations
+from viz.api import (
+    ops,
+    public,
+    routes_admin,
+    routes_alerts,
+    routes_readings,
+    routes_stations,
+    sms,
+)
 from viz.api.auth import Passwords, Tokens
 from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
@@ -63,7 +71,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (routes_stations, routes_readings, routes_alerts, routes_admin, public):
+    for module in (routes_stations, routes_readings, routes_alerts, routes_admin, public, sms):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)

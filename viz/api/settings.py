@@ -25,6 +25,11 @@ class ApiSettings(CommonSettings):
     )
     login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+    sms_callback_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="shared secret the SMS gateway sends as ?token= on delivery reports and"
+        " replies (empty: those callbacks are refused)",
+    )
 
     @field_validator("token_secret")
     @classmethod

@@ -1,0 +1,48 @@
+"""SMS notifications: subscribers, the outbox, channels (log, Kannel), replies, the notifier.
+
+The alert engine calls ``fan_out`` in the transaction that records alert transitions;
+``aquawatch notify`` sends what it wrote; the API's ``/api/v1/sms/`` routes pass delivery
+reports and replies to ``record_delivery`` and ``handle_reply``.
+"""
+
+from alerts.notify.channels import Channel, KannelChannel, LogChannel, Outcome, Sms
+from alerts.notify.errors import ChannelError, NotifyError, PhoneError, SubscriberError
+from alerts.notify.messages import alert_code, parse_alert_code
+from alerts.notify.outbox import fan_out
+from alerts.notify.phones import normalise_phone
+from alerts.notify.replies import handle_reply, parse_reply, record_delivery
+from alerts.notify.settings import NotifySettings
+from alerts.notify.subscribers import (
+    NewSubscriber,
+    Subscriber,
+    add_subscriber,
+    list_subscribers,
+    remove_subscriber,
+)
+from alerts.notify.worker import Notifier
+
+__all__ = [
+    "Channel",
+    "ChannelError",
+    "KannelChannel",
+    "LogChannel",
+    "NewSubscriber",
+    "Notifier",
+    "NotifyError",
+    "NotifySettings",
+    "Outcome",
+    "PhoneError",
+    "Sms",
+    "Subscriber",
+    "SubscriberError",
+    "add_subscriber",
+    "alert_code",
+    "fan_out",
+    "handle_reply",
+    "list_subscribers",
+    "normalise_phone",
+    "parse_alert_code",
+    "parse_reply",
+    "record_delivery",
+    "remove_subscriber",
+]

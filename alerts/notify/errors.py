@@ -1,0 +1,30 @@
+"""Errors of the SMS notifier."""
+
+from __future__ import annotations
+
+from telemetry import AquaWatchError
+
+
+class NotifyError(AquaWatchError):
+    """Base of the notifier's errors."""
+
+
+class PhoneError(NotifyError):
+    """A phone number is not a Vietnamese mobile number.
+
+    Attributes:
+        number: The number as given.
+    """
+
+    def __init__(self, number: str, reason: str) -> None:
+        self.number = number
+        msg = f"{number!r} is not a Vietnamese mobile number: {reason}"
+        super().__init__(msg)
+
+
+class SubscriberError(NotifyError):
+    """A subscriber cannot be added, found or changed."""
+
+
+class ChannelError(NotifyError):
+    """The SMS channel URL is not usable."""

@@ -1,0 +1,108 @@
+"""The notification outbox: rows written with the alert transitions that cause them.
+
+``fan_out`` runs inside the alert engine's transaction, so an alert and its messages commit
+together or not at all: one row per recipient, each with an idempotency key, so deriving the
+same transition again adds nothing. What the rows say is decided when a notifier claims them
+(``claim``), under the recipient's row lock: rate limits, quiet hours, digests, the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+
+from alerts.lifecycle import Transition
+
+__all__ = ["enqueue_notice", "escalate", "fan_out"]
+
+
+def fan_out(conn: psycopg.Connection[Any], transitions: Sequence[Transition]) -> int:
+    """Write the notifications a tick's transitions cause, in the caller's transaction.
+
+    Opened and escalated alerts go to the station's subscribers whose minimum severity they
+    reach; a resolved alert to those who were told about it. An alert that opened and
+    resolved within the same tick (late data) is history, not news: nobody is told.
+
+    Returns:
+        How many rows were written.
+    """
+    opened = {t.alert_id for t in transitions if t.kind == "opened"}
+    resolved = {t.alert_id for t in transitions if t.kind == "resolved"}
+    rows = [
+        (t.alert_id, "resolved" if t.kind == "resolved" else "alert", t.station_id, t.rule_id,
+         t.severity)
+        for t in transitions
+        if (t.kind in ("opened", "escalated") and t.alert_id not in resolved)
+        or (t.kind == "resolved" and t.alert_id not in opened)
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    cursor = conn.execute(
+        "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
+        " station_id, rule_id, severity)"
+        " SELECT CASE t.kind WHEN 'alert' THEN format('alert:%%s:%%s:%%s', t.alert_id,"
+        " t.severity, s.id) ELSE format('resolved:%%s:%%s', t.alert_id, s.id) END,"
+        " s.id, s.phone, t.kind, t.alert_id, t.station_id, t.rule_id, t.severity"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::smallint[])"
+        "  AS t(alert_id, kind, station_id, rule_id, severity)"
+        " JOIN subscriptions sub ON sub.station_id = t.station_id"
+        " JOIN subscribers s ON s.id = sub.subscriber_id AND s.opted_out_at IS NULL"
+        " WHERE (t.kind = 'alert' AND t.severity >= s.min_severity)"
+        "  OR (t.kind = 'resolved' AND EXISTS (SELECT 1 FROM notifications n"
+        "   WHERE n.alert_id = t.alert_id AND n.subscriber_id = s.id AND n.kind = 'alert'))"
+        " ON CONFLICT (idempotency_key) DO NOTHING",
+        [list(column) for column in zip(*rows, strict=True)],
+    )
+    return cursor.rowcount
+
+
+def escalate(conn: psycopg.Connection[Any], *, after_s: float) -> int:
+    """Send critical alerts nobody acknowledged within ``after_s`` to the officers on duty.
+
+    Returns:
+        How many rows were written (each alert and officer once, ever).
+    """
+    cursor = conn.execute(
+        "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
+        " station_id, rule_id, severity)"
+        " SELECT format('escalation:%%s:%%s', a.id, s.id), s.id, s.phone, 'escalation', a.id,"
+        " a.station_id, a.rule_id, a.severity"
+        " FROM alerts a JOIN LATERAL (SELECT min(e.created_at) AS since FROM alert_events e"
+        "  WHERE e.alert_id = a.id AND e.severity = 3 AND e.kind IN ('opened', 'escalated')) c"
+        "  ON c.since < now() - make_interval(secs => %s)"
+        " CROSS JOIN subscribers s"
+        " WHERE a.state = 'open' AND a.severity = 3"
+        "  AND s.role = 'officer' AND s.on_duty AND s.opted_out_at IS NULL"
+        # Checked first so that polling does not burn identity values on conflicts.
+        "  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = 'escalation'"
+        "   AND n.alert_id = a.id AND n.subscriber_id = s.id)"
+        " ON CONFLICT (idempotency_key) DO NOTHING",
+        (after_s,),
+    )
+    return cursor.rowcount
+
+
+def enqueue_notice(
+    conn: psycopg.Connection[Any],
+    *,
+    key: str,
+    kind: str,
+    subscriber_ids: Iterable[int],
+    alert_id: int | None = None,
+    station_id: str | None = None,
+) -> int:
+    """Queue a service message (budget notice, reply confirmation) to some subscribers.
+
+    Returns:
+        How many rows were written (a key already used writes none).
+    """
+    cursor = conn.execute(
+        "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
+        " station_id, severity)"
+        " SELECT %s || ':' || s.id, s.id, s.phone, %s, %s, %s, 3 FROM subscribers s"
+        " WHERE s.id = ANY(%s) ON CONFLICT (idempotency_key) DO NOTHING",
+        (key, kind, alert_id, station_id, list(subscriber_ids)),
+    )
+    return cursor.rowcount

@@ -1,0 +1,114 @@
+"""``aquawatch notify``: claim due notifications, send them, record what happened.
+
+Any number of notifiers may run against one database: claims skip rows another holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+import psycopg
+
+from alerts.notify.channels import Channel, Outcome, Result, Sms
+from alerts.notify.claims import claim, recover
+from alerts.notify.outbox import escalate
+from alerts.notify.settings import NotifySettings
+
+__all__ = ["Notifier", "record_send"]
+
+logger = logging.getLogger(__name__)
+
+
+def record_send(
+    conn: psycopg.Connection[Any], sms: Sms, result: Result, *, settings: NotifySettings
+) -> None:
+    """Record one send's outcome (a delivery report may have come first: it is kept)."""
+    if result.outcome is Outcome.ACCEPTED:
+        conn.execute(
+            "UPDATE notifications SET state = 'sent', sent_at = coalesce(sent_at, now()),"
+            " reason = %s WHERE id = %s AND state = 'sending'",
+            (result.detail, sms.notification_id),
+        )
+    elif result.outcome is Outcome.RETRY:
+        conn.execute(
+            "UPDATE notifications SET"
+            " state = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END,"
+            " not_before = now() + make_interval(secs => least(%s, %s * 2 ^ (attempts - 1))),"
+            " reason = %s WHERE id = %s AND state = 'sending'",
+            (settings.max_attempts, settings.retry_max_s, settings.retry_base_s, result.detail,
+             sms.notification_id),
+        )  # fmt: skip
+    elif result.outcome is Outcome.GIVE_UP:
+        conn.execute(
+            "UPDATE notifications SET state = 'failed', reason = %s"
+            " WHERE id = %s AND state = 'sending'",
+            (result.detail, sms.notification_id),
+        )
+    else:  # in doubt: a delivery report or `recover` settles it
+        conn.execute(
+            "UPDATE notifications SET reason = %s WHERE id = %s",
+            (result.detail, sms.notification_id),
+        )
+    conn.commit()
+    if result.outcome is not Outcome.ACCEPTED:
+        logger.warning("SMS #%d to %s: %s (%s)", sms.notification_id, sms.phone,
+                       result.outcome.value, result.detail)  # fmt: skip
+
+
+class Notifier:
+    """One notifier worker.
+
+    Args:
+        settings: Its settings.
+        channel: Where messages go.
+    """
+
+    def __init__(self, settings: NotifySettings, *, channel: Channel) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.worker = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    def step(self, conn: psycopg.Connection[Any]) -> int:
+        """Recover cut-short sends, escalate, then claim and send one batch.
+
+        Returns:
+            How many messages were handed to the channel.
+        """
+        recovered = recover(conn, in_doubt_s=self.settings.in_doubt_s)
+        if recovered:
+            logger.warning("%d interrupted sends had no report: sending them again", recovered)
+        escalated = escalate(conn, after_s=self.settings.escalate_after_s)
+        conn.commit()
+        if escalated:
+            logger.info("%d escalations to officers on duty", escalated)
+        batch = claim(conn, worker=self.worker, settings=self.settings)
+        for sms in batch:
+            record_send(conn, sms, self.channel.send(sms), settings=self.settings)
+        return len(batch)
+
+    def run(self, url: str, stop: threading.Event) -> None:
+        """Work until ``stop`` is set; a lost database connection is made again."""
+        conn: psycopg.Connection[Any] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(url)
+                    sent = self.step(conn)
+                except psycopg.OperationalError:
+                    logger.exception("database unavailable; retrying")
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    stop.wait(self.settings.poll_s)
+                    continue
+                if sent < self.settings.batch_size:
+                    stop.wait(self.settings.poll_s)
+        finally:
+            if conn is not None:
+                conn.close()
+            self.channel.close()

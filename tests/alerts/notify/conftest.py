@@ -1,0 +1,105 @@
+"""Real Kannel with its fake carrier, the SMS routes under uvicorn, notifier processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from alerts import Episode, load_profiles
+from alerts.lifecycle import reconcile
+from alerts.notify import NewSubscriber, add_subscriber, fan_out
+from alerts.store import sync_profiles
+from stations import load_registry, sync_registry
+from telemetry import migrate
+from tests.support import Kannel, free_port, serving
+from viz.api import ApiSettings, create_app
+
+
+@dataclass
+class Sms:
+    """The whole rig of one test: database, API, Kannel, and how to run notifiers."""
+
+    url: str
+    api: str
+    token: str
+    kannel: Kannel
+
+    def notifier(self, **settings: str) -> subprocess.Popen[bytes]:
+        """Start ``aquawatch notify`` on this Kannel with small timings."""
+        env = {
+            **os.environ,
+            "AQUAWATCH_DATABASE_URL": self.url,
+            "AQUAWATCH_SMS_URL": self.kannel.sms_url,
+            "AQUAWATCH_SMS_CALLBACK_URL": self.api,
+            "AQUAWATCH_SMS_CALLBACK_TOKEN": self.token,
+            "AQUAWATCH_POLL_S": "0.1",
+            "AQUAWATCH_IN_DOUBT_S": "3",
+            **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()},
+        }
+        return subprocess.Popen(
+            [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "notify"], env=env
+        )
+
+    def subscriber(self, phone: str, *stations: str, **fields: object) -> int:
+        """Add a subscriber following ``stations``."""
+        new = NewSubscriber.model_validate(
+            {"name": f"Người {phone[-3:]}", "phone": phone, "stations": stations, **fields}
+        )
+        with psycopg.connect(self.url) as conn:
+            return add_subscriber(conn, new)
+
+    def alert(self, station: str, rule: str, severity: int, value: float, at: float) -> int:
+        """Open an alert the way the engine's tick does: transitions and outbox, one commit."""
+        episode = Episode(station, rule, "threshold", at, severity, value=value)
+        with psycopg.connect(self.url) as conn:
+            changes = reconcile(conn, [episode], clear={}, window_start=at - 3600,
+                                now=time.time(), late_after_s=900)  # fmt: skip
+            fan_out(conn, changes)
+            conn.commit()
+        return changes[0].alert_id
+
+    def to(self, phone: str) -> list[str]:
+        """Texts the fake carrier received for ``phone``, in order."""
+        return [m.text for m in self.kannel.received() if m.to == phone]
+
+    def scalar(self, query: str, *params: object) -> object:
+        """First column of the first row."""
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(query, params).fetchone()
+        return row[0] if row else None
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a notifier gracefully."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def sms(database_url: str) -> Iterator[Sms]:
+    """A migrated database with the stations and rules, the SMS routes, Kannel."""
+    migrate(database_url)
+    registry = load_registry()
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, registry, deactivate_missing=True)
+        rows = load_profiles().as_rows(registry.stations.values())
+        sync_profiles(conn, rows, stations=list(registry.stations))
+    token = uuid.uuid4().hex
+    settings = ApiSettings(database_url=database_url, sms_callback_token=token, pool_size=2)
+    with serving(create_app(settings), free_port()) as api:
+        kannel = Kannel(mo_url=f"{api}/api/v1/sms/mo?token={token}")
+        try:
+            kannel.start()
+            yield Sms(database_url, api, token, kannel)
+        finally:
+            kannel.close()
