@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from alerts.profile_schema import (
     TIER_NAMES,
@@ -94,6 +94,30 @@ class CompiledRule:
     def top_tier(self) -> Tier:
         """The most severe tier the rule can reach (NONE if it has no tier)."""
         return Tier(max((i + 1 for i, v in enumerate(self.tiers) if v is not None), default=0))
+
+
+@dataclass(frozen=True, slots=True)
+class LimitEdit:
+    """Limits changed by people (through the API) for one rule at one station.
+
+    Attributes:
+        tiers: New advisory, warning and critical thresholds; None keeps the file's.
+        source: Why, as the person gave it.
+    """
+
+    tiers: Tiers
+    source: str
+
+    def apply(self, rule: CompiledRule) -> CompiledRule:
+        """The rule with these limits in force."""
+        tiers = cast(Tiers, tuple(
+            old if new is None else new for new, old in zip(self.tiers, rule.tiers, strict=True)
+        ))  # fmt: skip
+        sources = cast(Sources, tuple(
+            old if new is None else self.source
+            for new, old in zip(self.tiers, rule.tier_sources, strict=True)
+        ))  # fmt: skip
+        return replace(rule, tiers=tiers, tier_sources=sources, override_source=self.source)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,9 @@ class Engine:
         )
         self.station_ids = [s.id for s in self.stations]
         self.profiles = profiles
+        # The profiles with the limits people changed through the API, and their version.
+        self.in_force = profiles
+        self._edits_version: tuple[object, ...] | None = None
         self.quality = quality
         self.detectors = (*detectors, self._silence, self._maintenance, self._dawn)
         self.windows: list[Window] = []
@@ -163,13 +166,23 @@ class Engine:
             Window(stations, span_s=self.settings.history_s, end=now)
             for stations in group(self.stations).values()
         ]
-        self.rules = [RuleDetector(window, self.profiles) for window in self.windows]
+        self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
+
+    def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
+        """Take up limits people changed since last read; say whether there were any."""
+        version = store.edits_version(conn)
+        if version == self._edits_version:
+            return False
+        self._edits_version = version
+        self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
+        return True
 
     def load(self, conn: psycopg.Connection[Any]) -> int:
         """Fill the windows from the database; return the readings loaded."""
         now = store.database_now(conn)
-        self.build(now)
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
+        self._read_edits(conn)
+        self.build(now)
         stored = store.watermark(conn, self.worker)
         self.watermark = now - self.settings.settle_s if stored is None else stored
         since = now - self.settings.history_s
@@ -261,6 +274,12 @@ class Engine:
     def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
         """Evaluate what was committed since the watermark, in one transaction."""
         started = time.perf_counter()
+        if self._read_edits(conn):
+            # Every rule is evaluated again over the window under its new limits: alerts
+            # they no longer justify resolve, ones they now justify open.
+            self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
+            self.full_pass = True
+            logger.info("%s: threshold limits were changed; rules rebuilt", self.worker)
         now = store.database_now(conn)
         until = now - self.settings.settle_s
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)

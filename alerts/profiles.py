@@ -11,6 +11,7 @@ documents the format for the officers who edit it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -22,6 +23,7 @@ from pathlib import Path
 from alerts.compiled_rules import (
     CompiledRule,
     DownstreamLink,
+    LimitEdit,
     ThresholdRow,
     change_rule,
     compile_rule,
@@ -179,6 +181,7 @@ class Profiles:
         self._default = {kind: n for n, p in profiles.items() for kind in p.station_kinds}
         self.source = source
         self.digest = digest
+        self.edits: Mapping[tuple[str, str], LimitEdit] = {}
         notice = stations.downstream_notice
         links = [(sid, link) for sid, e in self._entries.items() for link in e.downstream]
         self.links: tuple[DownstreamLink, ...] = tuple(
@@ -205,6 +208,12 @@ class Profiles:
                 ]
         if problems:
             raise ProfileError(problems)
+
+    def with_edits(self, edits: Mapping[tuple[str, str], LimitEdit]) -> Profiles:
+        """These profiles with limits people changed, by (station, rule), in force."""
+        edited = copy.copy(self)
+        edited.edits = dict(edits)
+        return edited
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -296,6 +305,9 @@ class Profiles:
         rules, bad = self._compile(station.id, station.kind, self._entry(station), interval)
         if bad:
             raise ProfileError(bad)
+        rules = [
+            edit.apply(r) if (edit := self.edits.get((station.id, r.rule_id))) else r for r in rules
+        ]
         have = set(station.parameters)
         needs = {r.quantity: QUANTITIES[r.quantity].needs for r in rules}
         return [

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
+from alerts.compiled_rules import LimitEdit
 from alerts.window import Batch
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,6 +54,38 @@ def reported_before(
         (list(stations), before),
     ).fetchall()
     return {str(r[0]) for r in rows}
+
+
+def threshold_edits(
+    conn: psycopg.Connection[Any], stations: Sequence[str]
+) -> dict[tuple[str, str], LimitEdit]:
+    """Limits people changed through the API, by (station, rule).
+
+    A station's override wins over an edit of its profile's rule, tier by tier, as the API
+    shows them (``viz.api.thresholds``); a tier neither changed keeps the file's value.
+    """
+    rows = conn.execute(
+        "SELECT t.station_id, t.rule_id, coalesce(o.advisory, e.advisory),"
+        " coalesce(o.warning, e.warning), coalesce(o.critical, e.critical),"
+        " coalesce(o.source, e.source)"
+        " FROM threshold_profiles t"
+        " LEFT JOIN profile_edits e ON e.profile = t.profile AND e.rule_id = t.rule_id"
+        " LEFT JOIN threshold_overrides o ON o.station_id = t.station_id"
+        "  AND o.rule_id = t.rule_id"
+        " WHERE t.station_id = ANY(%s) AND (e.rule_id IS NOT NULL OR o.rule_id IS NOT NULL)",
+        (list(stations),),
+    ).fetchall()
+    return {(r[0], r[1]): LimitEdit((r[2], r[3], r[4]), r[5]) for r in rows}
+
+
+def edits_version(conn: psycopg.Connection[Any]) -> tuple[object, ...]:
+    """Changes whenever a limit is edited, overridden or set back."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM profile_edits), (SELECT max(updated_at) FROM profile_edits),"
+        " (SELECT count(*) FROM threshold_overrides),"
+        " (SELECT max(updated_at) FROM threshold_overrides)"
+    ).fetchone()
+    return tuple(row or ())
 
 
 def committed_between(
