@@ -6,7 +6,20 @@ readings, and turns the episodes it finds into alerts and alert events exactly o
 
 from alerts.engine import Engine
 from alerts.lifecycle import AlertError, Episode, Severity, Transition, acknowledge, resolve
-from alerts.notify import NotifySettings, handle_reply, record_delivery
+from alerts.notify import (
+    NewSubscriber,
+    NotifySettings,
+    Subscriber,
+    SubscriberError,
+    UnknownStationsError,
+    add_subscriber,
+    get_subscriber,
+    handle_reply,
+    list_subscribers,
+    record_delivery,
+    remove_subscriber,
+    replace_subscriber,
+)
 from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
 from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
 from alerts.settings import AlertSettings
@@ -17,17 +30,26 @@ __all__ = [
     "CompiledRule",
     "Engine",
     "Episode",
+    "NewSubscriber",
     "NotifySettings",
     "ProfileError",
     "Profiles",
     "QualityConfig",
     "QualityConfigError",
     "Severity",
+    "Subscriber",
+    "SubscriberError",
     "Transition",
+    "UnknownStationsError",
     "acknowledge",
+    "add_subscriber",
+    "get_subscriber",
     "handle_reply",
+    "list_subscribers",
     "load_profiles",
     "load_quality_config",
     "record_delivery",
+    "remove_subscriber",
+    "replace_subscriber",
     "resolve",
 ]

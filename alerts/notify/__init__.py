@@ -6,7 +6,13 @@ reports and replies to ``record_delivery`` and ``handle_reply``.
 """
 
 from alerts.notify.channels import Channel, KannelChannel, LogChannel, Outcome, Sms
-from alerts.notify.errors import ChannelError, NotifyError, PhoneError, SubscriberError
+from alerts.notify.errors import (
+    ChannelError,
+    NotifyError,
+    PhoneError,
+    SubscriberError,
+    UnknownStationsError,
+)
 from alerts.notify.messages import alert_code, parse_alert_code
 from alerts.notify.outbox import fan_out
 from alerts.notify.phones import normalise_phone
@@ -16,8 +22,10 @@ from alerts.notify.subscribers import (
     NewSubscriber,
     Subscriber,
     add_subscriber,
+    get_subscriber,
     list_subscribers,
     remove_subscriber,
+    replace_subscriber,
 )
 from alerts.notify.worker import Notifier
 
@@ -35,9 +43,11 @@ __all__ = [
     "Sms",
     "Subscriber",
     "SubscriberError",
+    "UnknownStationsError",
     "add_subscriber",
     "alert_code",
     "fan_out",
+    "get_subscriber",
     "handle_reply",
     "list_subscribers",
     "normalise_phone",
@@ -45,4 +55,5 @@ __all__ = [
     "parse_reply",
     "record_delivery",
     "remove_subscriber",
+    "replace_subscriber",
 ]

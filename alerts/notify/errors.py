@@ -26,5 +26,18 @@ class SubscriberError(NotifyError):
     """A subscriber cannot be added, found or changed."""
 
 
+class UnknownStationsError(NotifyError):
+    """A subscriber would follow stations that are not in the registry.
+
+    Attributes:
+        stations: The unknown station ids.
+    """
+
+    def __init__(self, stations: list[str]) -> None:
+        self.stations = stations
+        msg = f"no such station: {', '.join(stations)}"
+        super().__init__(msg)
+
+
 class ChannelError(NotifyError):
     """The SMS channel URL is not usable."""

@@ -8,16 +8,18 @@ from typing import Any, Literal
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.notify.errors import SubscriberError
+from alerts.notify.errors import PhoneError, SubscriberError, UnknownStationsError
 from alerts.notify.phones import normalise_phone
 
 __all__ = [
     "NewSubscriber",
     "Subscriber",
     "add_subscriber",
+    "get_subscriber",
     "list_subscribers",
     "opt_out",
     "remove_subscriber",
+    "replace_subscriber",
 ]
 
 
@@ -40,7 +42,10 @@ class NewSubscriber(BaseModel):
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        return normalise_phone(value)
+        try:
+            return normalise_phone(value)
+        except PhoneError as exc:  # a field error for whoever validates the model
+            raise ValueError(str(exc)) from exc
 
     @model_validator(mode="after")
     def _quiet_pair(self) -> NewSubscriber:
@@ -65,12 +70,23 @@ _COLUMNS = (
 )
 
 
+def _check_stations(conn: psycopg.Connection[Any], stations: tuple[str, ...]) -> None:
+    known = conn.execute(
+        "SELECT array_agg(id) FROM stations WHERE id = ANY(%s)", (list(stations),)
+    ).fetchone()
+    unknown = sorted(set(stations) - set(known[0] or [] if known else []))
+    if unknown:
+        raise UnknownStationsError(unknown)
+
+
 def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
     """Store a subscriber and the stations they follow; return their id.
 
     Raises:
+        UnknownStationsError: A station is not in the registry.
         SubscriberError: The phone number is already registered.
     """
+    _check_stations(conn, new.stations)
     try:
         with conn.transaction():
             row = conn.execute(
@@ -81,15 +97,56 @@ def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
                  new.quiet_start, new.quiet_end, new.on_duty),
             ).fetchone()  # fmt: skip
             assert row is not None
-            conn.execute(
-                "INSERT INTO subscriptions (subscriber_id, station_id)"
-                " SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
-                (row[0], list(new.stations)),
-            )
+            _follow(conn, int(row[0]), new.stations)
     except psycopg.errors.UniqueViolation as exc:
         msg = f"{new.phone} is already a subscriber"
         raise SubscriberError(msg) from exc
     return int(row[0])
+
+
+def replace_subscriber(
+    conn: psycopg.Connection[Any], subscriber_id: int, new: NewSubscriber
+) -> bool:
+    """Replace a subscriber's details and stations; False if there is no such subscriber.
+
+    Raises:
+        UnknownStationsError: A station is not in the registry.
+        SubscriberError: Another subscriber has the phone number.
+    """
+    _check_stations(conn, new.stations)
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                "UPDATE subscribers SET name = %s, phone = %s, role = %s, language = %s,"
+                " diacritics = %s, min_severity = %s, quiet_start = %s, quiet_end = %s,"
+                " on_duty = %s WHERE id = %s RETURNING id",
+                (new.name, new.phone, new.role, new.language, new.diacritics, new.min_severity,
+                 new.quiet_start, new.quiet_end, new.on_duty, subscriber_id),
+            ).fetchone()  # fmt: skip
+            if row is None:
+                return False
+            conn.execute("DELETE FROM subscriptions WHERE subscriber_id = %s", (subscriber_id,))
+            _follow(conn, subscriber_id, new.stations)
+    except psycopg.errors.UniqueViolation as exc:
+        msg = f"{new.phone} is already another subscriber's number"
+        raise SubscriberError(msg) from exc
+    return True
+
+
+def _follow(conn: psycopg.Connection[Any], subscriber_id: int, stations: tuple[str, ...]) -> None:
+    conn.execute(
+        "INSERT INTO subscriptions (subscriber_id, station_id)"
+        " SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
+        (subscriber_id, list(stations)),
+    )
+
+
+def _subscriber(r: tuple[Any, ...]) -> Subscriber:
+    return Subscriber(
+        id=r[0], name=r[1], phone=r[2], role=r[3], language=r[4], diacritics=r[5],
+        min_severity=r[6], quiet_start=r[7], quiet_end=r[8], on_duty=r[9],
+        opted_out_at=r[10], stations=tuple(r[11]),
+    )  # fmt: skip
 
 
 def list_subscribers(conn: psycopg.Connection[Any]) -> list[Subscriber]:
@@ -98,14 +155,17 @@ def list_subscribers(conn: psycopg.Connection[Any]) -> list[Subscriber]:
         f"SELECT {_COLUMNS} FROM subscribers s"
         " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id GROUP BY s.id ORDER BY s.id"
     ).fetchall()
-    return [
-        Subscriber(
-            id=r[0], name=r[1], phone=r[2], role=r[3], language=r[4], diacritics=r[5],
-            min_severity=r[6], quiet_start=r[7], quiet_end=r[8], on_duty=r[9],
-            opted_out_at=r[10], stations=tuple(r[11]),
-        )
-        for r in rows
-    ]  # fmt: skip
+    return [_subscriber(r) for r in rows]
+
+
+def get_subscriber(conn: psycopg.Connection[Any], subscriber_id: int) -> Subscriber | None:
+    """One subscriber, or None."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM subscribers s"
+        " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id WHERE s.id = %s GROUP BY s.id",
+        (subscriber_id,),
+    ).fetchone()
+    return None if row is None else _subscriber(row)
 
 
 def remove_subscriber(conn: psycopg.Connection[Any], phone: str) -> None:

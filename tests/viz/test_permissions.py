@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from alerts import NewSubscriber, add_subscriber
 from tests.viz.conftest import Api, insert_alert
 
 pytestmark = pytest.mark.integration
@@ -49,6 +50,20 @@ def fresh_alert(api: Api, action: str) -> str:
     )
 
 
+def phone() -> str:
+    return f"0912{next(_unique):06d}"
+
+
+def farmer() -> dict[str, Any]:
+    return {"name": "Nguyễn Văn Tư", "phone": phone(), "stations": ["KG-SR-01"]}
+
+
+def fresh_subscriber(api: Api) -> str:
+    with psycopg.connect(api.database_url) as conn:
+        subscriber_id = add_subscriber(conn, NewSubscriber.model_validate(farmer()))
+    return f"/api/v1/subscribers/{subscriber_id}"
+
+
 def everyone(*extra: str) -> frozenset[str]:
     return frozenset(READERS | set(extra))
 
@@ -76,6 +91,17 @@ CASES = {
     "resolve": Case(
         "POST", lambda a: fresh_alert(a, "resolve"), frozenset({"officer", "admin"}),
         lambda: {"note": "aerators on"}, "alert.resolve",
+    ),
+    "subscribers": Case("GET", lambda a: "/api/v1/subscribers", frozenset({"officer", "admin"})),
+    "add subscriber": Case(
+        "POST", lambda a: "/api/v1/subscribers", frozenset({"officer", "admin"}), farmer,
+        "subscriber.create",
+    ),
+    "change subscriber": Case(
+        "PUT", fresh_subscriber, frozenset({"officer", "admin"}), farmer, "subscriber.change",
+    ),
+    "remove subscriber": Case(
+        "DELETE", fresh_subscriber, frozenset({"officer", "admin"}), None, "subscriber.delete",
     ),
     "profiles": Case("GET", lambda a: "/api/v1/threshold-profiles", everyone()),
     "edit profile": Case(
@@ -174,3 +200,36 @@ def test_logins_are_rate_limited_and_roles_change_at_once(api: Api) -> None:
         assert client.get("/api/v1/stations").status_code == 401
     with api.client("admin") as client:
         client.patch("/api/v1/users/officer", json={"active": True})
+
+
+def test_subscribers_are_validated_and_their_changes_audited(api: Api) -> None:
+    with api.client("officer") as client:
+        bad = client.post("/api/v1/subscribers", json={"name": "X", "phone": "12345"})
+        unknown = client.post("/api/v1/subscribers", json={**farmer(), "stations": ["KG-XX-99"]})
+        body = {**farmer(), "phone": "091 234 5678"}
+        created = client.post("/api/v1/subscribers", json=body)
+        again = client.post("/api/v1/subscribers", json={**body, "phone": "+84912345678"})
+        subscriber_id = created.json()["id"]
+        changed = client.put(
+            f"/api/v1/subscribers/{subscriber_id}",
+            json={**body, "stations": ["KG-SR-01", "KG-SR-02"], "min_severity": 3},
+        )
+        gone = client.delete(f"/api/v1/subscribers/{subscriber_id}")
+        missing = client.get(f"/api/v1/subscribers/{subscriber_id}")
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"] == ["body", "phone"]
+    assert unknown.status_code == 422
+    assert "KG-XX-99" in unknown.json()["detail"]
+    assert created.status_code == 201
+    assert created.json()["phone"] == "+84912345678"  # normalised to E.164
+    assert again.status_code == 409  # the same number, written differently
+    assert changed.json()["stations"] == ["KG-SR-01", "KG-SR-02"]
+    assert (gone.status_code, missing.status_code) == (204, 404)
+    with api.client("admin") as client:
+        log = client.get("/api/v1/audit", params={"actor": "user:officer"}).json()
+    mine = [e for e in log if e["target"] == f"subscriber:{subscriber_id}"]
+    assert [e["action"] for e in mine] == [
+        "subscriber.delete", "subscriber.change", "subscriber.create",
+    ]  # fmt: skip
+    assert mine[1]["before"]["stations"] == ["KG-SR-01"]
+    assert mine[1]["after"]["min_severity"] == 3

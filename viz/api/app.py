@@ -18,6 +18,7 @@ from viz.api import (
     routes_alerts,
     routes_readings,
     routes_stations,
+    routes_subscribers,
     sms,
 )
 from viz.api.auth import Passwords, Tokens
@@ -71,7 +72,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    for module in (routes_stations, routes_readings, routes_alerts, routes_admin, public, sms):
+    routes = (routes_stations, routes_readings, routes_alerts, routes_subscribers, routes_admin)
+    for module in (*routes, public, sms):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)

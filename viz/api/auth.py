@@ -46,13 +46,20 @@ class Scope(StrEnum):
     OVERRIDES_WRITE = "overrides:write"
     PROFILES_WRITE = "profiles:write"
     METRICS_READ = "metrics:read"
+    SUBSCRIBERS_READ = "subscribers:read"  # phone numbers: personal data
+    SUBSCRIBERS_WRITE = "subscribers:write"
     ADMIN = "admin"  # users, API keys, the audit log, rejected messages
 
 
 _VIEWER: Final = frozenset(
     {Scope.STATIONS_READ, Scope.READINGS_READ, Scope.ALERTS_READ, Scope.PROFILES_READ}
 )
-_OFFICER: Final = _VIEWER | {Scope.ALERTS_WRITE, Scope.OVERRIDES_WRITE}
+_OFFICER: Final = _VIEWER | {
+    Scope.ALERTS_WRITE,
+    Scope.OVERRIDES_WRITE,
+    Scope.SUBSCRIBERS_READ,
+    Scope.SUBSCRIBERS_WRITE,
+}
 ROLE_SCOPES: Final = MappingProxyType(
     {
         Role.VIEWER: _VIEWER,

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from alerts import AlertError
+from alerts import AlertError, SubscriberError, UnknownStationsError
 from telemetry import AquaWatchError
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ _STATUS: Final[dict[type[AquaWatchError], HTTPStatus]] = {
     NotFoundError: HTTPStatus.NOT_FOUND,
     ConflictError: HTTPStatus.CONFLICT,
     AlertError: HTTPStatus.CONFLICT,
+    SubscriberError: HTTPStatus.CONFLICT,
+    UnknownStationsError: HTTPStatus.UNPROCESSABLE_ENTITY,
     InvalidInputError: HTTPStatus.UNPROCESSABLE_ENTITY,
     AuthenticationError: HTTPStatus.UNAUTHORIZED,
     PermissionDeniedError: HTTPStatus.FORBIDDEN,
