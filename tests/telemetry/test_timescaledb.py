@@ -29,6 +29,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0002_readings",
         "0003_alerts",
         "0004_threshold_profiles",
+        "0005_accounts",
         "0006_notifications",
     ]
     assert migrate(timescale_url, create_database=False) == []
