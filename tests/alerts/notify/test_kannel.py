@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import signal
+import time
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
+from alerts import acknowledge, resolve
 from tests.alerts.notify.conftest import Sms, stop
 from tests.support import wait_for
 
@@ -89,9 +92,7 @@ def test_cooldown_hourly_cap_digest_and_critical_bypass(sms: Sms) -> None:
         first = sms.alert("KG-SR-01", "shrimp.do.low", 2, 3.2, AT)
         wait_for(lambda: len(sms.to(FARMER)) == 1, timeout=30, what="the first SMS")
         # A person closes it and the condition returns: within the cooldown, no second SMS.
-        with __import__("psycopg").connect(sms.url) as conn:
-            from alerts import resolve
-
+        with psycopg.connect(sms.url) as conn:
             resolve(conn, first, actor="officer", note="aerators on")
         sms.alert("KG-SR-01", "shrimp.do.low", 2, 3.1, AT + 3600)
         wait_for(
@@ -159,3 +160,47 @@ def test_tu_choi_opts_out_with_a_confirmation_and_nothing_after(sms: Sms) -> Non
     ]
     assert sms.scalar("SELECT count(*) FROM notifications WHERE kind = 'alert'") == 0
     assert sms.scalar("SELECT opted_out_at IS NOT NULL FROM subscribers") is True
+
+
+OFFICER = "+84355555555"
+
+
+def test_an_unacknowledged_critical_alert_goes_to_the_officer_on_duty(sms: Sms) -> None:
+    sms.subscriber(FARMER, "KG-SR-02")
+    sms.subscriber(OFFICER, role="officer", on_duty=True)
+    critical = sms.alert("KG-SR-02", "shrimp.do.low", 3, 1.8, AT)
+    acknowledged = sms.alert("KG-SR-02", "shrimp.nh3.high", 3, 0.4, AT)
+    with psycopg.connect(sms.url) as conn:
+        acknowledge(conn, acknowledged, actor=FARMER, note=None)
+    notifier = sms.notifier(escalate_after_s="1")
+    try:
+        wait_for(lambda: sms.to(OFFICER), timeout=30, what="the escalation")
+        wait_for(lambda: len(sms.to(FARMER)) == 2, timeout=30, what="the farmer's two SMS")
+        time.sleep(2)  # absence: two more escalation periods, and still one escalation
+    finally:
+        stop(notifier)
+    (escalation,) = sms.to(OFFICER)
+    assert escalation.startswith("CHUA AI XU LY sau ")
+    assert escalation.endswith(f"Tra loi OK {critical}")  # only the one nobody acknowledged
+
+
+def test_the_daily_budget_stops_routine_sms_and_tells_the_officers_once(sms: Sms) -> None:
+    sms.subscriber(FARMER, "KG-SR-01")
+    sms.subscriber(OFFICER, role="officer", on_duty=True)
+    notifier = sms.notifier(daily_budget="2", hourly_cap="10")
+    try:
+        for rule, value in (("shrimp.ph.low", 6.8), ("shrimp.temp.high", 35.2),
+                            ("shrimp.sal.low", 4.1)):  # fmt: skip
+            sms.alert("KG-SR-01", rule, 2, value, AT)
+        wait_for(lambda: sms.to(OFFICER), timeout=30, what="the budget notice")
+        sms.alert("KG-SR-01", "shrimp.nh3.high", 3, 0.4, AT)  # critical: still sent
+        wait_for(lambda: len(sms.to(FARMER)) == 3, timeout=30, what="the critical SMS")
+    finally:
+        stop(notifier)
+    farmer = sms.to(FARMER)
+    assert farmer[2].startswith("KHAN CAP ")
+    assert sms.to(OFFICER) == [
+        "AquaWatch da gui het 2 tin SMS cua hom nay. Tin khong khan dung den 0 gio;"
+        " tin KHAN CAP van duoc gui."
+    ]
+    assert sms.scalar("SELECT count(*) FROM notifications WHERE state = 'suppressed'") == 1

@@ -1,0 +1,48 @@
+"""The engine's tick writes the outbox rows in the transaction that opens the alert."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from alerts import Engine, NewSubscriber, add_subscriber, load_profiles, load_quality_config
+from alerts.settings import AlertSettings
+from stations import load_registry, sync_registry
+from telemetry import PARAMETERS, migrate
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(database_url: str) -> None:
+    migrate(database_url)
+    registry = load_registry()
+    now = time.time() // 300 * 300
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, registry, deactivate_missing=False)
+        for phone, station in (("0912000001", "KG-SR-01"), ("0912000002", "KG-SR-01"),
+                               ("0912000003", "KG-SR-02")):  # fmt: skip
+            add_subscriber(conn, NewSubscriber(name="Nông dân", phone=phone, stations=(station,)))
+        for k in range(12):  # an hour of DO at 3.0 mg/L at KG-SR-01: a warning (below 3.5)
+            conn.execute(
+                "INSERT INTO readings (time, station_id, parameter_id, value)"
+                " VALUES (to_timestamp(%s), 'KG-SR-01', %s, 3.0)",
+                (now - 300 * k, PARAMETERS["do"].id),
+            )
+        conn.commit()
+        engine = Engine(
+            AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
+            quality=load_quality_config(),
+        )  # fmt: skip
+        engine.load(conn)
+        engine.tick(conn)
+        engine.tick(conn)  # again: nothing new, nothing queued twice
+        queued = conn.execute(
+            "SELECT n.phone, a.rule_id, a.severity FROM notifications n"
+            " JOIN alerts a ON a.id = n.alert_id ORDER BY n.phone"
+        ).fetchall()
+    assert queued == [
+        ("+84912000001", "shrimp.do.low", 2),
+        ("+84912000002", "shrimp.do.low", 2),
+    ]
