@@ -214,9 +214,11 @@ class Engine:
             _, rows, columns = window.place(batch)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
-            placed = np.zeros(window.values.shape, dtype=np.bool_)
-            placed[rows, columns] = True
-            cells.append(self._flag(window, recent=recent, late_rows=late_rows, placed=placed))
+            # The cells just placed in the newest columns (late rows are stored whole).
+            placed = np.zeros((len(window.values), recent), dtype=np.bool_)
+            newest = columns >= window.length - recent
+            placed[rows[newest], columns[newest] - (window.length - recent)] = True
+            cells += self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
             flags = window.flags
             usable = np.where(
                 (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
@@ -241,29 +243,33 @@ class Engine:
         recent: int,
         late_rows: npt.NDArray[np.int64],
         placed: npt.NDArray[np.bool_],
-    ) -> Cells:
+    ) -> list[Cells]:
         """Flag the newest ``recent`` columns, and whole rows that got late readings.
 
-        Returns the cells to store: the readings just placed, the flags that changed, and
-        the late rows whole; on a full pass (after a start or a failed tick, when what the
-        database holds is unknown) every flag of the newest columns.
+        Returns the cells to store: in the newest columns, the readings just placed
+        (``placed``) and the flags that changed; the late rows whole; on a full pass (after
+        a start or a failed tick, when what the database holds is unknown) every flag of
+        the newest columns.
         """
         times = window.times
-        before = window.flags[:, -recent:].copy()
-        window.flags[:, -recent:] = self.quality.evaluate(
+        newest = slice(window.length - recent, None)
+        before = window.flags[:, newest].copy()
+        window.flags[:, newest] = self.quality.evaluate(
             times=times, values=window.values, parameters=window.row_parameter,
             kinds=window.row_kind, status=window.status, last=recent,
         )  # fmt: skip
-        mask = placed
-        mask[:, -recent:] |= self.full_pass | (window.flags[:, -recent:] != before)
-        if len(late_rows):
-            window.flags[late_rows] = self.quality.evaluate(
-                times=times, values=window.values[late_rows],
-                parameters=[window.row_parameter[r] for r in late_rows],
-                kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
-            )  # fmt: skip
-            mask[late_rows] = True
-        return _cells(window, mask)
+        store = placed | self.full_pass | (window.flags[:, newest] != before)
+        if not len(late_rows):
+            return [_cells(window, store, columns=newest)]
+        window.flags[late_rows] = self.quality.evaluate(
+            times=times, values=window.values[late_rows],
+            parameters=[window.row_parameter[r] for r in late_rows],
+            kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
+        )  # fmt: skip
+        store[late_rows] = False  # stored below with the rest of their row
+        whole = np.zeros((len(window.values), 1), dtype=np.bool_)
+        whole[late_rows] = True
+        return [_cells(window, store, columns=newest), _cells(window, whole)]
 
     def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
         return store.write_qc(
@@ -334,12 +340,15 @@ def _cells(
     *,
     columns: slice = slice(None),
 ) -> Cells:
-    """The flags of the cells that hold a value, in ``columns`` and where ``mask`` is set."""
+    """The flags of the cells that hold a value in ``columns`` where ``mask`` is set.
+
+    ``mask`` covers those columns, or is one column wide to select whole rows.
+    """
     present = ~np.isnan(window.values[:, columns])
     if mask is not None:
-        present &= mask[:, columns]
+        present &= mask
     rows, found = np.nonzero(present)
-    cols = found + (columns.start or 0)
+    cols = found + (columns.indices(window.length)[0])
     station_ids = np.array(window.station_ids)[window.row_station[rows]]
     return Cells(
         station_id=station_ids.tolist(),
