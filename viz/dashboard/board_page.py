@@ -10,7 +10,8 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from bokeh.models import AjaxDataSource, CustomJS, LabelSet
+from bokeh.models import AjaxDataSource, CustomJS, FactorRange, Range1d
+from bokeh.models.annotations.labels import LabelSet, Title
 from bokeh.plotting import figure
 
 from viz.dashboard.page import asset, render
@@ -33,11 +34,11 @@ def _chart(board_id: str, names: list[str]) -> figure:
     labels = {"no_wqi": vi("no_wqi"), "last": vi("last_reading")}
     source.adapter = CustomJS(args={"labels": labels}, code=asset("board.js"))
     fig = figure(
-        y_range=names or [""],
-        x_range=(0, 100),
+        y_range=FactorRange(factors=names or [""]),
+        x_range=Range1d(start=0, end=100),
         width=1800,
         height=90 + 70 * max(len(names), 1),
-        title=vi("wqi"),
+        title=Title(text=vi("wqi"), text_color="#ffffff", text_font_size="30px"),
         toolbar_location=None,
         background_fill_color="#000000",
         border_fill_color="#000000",
@@ -51,8 +52,6 @@ def _chart(board_id: str, names: list[str]) -> figure:
             text_color="#ffffff", text_font_size="26px", text_font_style="bold",
         )
     )  # fmt: skip
-    fig.title.text_color = "#ffffff"
-    fig.title.text_font_size = "30px"
     for axis in (fig.xaxis, fig.yaxis):
         axis.major_label_text_color = "#ffffff"
         axis.major_label_text_font_size = "24px"

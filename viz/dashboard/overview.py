@@ -6,17 +6,10 @@ from html import escape
 from typing import Final
 
 from bokeh.layouts import column, row
-from bokeh.models import (
-    ColumnDataSource,
-    DataTable,
-    Div,
-    HoverTool,
-    HTMLTemplateFormatter,
-    LabelSet,
-    OpenURL,
-    TableColumn,
-    TapTool,
-)
+from bokeh.models import ColumnDataSource, HoverTool, OpenURL, Range1d, TapTool
+from bokeh.models.annotations.labels import LabelSet
+from bokeh.models.widgets.markups import Div
+from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableColumn
 from bokeh.plotting import figure
 
 from viz.dashboard.page import render
@@ -53,8 +46,8 @@ _SWATCH: Final = (
 def _map(source: ColumnDataSource) -> figure:
     fig = figure(
         title=both("map"),
-        x_range=(103.75, 105.75),
-        y_range=(9.3, 10.6),
+        x_range=Range1d(start=103.75, end=105.75),
+        y_range=Range1d(start=9.3, end=10.6),
         match_aspect=True,
         width=720,
         height=520,

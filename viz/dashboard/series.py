@@ -61,6 +61,7 @@ def plan(span: timedelta, *, sampling_interval_s: int) -> Plan:
 def _buckets(
     conn: psycopg.Connection[Any], station: str, start: datetime, end: datetime, p: Plan
 ) -> list[tuple[datetime, int, float, float, float]]:
+    query: sql.Composable
     args = {"s": station, "start": start, "end": end, "step": p.step, "origin": _ORIGIN}
     if p.table is None:
         query = sql.SQL(
@@ -82,9 +83,13 @@ def _local_ms(times: npt.NDArray[np.float64], zone: ZoneInfo) -> npt.NDArray[np.
         return times
     first, last = (datetime.fromtimestamp(t, zone).utcoffset() for t in (times[0], times[-1]))
     if first == last and first is not None:
-        return (times + first.total_seconds()) * 1000.0
+        constant: npt.NDArray[np.float64] = (times + first.total_seconds()) * 1000.0
+        return constant
     offsets = [datetime.fromtimestamp(t, zone).utcoffset() for t in times.tolist()]
-    return (times + np.array([o.total_seconds() if o else 0.0 for o in offsets])) * 1000.0
+    varying: npt.NDArray[np.float64] = (
+        times + np.array([o.total_seconds() if o else 0.0 for o in offsets])
+    ) * 1000.0
+    return varying
 
 
 def _column(values: npt.NDArray[np.float64]) -> list[float | None]:

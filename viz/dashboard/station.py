@@ -18,10 +18,10 @@ from bokeh.models import (
     CDSView,
     ColumnDataSource,
     CustomJS,
+    DataRange1d,
     DatetimeTickFormatter,
     GroupFilter,
     HoverTool,
-    Range1d,
 )
 from bokeh.plotting import figure
 
@@ -65,9 +65,10 @@ def _plot(
     flags: ColumnDataSource,
     alerts: ColumnDataSource,
     zones: ColumnDataSource,
-    x_range: Range1d | None,
+    x_range: DataRange1d,
 ) -> figure:
     p = PARAMETERS[code]
+    y_range = DataRange1d()
     unit = f" ({p.unit})" if p.unit else ""
     fig = figure(
         title=f"{p.name_vi} / {p.name_en}{unit}",
@@ -77,7 +78,8 @@ def _plot(
         tools="xpan,xwheel_zoom,box_zoom,reset,save",
         x_axis_label=f"{both('local_time')} ({view.utc_offset})",
         name=f"plot:{code}",
-        **({"x_range": x_range} if x_range is not None else {}),
+        x_range=x_range,
+        y_range=y_range,
     )
     fig.xaxis.formatter = DatetimeTickFormatter(hours="%H:%M", days="%d/%m", months="%m/%Y")
     only = CDSView(filter=GroupFilter(column_name="code", group=code))
@@ -88,7 +90,7 @@ def _plot(
         legend_label=both("min_max"),
     )  # fmt: skip
     line = fig.line("t", code, source=series, line_width=2, color="#08519c", name=f"line:{code}")
-    fig.y_range.renderers = [area, line]  # zones reach far; they must not set the scale
+    y_range.renderers = [area, line]  # zones reach far; they must not set the scale
     fig.scatter(
         "t", "value", source=flags, view=only, marker="x", size=9, line_width=2,
         color="colour", legend_label=f"QC: {both('flag_suspect')} · {both('flag_fail')}",
@@ -99,7 +101,6 @@ def _plot(
     )  # fmt: skip
     fig.legend.orientation = "horizontal"
     fig.legend.label_text_font_size = "8pt"
-    fig.legend.padding = 2
     fig.add_layout(fig.legend[0], "above")
     fig.add_tools(
         HoverTool(
@@ -144,9 +145,9 @@ def station_page(view: StationView) -> str:
     series.adapter = CustomJS(
         args={"flags": flags, "alerts": alerts, "zones": zones}, code=_ADAPTER
     )
-    plots = []
+    shared = DataRange1d()
+    plots: list[figure] = []
     for code in view.parameters:
-        shared = plots[0].x_range if plots else None
         plots.append(
             _plot(
                 code, view, series=series, flags=flags, alerts=alerts, zones=zones, x_range=shared

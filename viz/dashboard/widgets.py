@@ -6,18 +6,12 @@ from html import escape
 from typing import Final
 
 from bokeh.layouts import column, row
-from bokeh.models import (
-    AjaxDataSource,
-    Button,
-    ColumnDataSource,
-    CustomJS,
-    DataTable,
-    Div,
-    HTMLTemplateFormatter,
-    TableColumn,
-    TextInput,
-)
+from bokeh.models import AjaxDataSource, ColumnDataSource, CustomJS
 from bokeh.models.layouts import LayoutDOM
+from bokeh.models.widgets.buttons import Button
+from bokeh.models.widgets.inputs import TextInput
+from bokeh.models.widgets.markups import Div
+from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableColumn
 
 from viz.messages import both
 
@@ -100,11 +94,8 @@ def alert_panel(url: str) -> LayoutDOM:
     status = Div(text="")
     hint = both("pick_alert")
     buttons = []
-    for action, label, kind in (
-        ("acknowledge", both("acknowledge"), "warning"),
-        ("resolve", both("resolve"), "success"),
-    ):
-        button = Button(label=label, button_type=kind, width=170)
+    for action, label in (("acknowledge", both("acknowledge")), ("resolve", both("resolve"))):
+        button = Button(label=label, button_type="primary", width=170)
         button.js_on_click(
             CustomJS(
                 args={"table": table, "note": note, "status": status, "action": action},
