@@ -24,16 +24,13 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
 GAP_HOURS = range(200, 206)  # hours before now with no data at KG-SR-01
-# Sources hold data, the document is idle, and two frames have been painted.
-_DRAWN = """async (name) => {
+# Rows in a named source once it holds data and the document is idle (0 before).
+_LOADED = """(name) => {
   const doc = window.Bokeh && Bokeh.documents[0];
   const source = doc && doc.get_model_by_name(name);
-  if (!source || !doc.is_idle) return 0;
-  const n = Object.values(source.data)[0]?.length ?? 0;
-  if (n === 0) return 0;
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  return n;
+  return source && doc.is_idle ? (Object.values(source.data)[0]?.length ?? 0) : 0;
 }"""
+_PAINTED = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def _rows(station: str, codes: tuple[str, ...], times: list[datetime], seed: int) -> list[Any]:
@@ -131,8 +128,9 @@ def _shot(page: Any, name: str) -> None:
 
 
 def _drawn(page: Any, source: str) -> int:
-    page.wait_for_function(_DRAWN, arg=source)
-    count: int = page.evaluate(_DRAWN, source)
+    page.wait_for_function(_LOADED, arg=source)
+    page.evaluate(_PAINTED)
+    count: int = page.evaluate(_LOADED, source)
     assert page.locator("canvas").count() > 0
     assert not page.offline_requests, f"requests outside the app: {page.offline_requests}"
     return count
