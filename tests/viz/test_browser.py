@@ -207,3 +207,25 @@ def test_pages_without_login_show_no_data(site: tuple[str, str], browser: Any) -
     assert page.locator("#login").is_visible()
     assert page.evaluate("Bokeh.documents[0].get_model_by_name('aw:overview').data.id.length") == 0
     assert shutil.which("chromium") or Path(CHROMIUM).exists()
+
+
+def test_board_turns_disconnected_when_a_station_stops(site: tuple[str, str], browser: Any) -> None:
+    """The open page notices on its own: KG-EF-01's data now ends an hour ago."""
+    base, url = site
+    page = _page(browser, base, None, (1920, 1080))
+    page.goto(f"{base}/boards/BD-TC")
+    _drawn(page, "board:wqi")
+    tile = page.locator("section.tile[data-station='KG-EF-01'] .state")
+    assert "đang hoạt động" in tile.inner_text().lower()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "DELETE FROM readings WHERE station_id = 'KG-EF-01'"
+            " AND time > now() - interval '1 hour'"
+        )
+    page.wait_for_function(
+        "document.querySelector(\"section.tile[data-station='KG-EF-01']\")"
+        ".classList.contains('stale')",
+        timeout=15_000,
+    )
+    assert "mất kết nối" in tile.inner_text().lower()
+    _shot(page, "board-BD-TC-stopped")

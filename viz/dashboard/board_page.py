@@ -7,6 +7,7 @@ time of the last reading, "MẤT KẾT NỐI" when stale) and returns the bars.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from typing import Final
 
@@ -22,7 +23,7 @@ __all__ = ["REFRESH_MS", "board_page"]
 REFRESH_MS: Final = 10_000
 
 
-def _chart(board_id: str, names: list[str]) -> figure:
+def _chart(board_id: str, names: tuple[str, ...]) -> figure:
     source = AjaxDataSource(
         name="board:wqi",
         data_url=f"/boards/{board_id}.json",
@@ -34,7 +35,7 @@ def _chart(board_id: str, names: list[str]) -> figure:
     labels = {"no_wqi": vi("no_wqi"), "last": vi("last_reading")}
     source.adapter = CustomJS(args={"labels": labels}, code=asset("board.js"))
     fig = figure(
-        y_range=FactorRange(factors=names or [""]),
+        y_range=FactorRange(factors=list(names) or [""]),
         x_range=Range1d(start=0, end=100),
         width=1800,
         height=90 + 70 * max(len(names), 1),
@@ -60,8 +61,9 @@ def _chart(board_id: str, names: list[str]) -> figure:
     return fig
 
 
-def board_page(board_id: str, *, name: str, location: str, station_names: list[str]) -> str:
-    """The HTML of ``/boards/{id}``; ``station_names`` order the bars."""
+@lru_cache(maxsize=64)
+def board_page(board_id: str, *, name: str, location: str, station_names: tuple[str, ...]) -> str:
+    """The HTML of ``/boards/{id}``; ``station_names`` order the bars (cached: no data)."""
     top = f"""<header><h1>{escape(name)}</h1>
 <span class="sub">{escape(location)} · {escape(vi("updated"))}: <span id="updated">—</span></span>
 </header><div id="tiles"></div>

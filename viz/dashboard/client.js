@@ -1,5 +1,5 @@
 // AquaWatch dashboards in the browser: login token, authorised data sources, alert actions.
-// The token lives in sessionStorage (this tab only); data sources named "aw:*" send it.
+// The token lives in sessionStorage (this tab only); requests to /dashboard/data/ send it.
 "use strict";
 window.AW = {
   token() {
@@ -19,17 +19,14 @@ window.AW = {
   sources(doc) {
     return [...doc.all_models].filter((m) => m.name && m.name.startsWith("aw:"));
   },
-  // Give every data source the token and fetch now (they poll on their own afterwards).
+  // Fetch every data source now (after a login or an action; they also poll on their own).
   authorise() {
     AW.whenReady((doc) => {
       const loggedIn = AW.token() !== null;
       document.body.classList.toggle("logged-in", loggedIn);
       if (!loggedIn) return;
       for (const source of AW.sources(doc)) {
-        if (source.data_url !== undefined) {
-          source.http_headers = AW.headers();
-          source.get_data(source.mode);
-        }
+        if (source.data_url !== undefined) source.get_data(source.mode);
       }
     });
   },
@@ -68,8 +65,8 @@ window.AW = {
     const problem = await reply.json();
     return problem.detail || reply.statusText;
   },
-  // Adapter for the station page: nulls (gaps) become NaN so lines break instead of
-  // dropping to zero; the flag and alert sources get their own parts of the reply.
+  // Columns of a JSON reply with null (a gap: JSON has no NaN) turned into NaN, so Bokeh
+  // breaks the line there instead of drawing it at zero.
   gaps(data) {
     const out = {};
     for (const [key, values] of Object.entries(data)) {
@@ -78,4 +75,17 @@ window.AW = {
     return out;
   },
 };
-window.addEventListener("DOMContentLoaded", () => AW.authorise());
+// Data sources start fetching as soon as Bokeh builds them; adding the token to their
+// requests here saves waiting for the document before the first authorised fetch.
+{
+  const open = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    open.call(this, method, url, ...rest);
+    if (AW.token() !== null && new URL(url, location.href).pathname.startsWith("/dashboard/data/")) {
+      this.setRequestHeader("Authorization", "Bearer " + AW.token());
+    }
+  };
+}
+window.addEventListener("DOMContentLoaded", () => {
+  document.body.classList.toggle("logged-in", AW.token() !== null);
+});

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
 from typing import Final
 
@@ -113,8 +114,9 @@ def _table(source: ColumnDataSource) -> DataTable:
     )
 
 
+@cache
 def overview_page() -> str:
-    """The HTML of ``/dashboard``."""
+    """The HTML of ``/dashboard`` (it holds no data, so it is built once)."""
     source = json_source("overview", "/dashboard/data/overview.json", _COLUMNS)
     note = Div(text=escape(both("coast_note")), styles={"font-size": "12px", "color": "#555"})
     layout = column(

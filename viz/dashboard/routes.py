@@ -85,7 +85,7 @@ def station(
         name_vi=name_vi,
         name_en=name_en,
         utc_offset=f"{offset[:-2]}:{offset[-2:]}",
-        parameters=list(parameters),
+        parameters=tuple(parameters),
         range=range,
         start=start.replace(tzinfo=None) if start else None,
         end=end.replace(tzinfo=None) if end else None,
@@ -151,4 +151,4 @@ def board(board_id: StationId, conn: Conn) -> str:
     ).fetchone()
     if row is None:
         raise HTTPException(404, f"no board {board_id!r}")
-    return board_page(board_id, name=row[0], location=row[1], station_names=list(row[2]))
+    return board_page(board_id, name=row[0], location=row[1], station_names=tuple(row[2]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 from typing import Final
 from urllib.parse import urlencode
@@ -51,7 +52,7 @@ class StationView:
     name_vi: str
     name_en: str
     utc_offset: str
-    parameters: list[str]
+    parameters: tuple[str, ...]
     range: str  # one of RANGES, or "custom"
     start: datetime | None  # local wall clock, custom ranges only
     end: datetime | None
@@ -74,7 +75,7 @@ def _plot(
         title=f"{p.name_vi} / {p.name_en}{unit}",
         x_axis_type="datetime",
         width=1000,
-        height=190,
+        height=250,
         tools="xpan,xwheel_zoom,box_zoom,reset,save",
         x_axis_label=f"{both('local_time')} ({view.utc_offset})",
         name=f"plot:{code}",
@@ -130,8 +131,9 @@ def _nav(view: StationView) -> str:
 <button type="submit">{escape(both("show"))}</button></form></div>"""
 
 
+@lru_cache(maxsize=256)
 def station_page(view: StationView) -> str:
-    """The HTML of ``/dashboard/stations/{id}``."""
+    """The HTML of ``/dashboard/stations/{id}`` (pages hold no data, so they are cached)."""
     columns = ["t"] + [f"{c}{s}" for c in view.parameters for s in ("", "_lo", "_hi")]
     if view.range == "custom" and view.start and view.end:
         query = urlencode({"start": view.start.isoformat(), "end": view.end.isoformat()})
