@@ -26,6 +26,7 @@ from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from viz.api.settings import ApiSettings
+from viz.dashboard import install_dashboards
 
 logger = logging.getLogger(__name__)
 
@@ -77,4 +78,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)
+    install_dashboards(app)
     return app

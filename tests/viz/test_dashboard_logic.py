@@ -1,0 +1,59 @@
+"""Pure pieces of the dashboards and boards, with hand-computed expectations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from viz.boards import display_number, stale_after
+from viz.dashboard.series import BEYOND, Threshold, bands, plan
+from viz.messages import MESSAGES, both
+
+
+@pytest.mark.parametrize(
+    ("interval_s", "expected"),
+    [(60, timedelta(minutes=15)), (300, timedelta(minutes=15)), (600, timedelta(minutes=30))],
+)
+def test_stale_after_three_intervals_or_fifteen_minutes(
+    interval_s: int, expected: timedelta
+) -> None:
+    assert stale_after(interval_s) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(5.234, "5,23"), (7.0, "7,00"), (12.34, "12,3"), (25000.4, "25000"), (-0.5, "-0,50")],
+)
+def test_board_numbers_use_the_vietnamese_decimal_comma(value: float, text: str) -> None:
+    assert display_number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("span", "table", "step"),
+    [
+        (timedelta(hours=24), None, timedelta(minutes=5)),
+        (timedelta(days=7), "readings_1h", timedelta(hours=1)),
+        (timedelta(days=30), "readings_1h", timedelta(hours=1)),
+        (timedelta(days=90), "readings_1d", timedelta(days=1)),
+    ],
+)
+def test_ranges_are_downsampled_on_the_server(
+    span: timedelta, table: str | None, step: timedelta
+) -> None:
+    chosen = plan(span, sampling_interval_s=300)
+    assert (chosen.table, chosen.step) == (table, step)
+
+
+def test_threshold_zones_run_from_each_tier_to_the_next() -> None:
+    low_do = Threshold("do", "below", (4.0, 3.5, 2.0))
+    high_nh3 = Threshold("nh3", "above", (0.1, None, 0.5))
+    zones = bands([low_do, high_nh3])
+    assert zones["y0"] == [3.5, 2.0, 2.0 - BEYOND, 0.1, 0.5]
+    assert zones["y1"] == [4.0, 3.5, 2.0, 0.5, 0.5 + BEYOND]
+    assert zones["colour"] == ["#f2d600", "#ff7e00", "#e60000", "#f2d600", "#e60000"]
+
+
+def test_every_message_has_both_languages() -> None:
+    assert all(m.vi and m.en for m in MESSAGES.values())
+    assert both("disconnected") == "Mất kết nối / Disconnected"

@@ -1,0 +1,91 @@
+// AquaWatch dashboards in the browser: login token, authorised data sources, alert actions.
+// The token lives in sessionStorage (this tab only); requests to /dashboard/data/ send it.
+"use strict";
+window.AW = {
+  token() {
+    return sessionStorage.getItem("aw_token");
+  },
+  headers() {
+    const token = AW.token();
+    return token ? {Authorization: "Bearer " + token} : {};
+  },
+  whenReady(action) {
+    if (window.Bokeh && Bokeh.documents.length > 0) {
+      action(Bokeh.documents[0]);
+    } else {
+      setTimeout(() => AW.whenReady(action), 50);
+    }
+  },
+  sources(doc) {
+    return [...doc.all_models].filter((m) => m.name && m.name.startsWith("aw:"));
+  },
+  // Fetch every data source now (after a login or an action; they also poll on their own).
+  authorise() {
+    AW.whenReady((doc) => {
+      const loggedIn = AW.token() !== null;
+      document.body.classList.toggle("logged-in", loggedIn);
+      if (!loggedIn) return;
+      for (const source of AW.sources(doc)) {
+        if (source.data_url !== undefined) source.get_data(source.mode);
+      }
+    });
+  },
+  async login(form) {
+    const body = {username: form.username.value, password: form.password.value};
+    const reply = await fetch("/api/v1/auth/token", {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body),
+    });
+    const status = document.getElementById("login-status");
+    if (!reply.ok) {
+      status.textContent = (await reply.json()).detail || reply.statusText;
+      return false;
+    }
+    sessionStorage.setItem("aw_token", (await reply.json()).access_token);
+    status.textContent = "";
+    AW.authorise();
+    return false;
+  },
+  logout() {
+    sessionStorage.removeItem("aw_token");
+    location.reload();
+  },
+  // Acknowledge or resolve an alert through the API; returns the problem text, or "".
+  async act(alertId, action, note) {
+    const reply = await fetch(`/api/v1/alerts/${alertId}/${action}`, {
+      method: "POST",
+      headers: {...AW.headers(), "Content-Type": "application/json"},
+      body: JSON.stringify(note ? {note} : {}),
+    });
+    if (reply.ok) {
+      AW.authorise();
+      return "";
+    }
+    const problem = await reply.json();
+    return problem.detail || reply.statusText;
+  },
+  // Columns of a JSON reply with null (a gap: JSON has no NaN) turned into NaN, so Bokeh
+  // breaks the line there instead of drawing it at zero.
+  gaps(data) {
+    const out = {};
+    for (const [key, values] of Object.entries(data)) {
+      out[key] = Array.isArray(values) ? values.map((v) => (v === null ? NaN : v)) : values;
+    }
+    return out;
+  },
+};
+// Data sources start fetching as soon as Bokeh builds them; adding the token to their
+// requests here saves waiting for the document before the first authorised fetch.
+{
+  const open = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    open.call(this, method, url, ...rest);
+    if (AW.token() !== null && new URL(url, location.href).pathname.startsWith("/dashboard/data/")) {
+      this.setRequestHeader("Authorization", "Bearer " + AW.token());
+    }
+  };
+}
+window.addEventListener("DOMContentLoaded", () => {
+  document.body.classList.toggle("logged-in", AW.token() !== null);
+});

@@ -1,0 +1,154 @@
+"""Routes of the dashboards and display boards: HTML pages and the JSON their plots poll.
+
+Pages carry no data; officer data needs a login (the viewer role suffices to look, acting on
+alerts goes through the API's own routes). Boards and their feeds are public.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+import psycopg
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import HTMLResponse
+
+from viz.api.auth import Principal, Scope
+from viz.api.deps import Conn, require
+from viz.api.params import StationId
+from viz.boards import BoardFeed, board_feed
+from viz.dashboard.board_page import board_page
+from viz.dashboard.overview import overview_page
+from viz.dashboard.series import series_json
+from viz.dashboard.station import StationView, station_page
+from viz.dashboard.status import open_alerts, overview_json
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+Looker = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
+Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
+Range = Literal["24h", "7d", "30d", "custom"]
+SPANS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+MAX_SPAN: Final = timedelta(days=400)
+_STATION = (
+    "SELECT name_vi, name_en, parameters, timezone, sampling_interval_s FROM stations"
+    " WHERE id = %s AND active"
+)
+
+
+def _station(conn: psycopg.Connection[Any], station_id: str) -> tuple[Any, ...]:
+    row = conn.execute(_STATION, (station_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"no station {station_id!r}")
+    return tuple(row)
+
+
+def _window(
+    zone: ZoneInfo, chosen: Range, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """A range as aware instants; custom bounds without an offset are the station's time."""
+    if chosen != "custom":
+        now = datetime.now(UTC)
+        return now - SPANS[chosen], now
+    if start is None or end is None:
+        raise HTTPException(422, "a custom range needs start and end")
+    start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))
+    if not timedelta(0) < end - start <= MAX_SPAN:
+        raise HTTPException(422, f"end must follow start by at most {MAX_SPAN.days} days")
+    return start, end
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def overview() -> str:
+    """Officer overview: map, stations, open alerts."""
+    return overview_page()
+
+
+@router.get("/dashboard/stations/{station_id}", response_class=HTMLResponse)
+def station(
+    station_id: StationId,
+    conn: Conn,
+    range: Range = "24h",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> str:
+    """A station's time series."""
+    name_vi, name_en, parameters, tz, _ = _station(conn, station_id)
+    zone = ZoneInfo(tz)
+    if range == "custom":
+        _window(zone, range, start, end)
+    offset = datetime.now(zone).strftime("UTC%z")
+    view = StationView(
+        station_id=station_id,
+        name_vi=name_vi,
+        name_en=name_en,
+        utc_offset=f"{offset[:-2]}:{offset[-2:]}",
+        parameters=tuple(parameters),
+        range=range,
+        start=start.replace(tzinfo=None) if start else None,
+        end=end.replace(tzinfo=None) if end else None,
+    )
+    return station_page(view)
+
+
+@router.get("/dashboard/data/overview.json")
+def overview_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
+    """Map and station-table columns."""
+    return overview_json(conn, now=datetime.now(UTC))
+
+
+@router.get("/dashboard/data/alerts.json")
+def alerts_data(
+    conn: Conn, _: Looker, station: Annotated[StationId | None, Query()] = None
+) -> dict[str, list[Any]]:
+    """Open-alert table columns."""
+    return open_alerts(conn, station)
+
+
+@router.get("/dashboard/data/stations/{station_id}.json")
+def station_data(
+    station_id: StationId,
+    conn: Conn,
+    _: Reader,
+    range: Range = "24h",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """A station page's series, flagged points, alert markers and threshold zones."""
+    _, _, parameters, tz, interval = _station(conn, station_id)
+    zone = ZoneInfo(tz)
+    begin, finish = _window(zone, range, start, end)
+    return series_json(
+        conn,
+        station_id,
+        start=begin,
+        end=finish,
+        sampling_interval_s=interval,
+        zone=zone,
+        parameters=list(parameters),
+    )
+
+
+@router.get("/boards/{board_id}.json")
+def board_json(board_id: StationId, conn: Conn) -> BoardFeed:
+    """A display board's feed (LED controllers and the board page)."""
+    feed = board_feed(conn, board_id, now=datetime.now(UTC))
+    if feed is None:
+        raise HTTPException(404, f"no board {board_id!r}")
+    return feed
+
+
+@router.get("/boards/{board_id}", response_class=HTMLResponse)
+def board(board_id: StationId, conn: Conn) -> str:
+    """A display board's page."""
+    row = conn.execute(
+        "SELECT b.name_vi, b.location, array_agg(s.name_vi ORDER BY u.n) FROM boards b"
+        " CROSS JOIN LATERAL unnest(b.stations) WITH ORDINALITY AS u(id, n)"
+        " JOIN stations s ON s.id = u.id AND s.active WHERE b.id = %s GROUP BY 1, 2",
+        (board_id,),
+    ).fetchone()
+    if row is None:
+        raise HTTPException(404, f"no board {board_id!r}")
+    return board_page(board_id, name=row[0], location=row[1], station_names=tuple(row[2]))

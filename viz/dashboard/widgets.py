@@ -1,0 +1,112 @@
+"""Pieces the officer pages share: the page header with login, and the open-alert table."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Final
+
+from bokeh.layouts import column, row
+from bokeh.models import AjaxDataSource, ColumnDataSource, CustomJS
+from bokeh.models.layouts import LayoutDOM
+from bokeh.models.widgets.buttons import Button
+from bokeh.models.widgets.inputs import TextInput
+from bokeh.models.widgets.markups import Div
+from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableColumn
+
+from viz.messages import both
+
+__all__ = ["POLL_MS", "alert_panel", "empty_source", "header", "json_source"]
+
+POLL_MS: Final = 5000
+
+_SWATCH: Final = (
+    '<span style="background:<%= colour %>;padding:0 6px;border-radius:3px"><%= value %></span>'
+)
+
+_ACT: Final = """
+const picked = table.source.selected.indices;
+if (picked.length === 0) { status.text = "%s"; return; }
+const id = table.source.data.id[picked[0]];
+AW.act(id, action, note.value).then((problem) => {
+  status.text = problem ? problem : `#${id}: ${action}`;
+  table.source.selected.indices = [];
+});
+"""
+
+
+def header(title: str, *, crumbs: str = "", below: str = "") -> str:
+    """The page header: title, navigation, the login form, then ``below`` (trusted HTML)."""
+    return f"""
+<header>
+  <h1>{escape(title)}</h1>
+  <nav><a href="/dashboard">{escape(both("overview"))}</a>{crumbs}</nav>
+  <form id="login" onsubmit="return AW.login(this)">
+    <span class="hint">{escape(both("login_needed"))}</span>
+    <input name="username" autocomplete="username" placeholder="{escape(both("username"))}">
+    <input name="password" type="password" autocomplete="current-password"
+      placeholder="{escape(both("password"))}">
+    <button type="submit">{escape(both("login"))}</button>
+    <span id="login-status"></span>
+  </form>
+  <button id="logout" onclick="AW.logout()">{escape(both("logout"))}</button>
+</header>{below}"""
+
+
+def json_source(
+    name: str, url: str, columns: tuple[str, ...], *, poll_ms: int | None = POLL_MS
+) -> AjaxDataSource:
+    """A data source polling ``url``; ``client.js`` adds the login token and starts it."""
+    return AjaxDataSource(
+        name=f"aw:{name}",
+        data_url=url,
+        method="GET",
+        polling_interval=poll_ms,
+        mode="replace",
+        data={c: [] for c in columns},
+    )
+
+
+def alert_panel(url: str) -> LayoutDOM:
+    """The open-alert table with acknowledge and resolve (officers; the API checks roles)."""
+    source = json_source(
+        "alerts",
+        url,
+        ("id", "station", "station_name", "message", "severity", "state", "opened", "value"),
+    )
+    swatch = HTMLTemplateFormatter(template=_SWATCH)
+    table = DataTable(
+        source=source,
+        columns=[
+            TableColumn(field="id", title="#", width=40),
+            TableColumn(field="station_name", title=both("station"), width=220),
+            TableColumn(field="message", title=both("rule"), width=320),
+            TableColumn(field="severity", title=both("severity"), formatter=swatch, width=110),
+            TableColumn(field="state", title=both("state"), width=100),
+            TableColumn(field="opened", title=both("opened_at"), width=130),
+            TableColumn(field="value", title=both("value"), width=70),
+        ],
+        width=1000,
+        height=220,
+        index_position=None,
+        selectable=True,
+    )
+    note = TextInput(placeholder=both("note"), width=420)
+    status = Div(text="")
+    hint = both("pick_alert")
+    buttons = []
+    for action, label in (("acknowledge", both("acknowledge")), ("resolve", both("resolve"))):
+        button = Button(label=label, button_type="primary", width=170)
+        button.js_on_click(
+            CustomJS(
+                args={"table": table, "note": note, "status": status, "action": action},
+                code=_ACT % hint,
+            )
+        )
+        buttons.append(button)
+    title = Div(text=f"<h2>{escape(both('open_alerts'))}</h2>")
+    return column(title, table, row(note, *buttons, status))
+
+
+def empty_source(columns: tuple[str, ...]) -> ColumnDataSource:
+    """A plain source the station page's adapter fills."""
+    return ColumnDataSource(data={c: [] for c in columns})

@@ -1,0 +1,101 @@
+"""The one catalogue of words the dashboards and display boards show: Vietnamese, then English.
+
+Pages show ``vi`` alone where space is short (boards) and ``"vi / en"`` elsewhere; nothing
+user-facing is spelled outside this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["MESSAGES", "Message", "both", "vi"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One piece of user-facing text."""
+
+    vi: str
+    en: str
+
+    @property
+    def both(self) -> str:
+        """Vietnamese first, English second."""
+        return f"{self.vi} / {self.en}"
+
+
+MESSAGES: Final = MappingProxyType(
+    {
+        "app": Message("AquaWatch Kiên Giang", "AquaWatch Kien Giang"),
+        "overview": Message("Tổng quan các trạm", "Station overview"),
+        "map": Message("Bản đồ trạm quan trắc", "Monitoring stations"),
+        "coast_note": Message(
+            "Đường bờ biển vẽ gần đúng, không dùng bản đồ nền",
+            "Coastline approximate, no map tiles",
+        ),
+        "longitude": Message("Kinh độ", "Longitude"),
+        "latitude": Message("Vĩ độ", "Latitude"),
+        "station": Message("Trạm", "Station"),
+        "stations": Message("Các trạm", "Stations"),
+        "status": Message("Trạng thái", "Status"),
+        "worst_alert": Message("Cảnh báo nặng nhất", "Worst open alert"),
+        "quality": Message("Chất lượng dữ liệu", "Data quality"),
+        "last_reading": Message("Lần đo cuối", "Last reading"),
+        "open_alerts": Message("Cảnh báo đang mở", "Open alerts"),
+        "rule": Message("Quy tắc", "Rule"),
+        "severity": Message("Mức độ", "Severity"),
+        "state": Message("Tình trạng", "State"),
+        "opened_at": Message("Mở lúc", "Opened at"),
+        "value": Message("Giá trị", "Value"),
+        "acknowledge": Message("Xác nhận", "Acknowledge"),
+        "resolve": Message("Đóng cảnh báo", "Resolve"),
+        "note": Message("Ghi chú (bắt buộc khi đóng)", "Note (required to resolve)"),
+        "pick_alert": Message("Chọn một cảnh báo trong bảng", "Pick an alert in the table"),
+        "login": Message("Đăng nhập", "Log in"),
+        "logout": Message("Đăng xuất", "Log out"),
+        "username": Message("Tên đăng nhập", "User name"),
+        "password": Message("Mật khẩu", "Password"),
+        "login_needed": Message(
+            "Đăng nhập để xem số liệu và xử lý cảnh báo",
+            "Log in to see the data and handle alerts",
+        ),
+        "local_time": Message("Giờ địa phương", "Local time"),
+        "range_24h": Message("24 giờ", "24 h"),
+        "range_7d": Message("7 ngày", "7 d"),
+        "range_30d": Message("30 ngày", "30 d"),
+        "range_custom": Message("Tùy chọn", "Custom"),
+        "from": Message("Từ", "From"),
+        "to": Message("Đến", "To"),
+        "show": Message("Xem", "Show"),
+        "mean": Message("Trung bình", "Mean"),
+        "min_max": Message("Thấp nhất - cao nhất", "Min - max"),
+        "flag_suspect": Message("Nghi ngờ", "Suspect"),
+        "flag_fail": Message("Lỗi", "Failed"),
+        "alert_marker": Message("Cảnh báo", "Alert"),
+        "severity_1": Message("Lưu ý", "Advisory"),
+        "severity_2": Message("Cảnh báo", "Warning"),
+        "severity_3": Message("Nguy hiểm", "Critical"),
+        "no_alert": Message("Bình thường", "Normal"),
+        "online": Message("Đang hoạt động", "Online"),
+        "disconnected": Message("Mất kết nối", "Disconnected"),
+        "no_wqi": Message("Chưa tính được", "Not computable"),
+        "wqi": Message("Chỉ số chất lượng nước VN_WQI", "Water Quality Index VN_WQI"),
+        "updated": Message("Cập nhật", "Updated"),
+        "board_footer": Message(
+            "Số liệu quan trắc tự động, tự cập nhật mỗi 10 giây",
+            "Automatic monitoring data, refreshed every 10 seconds",
+        ),
+    }
+)
+
+
+def vi(key: str) -> str:
+    """The Vietnamese text of ``key``."""
+    return MESSAGES[key].vi
+
+
+def both(key: str) -> str:
+    """``"vi / en"`` of ``key``."""
+    return MESSAGES[key].both
