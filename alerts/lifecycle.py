@@ -276,18 +276,23 @@ def acknowledge(
     _event(conn, alert_id, "acknowledged", int(row[0]), None, actor, note)
 
 
-def resolve(conn: psycopg.Connection[Any], alert_id: int, *, actor: str, note: str) -> None:
+def resolve(conn: psycopg.Connection[Any], alert_id: int, *, actor: str, note: str) -> Transition:
     """A person resolves an alert, with a note; the engine will not reopen that episode.
+
+    Returns:
+        The transition, for the caller to notify in the same transaction (``fan_out``).
 
     Raises:
         AlertError: No such unresolved alert.
     """
     row = conn.execute(
         "UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = %s,"
-        " updated_at = now() WHERE id = %s AND state <> 'resolved' RETURNING severity",
+        " updated_at = now() WHERE id = %s AND state <> 'resolved'"
+        " RETURNING severity, station_id, rule_id",
         (actor, alert_id),
     ).fetchone()
     if row is None:
         msg = f"alert {alert_id} is not open"
         raise AlertError(msg)
     _event(conn, alert_id, "resolved", int(row[0]), None, actor, note)
+    return Transition(alert_id, str(row[1]), str(row[2]), "resolved", int(row[0]))

@@ -49,6 +49,8 @@ def _notify(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # httpx logs every request URL at INFO: the gateway's password and the callback token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logger.info("notifier on %s", redact_url(settings.sms_url.get_secret_value()))
     Notifier(settings, channel=channel).run(url, stop)
     return 0

@@ -30,13 +30,15 @@ def fan_out(conn: psycopg.Connection[Any], transitions: Sequence[Transition]) ->
     """
     opened = {t.alert_id for t in transitions if t.kind == "opened"}
     resolved = {t.alert_id for t in transitions if t.kind == "resolved"}
-    rows = [
-        (t.alert_id, "resolved" if t.kind == "resolved" else "alert", t.station_id, t.rule_id,
-         t.severity)
-        for t in transitions
-        if (t.kind in ("opened", "escalated") and t.alert_id not in resolved)
-        or (t.kind == "resolved" and t.alert_id not in opened)
-    ]  # fmt: skip
+    # An alert that opened and escalated within one tick (a backlog, late data) is one
+    # message at its highest tier, not one per tier.
+    news: dict[int, Transition] = {}
+    for t in sorted(transitions, key=lambda t: t.severity):
+        if t.kind in ("opened", "escalated") and t.alert_id not in resolved:
+            news[t.alert_id] = t  # the highest tier comes last
+    ended = [t for t in transitions if t.kind == "resolved" and t.alert_id not in opened]
+    rows = [(t.alert_id, "alert", t.station_id, t.rule_id, t.severity) for t in news.values()]
+    rows += [(t.alert_id, "resolved", t.station_id, t.rule_id, t.severity) for t in ended]
     if not rows:
         return 0
     cursor = conn.execute(

@@ -93,7 +93,9 @@ def quiet_until(now: datetime, quiet: tuple[time, time] | None) -> datetime | No
     inside = start <= clock < end if start < end else clock >= start or clock < end
     if not inside:
         return None
-    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    until = local.replace(
+        hour=end.hour, minute=end.minute, second=end.second, microsecond=end.microsecond
+    )
     if until <= local:
         until += timedelta(days=1)
     return until

@@ -127,6 +127,12 @@ def replace_subscriber(
                 return False
             conn.execute("DELETE FROM subscriptions WHERE subscriber_id = %s", (subscriber_id,))
             _follow(conn, subscriber_id, new.stations)
+            # Messages not yet sent go to the new number, not to whoever has the old one.
+            conn.execute(
+                "UPDATE notifications SET phone = %s WHERE subscriber_id = %s"
+                " AND state IN ('pending', 'held')",
+                (new.phone, subscriber_id),
+            )
     except psycopg.errors.UniqueViolation as exc:
         msg = f"{new.phone} is already another subscriber's number"
         raise SubscriberError(msg) from exc

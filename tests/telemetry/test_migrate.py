@@ -22,13 +22,14 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0005_accounts",
         "0006_notifications",
         "0007_rollup_refresh",
+        "0008_notification_indexes",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
     with psycopg.connect(database_url) as conn:
         versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
         parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
-    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 8)]
+    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 9)]
     assert parameters == (24,)
 
 

@@ -233,3 +233,46 @@ def test_subscribers_are_validated_and_their_changes_audited(api: Api) -> None:
     ]  # fmt: skip
     assert mine[1]["before"]["stations"] == ["KG-SR-01"]
     assert mine[1]["after"]["min_severity"] == 3
+
+
+def test_resolving_through_the_api_tells_those_who_were_sent_the_alert(api: Api) -> None:
+    alert = insert_alert(api.database_url, "KG-SR-03", "shrimp.do.low")
+    with psycopg.connect(api.database_url) as conn:
+        told = add_subscriber(conn, NewSubscriber.model_validate(
+            {**farmer(), "stations": ["KG-SR-03"]}))  # fmt: skip
+        add_subscriber(conn, NewSubscriber.model_validate({**farmer(), "stations": ["KG-SR-03"]}))
+        conn.execute(
+            "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
+            " station_id, rule_id, severity, state)"
+            " SELECT 'test:' || id, id, phone, 'alert', %s, 'KG-SR-03', 'shrimp.do.low', 2,"
+            " 'delivered' FROM subscribers WHERE id = %s",
+            (alert, told),
+        )
+    with api.client("officer") as client:
+        reply = client.post(f"/api/v1/alerts/{alert}/resolve", json={"note": "aerators on"})
+    assert reply.status_code == 200
+    with psycopg.connect(api.database_url) as conn:
+        resolved = conn.execute(
+            "SELECT subscriber_id FROM notifications WHERE kind = 'resolved' AND alert_id = %s",
+            (alert,),
+        ).fetchall()
+    assert resolved == [(told,)]  # only the one who was told of it
+
+
+def test_a_new_number_takes_the_messages_not_yet_sent(api: Api) -> None:
+    body = farmer()
+    with api.client("officer") as client:
+        subscriber_id = client.post("/api/v1/subscribers", json=body).json()["id"]
+        with psycopg.connect(api.database_url) as conn:
+            conn.execute(
+                "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind,"
+                " station_id, severity) SELECT 'pending:' || id, id, phone, 'alert',"
+                " 'KG-SR-01', 2 FROM subscribers WHERE id = %s",
+                (subscriber_id,),
+            )
+        client.put(f"/api/v1/subscribers/{subscriber_id}", json={**body, "phone": "0987000111"})
+    with psycopg.connect(api.database_url) as conn:
+        phones = conn.execute(
+            "SELECT phone FROM notifications WHERE subscriber_id = %s", (subscriber_id,)
+        ).fetchall()
+    assert phones == [("+84987000111",)]

@@ -205,6 +205,8 @@ def login(
         TooManyAttemptsError: Too many failures in the window, for this name or client.
         AuthenticationError: Wrong name or password, or the account is inactive.
     """
+    # One attempt per user name at a time, so parallel guesses all count against the limit.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || %s))", (username,))
     row = conn.execute(
         "SELECT count(*) FILTER (WHERE username = %(u)s), count(*) FILTER (WHERE client = %(c)s)"
         " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
@@ -217,7 +219,9 @@ def login(
     found = conn.execute(
         "SELECT password_hash, active FROM users WHERE username = %s", (username,)
     ).fetchone()
-    if found is None or not passwords.verify(found[0], password) or not found[1]:
+    # An unknown name costs the same argon2 work, so timing does not tell which names exist.
+    matches = passwords.verify(found[0] if found else passwords.dummy, password)
+    if found is None or not matches or not found[1]:
         conn.execute(
             "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
         )

@@ -93,6 +93,8 @@ class Passwords:
 
     def __init__(self) -> None:
         self._hasher = PasswordHasher()
+        # Verified against when the user name is unknown (equal work either way).
+        self.dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
         """Return the encoded hash (parameters and salt included)."""

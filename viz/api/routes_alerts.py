@@ -10,7 +10,7 @@ import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from alerts import Severity, acknowledge, resolve
+from alerts import Severity, acknowledge, fan_out, resolve
 from viz.api.audit import record
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
@@ -165,7 +165,8 @@ def resolve_alert(alert_id: AlertId, body: Resolution, conn: Conn, who: Writer) 
     """Resolve an alert with a note saying what was done (officers)."""
     with conn.transaction():
         before = _detail(conn, alert_id)
-        resolve(conn, alert_id, actor=who.actor, note=body.note)
+        # Whoever was sent the alert is told it is over, with the resolution.
+        fan_out(conn, [resolve(conn, alert_id, actor=who.actor, note=body.note)])
         record(
             conn,
             actor=who.actor,

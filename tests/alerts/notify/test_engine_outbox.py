@@ -7,7 +7,16 @@ import time
 import psycopg
 import pytest
 
-from alerts import Engine, NewSubscriber, add_subscriber, load_profiles, load_quality_config
+from alerts import (
+    Engine,
+    Episode,
+    NewSubscriber,
+    add_subscriber,
+    fan_out,
+    load_profiles,
+    load_quality_config,
+)
+from alerts.lifecycle import reconcile
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
@@ -46,3 +55,27 @@ def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(database_url: st
         ("+84912000001", "shrimp.do.low", 2),
         ("+84912000002", "shrimp.do.low", 2),
     ]
+
+
+def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url: str) -> None:
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
+                                           stations=("KG-SR-01",)))  # fmt: skip
+        at = time.time() - 3600
+        episode = Episode(
+            "KG-SR-01",
+            "shrimp.do.low",
+            "threshold",
+            at,
+            3,
+            escalations=((at, 1), (at + 600, 2), (at + 1200, 3)),
+            value=1.9,
+        )
+        changes = reconcile(conn, [episode], clear={}, window_start=at - 3600,
+                            now=time.time(), late_after_s=900)  # fmt: skip
+        fan_out(conn, changes)
+        queued = conn.execute("SELECT kind, severity FROM notifications").fetchall()
+    assert [c.kind for c in changes] == ["opened", "escalated", "escalated"]
+    assert queued == [("alert", 3)]

@@ -31,6 +31,12 @@ def local(hour: int, minute: int = 0, day: int = 22) -> datetime:
         (local(13, 30), NOON, None),
         (local(12, 0), None, None),
         (local(12, 0), (time(8, 0), time(8, 0)), None),
+        # An end with seconds: the end itself, not the same time tomorrow.
+        (
+            local(6, 0) + timedelta(seconds=10),
+            (time(21), time(6, 0, 30)),
+            local(6, 0) + timedelta(seconds=30),
+        ),
     ],
 )
 def test_quiet_hours(now: datetime, quiet: tuple[time, time] | None, until: datetime) -> None:
