@@ -7,10 +7,13 @@ import io
 import zipfile
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from telemetry import decode_file
+from tests.support import free_port, serving
 from tests.viz.conftest import Api, insert_readings
+from viz.api import ApiSettings, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +112,16 @@ def test_public_latest_shows_values_and_index_only(stored: Api) -> None:
     latest_do = next(v for v in station["values"] if v["parameter"] == "do")
     assert latest_do["value"] == ROWS[-3][3]
     assert station["wqi"] is None  # DO alone is one group IV parameter: not computable
+
+
+def test_an_export_needs_no_more_than_the_request_connection(stored: Api) -> None:
+    """With a pool of one, an export streams on the connection its request already holds."""
+    settings = ApiSettings(database_url=stored.database_url, pool_size=1)
+    with serving(create_app(settings), free_port()) as base:
+        headers = {"Authorization": f"Bearer {stored.key}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            reply = client.get("/api/v1/readings/export.csv", params=RANGE)
+            after = client.get("/api/v1/stations")  # the connection went back to the pool
+    assert reply.status_code == 200
+    assert len(reply.text.splitlines()) == len(ROWS) + 1
+    assert after.status_code == 200

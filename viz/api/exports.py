@@ -11,9 +11,9 @@ import io
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from psycopg_pool import ConnectionPool
+import psycopg
 
 from telemetry import PARAMETERS_BY_ID, encode_files
 
@@ -28,26 +28,33 @@ _QUERY: Final = (
 )
 
 Row = tuple[datetime, int, float, int, int]
+Connection = psycopg.Connection[Any]
 
 
 def _rows(
-    pool: ConnectionPool, station_id: str, start: datetime, end: datetime, parameter_id: int | None
+    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
 ) -> Iterator[list[Row]]:
+    """Batches from a server-side cursor on the request's own connection.
+
+    FastAPI keeps a request's dependencies (its pooled connection) until the streamed body
+    is done, so an export uses that one connection: taking a second one from the pool would
+    let a few concurrent exports hold the whole pool.
+    """
     params = {"station": station_id, "start": start, "end": end, "parameter": parameter_id}
-    with pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as cursor:
+    with conn.transaction(), conn.cursor(name="export") as cursor:
         cursor.execute(_QUERY, params)
         while batch := cursor.fetchmany(BATCH):
             yield batch
 
 
 def csv_chunks(
-    pool: ConnectionPool, station_id: str, start: datetime, end: datetime, parameter_id: int | None
+    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
 ) -> Iterator[str]:
     """CSV text, header first; values written so that they read back to the same float."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    for batch in _rows(pool, station_id, start, end, parameter_id):
+    for batch in _rows(conn, station_id, start, end, parameter_id):
         for time, pid, value, qc, status in batch:
             p = PARAMETERS_BY_ID[pid]
             writer.writerow((time.isoformat(), station_id, p.code, repr(value), p.unit, qc, status))
@@ -77,7 +84,7 @@ class _Sink(io.RawIOBase):
 
 
 def circular10_zip(
-    pool: ConnectionPool, station_id: str, start: datetime, end: datetime, parameter_id: int | None
+    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
 ) -> Iterator[bytes]:
     """A zip of ``<STATION>_<YYYYMMDDhhmmss>.txt`` files, one per sampling instant.
 
@@ -87,7 +94,7 @@ def circular10_zip(
     sink = _Sink()
     pending: list[tuple[datetime, str, float, int]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for batch in _rows(pool, station_id, start, end, parameter_id):
+        for batch in _rows(conn, station_id, start, end, parameter_id):
             for time, pid, value, _qc, status in batch:
                 if pending and pending[-1][0] != time:
                     for name, content in encode_files(station_id, pending):

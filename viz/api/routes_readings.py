@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
 from viz.api.auth import Principal, Scope
-from viz.api.deps import Conn, Svc, require
+from viz.api.deps import Conn, require
 from viz.api.exports import circular10_zip, csv_chunks
 from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
 
@@ -187,7 +187,6 @@ def aggregate(
 )
 def export_csv(
     conn: Conn,
-    svc: Svc,
     _: Reader,
     station: Station,
     start: Start,
@@ -196,7 +195,7 @@ def export_csv(
 ) -> StreamingResponse:
     """Stream a station's raw readings in a time range as CSV."""
     _check_range(conn, station, start, end)
-    chunks = csv_chunks(svc.pool, station, start, end, _parameter_id(parameter))
+    chunks = csv_chunks(conn, station, start, end, _parameter_id(parameter))
     name = f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv"
     return StreamingResponse(
         chunks,
@@ -212,7 +211,6 @@ def export_csv(
 )
 def export_circular10(
     conn: Conn,
-    svc: Svc,
     _: Reader,
     station: Station,
     start: Start,
@@ -221,7 +219,7 @@ def export_circular10(
 ) -> StreamingResponse:
     """Stream a station's readings as Circular 10/2021 files (one per instant) in a zip."""
     _check_range(conn, station, start, end)
-    chunks = circular10_zip(svc.pool, station, start, end, _parameter_id(parameter))
+    chunks = circular10_zip(conn, station, start, end, _parameter_id(parameter))
     name = f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip"
     return StreamingResponse(
         chunks,
