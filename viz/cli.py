@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
+import re
 import sys
 
 import uvicorn
@@ -16,8 +18,23 @@ from viz.api.accounts import UserIn, create_user
 from viz.api.auth import Passwords
 
 
+class RedactSecrets(logging.Filter):
+    """Masks ``token=`` query values in access-log lines (Kannel's callbacks carry one)."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments; never drop it."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(ApiSettings, args)
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     migrate(settings.database_url.get_secret_value())
     print(f"AquaWatch API on http://{settings.host}:{settings.port}/docs", flush=True)
     uvicorn.run(

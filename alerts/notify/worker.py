@@ -85,10 +85,34 @@ class Notifier:
         conn.commit()
         if escalated:
             logger.info("%d escalations to officers on duty", escalated)
-        batch = claim(conn, worker=self.worker, settings=self.settings)
+        return self.send(conn, claim(conn, worker=self.worker, settings=self.settings))
+
+    def send(self, conn: psycopg.Connection[Any], batch: list[Sms]) -> int:
+        """Send a claimed batch, each row only while this worker still holds its claim."""
+        sent = 0
         for sms in batch:
+            if not self._still_mine(conn, sms):
+                continue
             record_send(conn, sms, self.channel.send(sms), settings=self.settings)
-        return len(batch)
+            sent += 1
+        return sent
+
+    def _still_mine(self, conn: psycopg.Connection[Any], sms: Sms) -> bool:
+        """Stamp the claim afresh just before sending; False if it was taken back meanwhile.
+
+        A slow batch can outlast ``in_doubt_s`` for its last rows: another worker's
+        ``recover`` would then free them to be sent again. Each row's claim is renewed
+        (and committed) right before its own send, so only one worker ever sends it.
+        """
+        renewed = conn.execute(
+            "UPDATE notifications SET claimed_at = now()"
+            " WHERE id = %s AND state = 'sending' AND claimed_by = %s",
+            (sms.notification_id, self.worker),
+        ).rowcount
+        conn.commit()
+        if not renewed:
+            logger.warning("SMS #%d was taken back before it was sent", sms.notification_id)
+        return renewed == 1
 
     def run(self, url: str, stop: threading.Event) -> None:
         """Work until ``stop`` is set; a lost database connection is made again."""

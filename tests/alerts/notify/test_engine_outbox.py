@@ -17,6 +17,8 @@ from alerts import (
     load_quality_config,
 )
 from alerts.lifecycle import reconcile
+from alerts.notify import LogChannel, Notifier, NotifySettings
+from alerts.notify.claims import claim
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
@@ -79,3 +81,31 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
         queued = conn.execute("SELECT kind, severity FROM notifications").fetchall()
     assert [c.kind for c in changes] == ["opened", "escalated", "escalated"]
     assert queued == [("alert", 3)]
+
+
+def test_a_row_taken_back_from_a_slow_batch_is_not_sent_by_its_first_worker(
+    database_url: str,
+) -> None:
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url, worker_id="A")
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        for n in range(1, 4):
+            add_subscriber(conn, NewSubscriber(name="Nông dân", phone=f"091200000{n}",
+                                               stations=("KG-SR-01",)))  # fmt: skip
+        at = time.time() - 600
+        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
+                                now=time.time(), late_after_s=900))  # fmt: skip
+        conn.commit()
+        worker = Notifier(settings, channel=LogChannel())
+        batch = claim(conn, worker="A", settings=settings)
+        # While A works through its batch, the last row outlasts in_doubt_s and B takes it.
+        conn.execute(
+            "UPDATE notifications SET claimed_by = 'B' WHERE id = %s", (batch[-1].notification_id,)
+        )
+        conn.commit()
+        sent = worker.send(conn, batch)
+        states = conn.execute("SELECT state, claimed_by FROM notifications ORDER BY id").fetchall()
+    assert (len(batch), sent) == (3, 2)
+    assert states == [("sent", "A"), ("sent", "A"), ("sending", "B")]
