@@ -107,6 +107,8 @@ def claim(conn: psycopg.Connection[Any], *, worker: str, settings: NotifySetting
         sent_today = _count(conn, f"state IN {_SENT} AND claimed_at >= %s", (today,))
         hourly: dict[int, int] = {}
         for row in rows:
+            if row.subscriber_id is not None and row.subscriber_id not in recipients:
+                continue  # someone else holds the subscriber (a reply, an edit): next poll
             recipient = recipients.get(row.subscriber_id or -1)
             sub = row.subscriber_id or -1
             if sub not in hourly:
@@ -149,10 +151,12 @@ def _count(conn: psycopg.Connection[Any], where: str, params: Sequence[object]) 
 
 def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Recipient]:
     # NO KEY UPDATE: serialises decisions per recipient between notifiers, without blocking
-    # the alert engine's inserts (their foreign keys take KEY SHARE).
+    # the alert engine's inserts (their foreign keys take KEY SHARE). SKIP LOCKED: a claim
+    # holds outbox rows already, and an opt-out or a subscriber edit locks the subscriber
+    # before its outbox rows; waiting here could deadlock with it, so those rows wait.
     rows = conn.execute(
         "SELECT id, language, diacritics, quiet_start, quiet_end, opted_out_at IS NULL"
-        " FROM subscribers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        " FROM subscribers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
         (ids,),
     ).fetchall()
     return {

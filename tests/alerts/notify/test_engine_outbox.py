@@ -109,3 +109,23 @@ def test_a_row_taken_back_from_a_slow_batch_is_not_sent_by_its_first_worker(
         states = conn.execute("SELECT state, claimed_by FROM notifications ORDER BY id").fetchall()
     assert (len(batch), sent) == (3, 2)
     assert states == [("sent", "A"), ("sent", "A"), ("sending", "B")]
+
+
+def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: str) -> None:
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url)
+    with psycopg.connect(database_url) as conn, psycopg.connect(database_url) as reply:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        farmer = add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
+                                                    stations=("KG-SR-01",)))  # fmt: skip
+        at = time.time() - 600
+        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
+                                now=time.time(), late_after_s=900))  # fmt: skip
+        conn.commit()
+        # A reply (opt-out) in progress holds the subscriber and will update their outbox.
+        reply.execute("SELECT 1 FROM subscribers WHERE id = %s FOR UPDATE", (farmer,))
+        assert claim(conn, worker="A", settings=settings) == []
+        assert conn.execute("SELECT state FROM notifications").fetchone() == ("pending",)
+        reply.commit()
+        assert len(claim(conn, worker="A", settings=settings)) == 1
