@@ -35,6 +35,9 @@ MESSAGES: Final = MappingProxyType(
             "Đường bờ biển vẽ gần đúng, không dùng bản đồ nền",
             "Coastline approximate, no map tiles",
         ),
+        "tiles_note": Message(
+            "Bản đồ nền: máy chủ bản đồ đã cấu hình", "Base map: the configured tile server"
+        ),
         "longitude": Message("Kinh độ", "Longitude"),
         "latitude": Message("Vĩ độ", "Latitude"),
         "station": Message("Trạm", "Station"),

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from viz.api import ApiSettings
 from viz.boards import display_number, stale_after
+from viz.dashboard.overview import overview_page
 from viz.dashboard.series import BEYOND, Threshold, bands, plan
+from viz.dashboard.status import web_mercator
 from viz.messages import MESSAGES, both
 
 
@@ -57,3 +61,25 @@ def test_threshold_zones_run_from_each_tier_to_the_next() -> None:
 def test_every_message_has_both_languages() -> None:
     assert all(m.vi and m.en for m in MESSAGES.values())
     assert both("disconnected") == "Mất kết nối / Disconnected"
+
+
+def test_the_overview_map_uses_tiles_only_when_a_tile_server_is_set() -> None:
+    offline = overview_page("")
+    tiled = overview_page("https://tiles.example.vn/{Z}/{X}/{Y}.png")
+    assert "WMTSTileSource" not in offline
+    assert "tiles.example.vn" not in offline
+    assert "WMTSTileSource" in tiled
+    assert "https://tiles.example.vn/{Z}/{X}/{Y}.png" in tiled
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "x", "y"),
+    [(0.0, 0.0, 0.0, 0.0), (105.0, 10.0, 11_688_546.5, 1_118_890.0)],
+)
+def test_web_mercator(lon: float, lat: float, x: float, y: float) -> None:
+    assert web_mercator(lon, lat) == pytest.approx((x, y), abs=1.0)
+
+
+def test_a_tile_url_must_name_its_z_x_y() -> None:
+    with pytest.raises(ValidationError):
+        ApiSettings(map_tiles="https://tiles.example.vn/tile.png")

@@ -25,6 +25,12 @@ class ApiSettings(CommonSettings):
     )
     login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+    map_tiles: str = Field(
+        default="",
+        pattern=r"^(|https?://\S*\{Z\}\S*\{X\}\S*\{Y\}\S*)$",
+        description="optional map tile URL with {Z}/{X}/{Y} for the overview map (empty: no"
+        " tiles, the map works offline)",
+    )
     sms_callback_token: SecretStr = Field(
         default=SecretStr(""),
         description="shared secret the SMS gateway sends as ?token= on delivery reports and"

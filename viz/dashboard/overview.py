@@ -7,13 +7,14 @@ from html import escape
 from typing import Final
 
 from bokeh.layouts import column, row
-from bokeh.models import ColumnDataSource, HoverTool, OpenURL, Range1d, TapTool
+from bokeh.models import ColumnDataSource, HoverTool, OpenURL, Range1d, TapTool, WMTSTileSource
 from bokeh.models.annotations.labels import LabelSet
 from bokeh.models.widgets.markups import Div
 from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableColumn
 from bokeh.plotting import figure
 
 from viz.dashboard.page import render
+from viz.dashboard.status import web_mercator
 from viz.dashboard.widgets import alert_panel, header, json_source
 from viz.messages import both, vi
 
@@ -35,8 +36,8 @@ _ISLANDS: Final = (
 )  # fmt: skip
 
 _COLUMNS: Final = (
-    "id", "name", "name_en", "lat", "lon", "fill", "line", "alert", "quality", "state", "last",
-    "url",
+    "id", "name", "name_en", "lat", "lon", "x", "y", "fill", "line", "alert", "quality", "state",
+    "last", "url",
 )  # fmt: skip
 _LINK: Final = '<a href="<%= url %>"><%= value %></a>'
 _SWATCH: Final = (
@@ -44,29 +45,42 @@ _SWATCH: Final = (
 )
 
 
-def _map(source: ColumnDataSource) -> figure:
-    fig = figure(
-        title=both("map"),
-        x_range=Range1d(start=103.75, end=105.75),
-        y_range=Range1d(start=9.3, end=10.6),
-        match_aspect=True,
-        width=720,
-        height=520,
-        x_axis_label=f"{both('longitude')} (°E)",
-        y_axis_label=f"{both('latitude')} (°N)",
-        tools="pan,wheel_zoom,reset,save",
-        background_fill_color="#d6ecf7",
-    )
-    outlines = (_LAND, *_ISLANDS)
-    fig.patches(
-        xs=[[p[0] for p in o] for o in outlines],
-        ys=[[p[1] for p in o] for o in outlines],
-        fill_color="#f3efe0",
-        line_color="#9c8f6a",
-    )
+def _map(source: ColumnDataSource, tiles: str) -> figure:
+    """The stations on tiles (Web Mercator) when a tile server is set, else on outlines."""
+    if tiles:
+        (left, bottom), (right, top) = web_mercator(103.75, 9.3), web_mercator(105.75, 10.6)
+        fig = figure(
+            title=both("map"), x_range=Range1d(start=left, end=right),
+            y_range=Range1d(start=bottom, end=top),
+            x_axis_type="mercator", y_axis_type="mercator", match_aspect=True, width=720,
+            height=520, tools="pan,wheel_zoom,reset,save",
+        )  # fmt: skip
+        fig.add_tile(WMTSTileSource(url=tiles))
+        x, y = "x", "y"
+    else:
+        fig = figure(
+            title=both("map"),
+            x_range=Range1d(start=103.75, end=105.75),
+            y_range=Range1d(start=9.3, end=10.6),
+            match_aspect=True,
+            width=720,
+            height=520,
+            x_axis_label=f"{both('longitude')} (°E)",
+            y_axis_label=f"{both('latitude')} (°N)",
+            tools="pan,wheel_zoom,reset,save",
+            background_fill_color="#d6ecf7",
+        )
+        outlines = (_LAND, *_ISLANDS)
+        fig.patches(
+            xs=[[p[0] for p in o] for o in outlines],
+            ys=[[p[1] for p in o] for o in outlines],
+            fill_color="#f3efe0",
+            line_color="#9c8f6a",
+        )
+        x, y = "lon", "lat"
     dots = fig.scatter(
-        "lon",
-        "lat",
+        x,
+        y,
         source=source,
         size=22,
         fill_color="fill",
@@ -76,7 +90,7 @@ def _map(source: ColumnDataSource) -> figure:
     )
     fig.add_layout(
         LabelSet(
-            x="lon", y="lat", text="id", source=source, x_offset=14, y_offset=-6,
+            x=x, y=y, text="id", source=source, x_offset=14, y_offset=-6,
             text_font_size="12pt", text_font_style="bold",
         )
     )  # fmt: skip
@@ -115,12 +129,18 @@ def _table(source: ColumnDataSource) -> DataTable:
 
 
 @cache
-def overview_page() -> str:
-    """The HTML of ``/dashboard`` (it holds no data, so it is built once)."""
+def overview_page(tiles: str = "") -> str:
+    """The HTML of ``/dashboard`` (it holds no data, so it is built once).
+
+    Args:
+        tiles: A tile server's URL template (``{Z}/{X}/{Y}``), or empty for the tile-free
+            map that works on a closed network.
+    """
     source = json_source("overview", "/dashboard/data/overview.json", _COLUMNS)
-    note = Div(text=escape(both("coast_note")), styles={"font-size": "12px", "color": "#555"})
+    text = both("tiles_note" if tiles else "coast_note")
+    note = Div(text=escape(text), styles={"font-size": "12px", "color": "#555"})
     layout = column(
-        row(column(_map(source), note), column(Div(text=f"<h2>{both('stations')}</h2>"),
+        row(column(_map(source, tiles), note), column(Div(text=f"<h2>{both('stations')}</h2>"),
             _table(source))),
         alert_panel("/dashboard/data/alerts.json"),
     )  # fmt: skip

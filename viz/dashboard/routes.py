@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from viz.api.auth import Principal, Scope
-from viz.api.deps import Conn, require
+from viz.api.deps import Conn, Svc, require
 from viz.api.params import StationId
 from viz.boards import BoardFeed, board_feed
 from viz.dashboard.board_page import board_page
@@ -61,9 +61,9 @@ def _window(
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def overview() -> str:
+def overview(svc: Svc) -> str:
     """Officer overview: map, stations, open alerts."""
-    return overview_page()
+    return overview_page(svc.settings.map_tiles)
 
 
 @router.get("/dashboard/stations/{station_id}", response_class=HTMLResponse)

@@ -6,6 +6,7 @@ calm); its outline is the worst QC flag among its latest values.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,15 @@ _OPEN = (
 )
 
 
+def web_mercator(lon: float, lat: float) -> tuple[float, float]:
+    """Web Mercator metres (EPSG:3857) of a point, for maps on tiles."""
+    radius = 6_378_137.0
+    return (
+        radius * math.radians(lon),
+        radius * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)),
+    )
+
+
 def overview_json(conn: psycopg.Connection[Any], *, now: datetime) -> dict[str, list[Any]]:
     """Columns for the map and the station table, one row per active station."""
     stations = conn.execute(_STATIONS).fetchall()
@@ -47,8 +57,8 @@ def overview_json(conn: psycopg.Connection[Any], *, now: datetime) -> dict[str, 
     out: dict[str, list[Any]] = {
         k: []
         for k in (
-            "id", "name", "name_en", "lat", "lon", "fill", "line", "alert", "quality", "state",
-            "last", "url",
+            "id", "name", "name_en", "lat", "lon", "x", "y", "fill", "line", "alert", "quality",
+            "state", "last", "url",
         )
     }  # fmt: skip
     for sid, name, name_en, lat, lon, interval, tz in stations:
@@ -64,6 +74,9 @@ def overview_json(conn: psycopg.Connection[Any], *, now: datetime) -> dict[str, 
         out["name_en"].append(name_en)
         out["lat"].append(lat)
         out["lon"].append(lon)
+        x, y = web_mercator(lon, lat)
+        out["x"].append(x)
+        out["y"].append(y)
         out["fill"].append(DISCONNECTED if stale else fill)
         out["line"].append(QC_COLOURS[quality])
         out["alert"].append(vi("no_alert") if severity is None else vi(f"severity_{severity}"))
