@@ -15,7 +15,6 @@ import socket
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,9 +23,9 @@ import httpx
 import numpy as np
 import psycopg
 import uvicorn
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from pydantic import SecretStr
 
+from bench.database import bench_database
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
 from viz.api import ApiSettings, Scope, create_app
@@ -35,19 +34,6 @@ from viz.api.accounts import KeyIn, create_key
 DAYS = 30
 STEP_S = 300
 CODES = ("temp", "ph", "do", "sal", "cod", "nh4", "bod5", "po4")
-
-
-@contextmanager
-def bench_database(server_url: str) -> Iterator[str]:
-    name = f"aw_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_conninfo(server_url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(server_url, dbname=name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def seed(url: str, now: datetime) -> int:
@@ -106,17 +92,15 @@ def report(name: str, seconds: list[float], target_ms: float) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1/postgres")
-    parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+@contextmanager
+def seeded_api(server_url: str) -> Iterator[tuple[str, str, datetime]]:
+    """A fresh seeded database and the API on it; yields (database URL, base URL, now)."""
     now = datetime.now(UTC).replace(microsecond=0)
-    with bench_database(args.database_url) as url:
+    with bench_database(server_url) as url:
         started = time.perf_counter()
         rows = seed(url, now)
         print(f"seeded {rows:,} readings and rollups in {time.perf_counter() - started:.1f} s")
-        settings = ApiSettings(database_url=url, port=free_port(), pool_size=4)
+        settings = ApiSettings(database_url=SecretStr(url), port=free_port(), pool_size=4)
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
@@ -127,20 +111,28 @@ def main() -> None:
         while not server.started:
             time.sleep(0.05)
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{settings.port}") as client:
-                latest = timed(client, "/api/v1/public/stations/latest", {}, args.requests)
-                month = {
-                    "station": "KG-SR-01",
-                    "bucket": "1h",
-                    "start": (now - timedelta(days=DAYS)).isoformat(),
-                    "end": now.isoformat(),
-                }
-                client.headers["Authorization"] = f"Bearer {bench_key(url)}"
-                hourly = timed(client, "/api/v1/readings/aggregate", month, args.requests)
-                body = client.get("/api/v1/readings/aggregate", params=month).json()
+            yield url, f"http://127.0.0.1:{settings.port}", now
         finally:
             server.should_exit = True
             thread.join(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    with seeded_api(args.database_url) as (url, base, now), httpx.Client(base_url=base) as client:
+        latest = timed(client, "/api/v1/public/stations/latest", {}, args.requests)
+        month = {
+            "station": "KG-SR-01",
+            "bucket": "1h",
+            "start": (now - timedelta(days=DAYS)).isoformat(),
+            "end": now.isoformat(),
+        }
+        client.headers["Authorization"] = f"Bearer {bench_key(url)}"
+        hourly = timed(client, "/api/v1/readings/aggregate", month, args.requests)
+        body = client.get("/api/v1/readings/aggregate", params=month).json()
     buckets = sum(len(s["bucket"]) for s in body["series"])
     report("latest values, 7 stations x 8 parameters (public, no auth)", latest, 50)
     report(f"30 days x 1 station x 8 parameters at 1 h ({buckets} buckets, API key)", hourly, 200)

@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
-import time
-from datetime import UTC, datetime
 
 import httpx
 import psycopg
-import uvicorn
 from playwright.sync_api import sync_playwright
 
-from bench.api import bench_database, free_port, seed
-from viz.api import ApiSettings, Role, create_app
+from bench.api import seeded_api
+from viz.api import Role
 from viz.api.accounts import UserIn, create_user
 from viz.api.auth import Passwords
 
@@ -83,27 +79,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1/postgres")
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    now = datetime.now(UTC).replace(microsecond=0)
-    with bench_database(args.database_url) as url:
-        started = time.perf_counter()
-        rows = seed(url, now)
-        print(f"seeded {rows:,} readings and rollups in {time.perf_counter() - started:.1f} s")
-        settings = ApiSettings(database_url=url, port=free_port(), pool_size=4)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
-            )
-        )
-        thread = threading.Thread(target=server.run, name="bench-viz", daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{settings.port}"
-        try:
-            times = render_times(base, officer_token(url, base), args.runs)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+    with seeded_api(args.database_url) as (url, base, _):
+        times = render_times(base, officer_token(url, base), args.runs)
     median = statistics.median(times)
     verdict = "meets" if median < TARGET_MS else "MISSES"
     print(
