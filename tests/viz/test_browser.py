@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
+from playwright.sync_api import sync_playwright
 
 from telemetry import PARAMETERS
 from tests.support import ARTIFACTS, PostgresServer, free_port, serving, unavailable
@@ -89,8 +90,7 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (no downloaded browsers)."""
     if not Path(CHROMIUM).exists():
         unavailable(f"Chromium at {CHROMIUM} (Debian package chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
