@@ -301,56 +301,6 @@ def daily_range(
     return result
 
 
-def drop_over(
-    values: npt.ArrayLike,
-    times: npt.ArrayLike,
-    *,
-    window_s: float = 86_400.0,
-    last: int | None = None,
-) -> FloatArray:
-    """How far each sample lies below the maximum of its trailing window (≥ 0).
-
-    For a salinity fall: more than 5 ‰ within 24 h is a moulting/disease trigger.
-
-    Args:
-        values: (S, T) series.
-        times: (T,) regular epoch-second grid.
-        window_s: Window length in seconds.
-        last: Return only the newest ``last`` columns (None: all).
-
-    Returns:
-        ``max(trailing window) - value``, (S, T) or (S, last); NaN where missing.
-    """
-    x, current, w, n = _windowed(values, times, window_s, last)
-    result: FloatArray = rolling_max(x, window=w, last=n) - current
-    return result
-
-
-def rise_over(
-    values: npt.ArrayLike,
-    times: npt.ArrayLike,
-    *,
-    window_s: float = 3 * 3600.0,
-    last: int | None = None,
-) -> FloatArray:
-    """How far each sample lies above the minimum of its trailing window (≥ 0).
-
-    For temperature shocks (a rise over 1-3 h); pass a negated series for a fall.
-
-    Args:
-        values: (S, T) series.
-        times: (T,) regular epoch-second grid.
-        window_s: Window length in seconds.
-        last: Return only the newest ``last`` columns (None: all).
-
-    Returns:
-        ``value - min(trailing window)``, (S, T) or (S, last); NaN where missing.
-    """
-    x, current, w, n = _windowed(values, times, window_s, last)
-    result: FloatArray = current - rolling_min(x, window=w, last=n)
-    return result
-
-
 def fall_since(
     values: npt.ArrayLike,
     times: npt.ArrayLike,
@@ -417,7 +367,8 @@ def change_over(
 ) -> FloatArray:
     """How far each sample lies from the farther extreme of its trailing window (≥ 0).
 
-    A temperature shock either way: ``max(rise_over, drop_over)`` over the same window.
+    A temperature shock either way: how far it rose from the window's minimum or fell
+    from its maximum.
 
     Args:
         values: (S, T) series.

@@ -11,11 +11,9 @@ from alerts.derived import (
     daily_range,
     do_percent_saturation,
     do_saturation,
-    drop_over,
     fall_since,
     grid_step,
     nan_median,
-    rise_over,
     rolling_count,
     rolling_max,
     rolling_min,
@@ -132,16 +130,10 @@ def test_daily_range_is_a_trailing_24_h_range() -> None:
     assert np.allclose(result, [[0.0, 0.4, 0.8, 0.8, 0.7, nan, 0.5]], equal_nan=True)
 
 
-def test_drop_over_24_h() -> None:
+def test_change_over_24_h() -> None:
     salinity = [[20, 18, 15, 16, nan, 14]]
-    result = drop_over(salinity, hours(6, 6))
+    result = change_over(salinity, hours(6, 6), window_s=86_400)
     assert np.array_equal(result, [[0, 2, 5, 4, nan, 2]], equal_nan=True)
-
-
-def test_rise_over_3_h() -> None:
-    temperature = [[28, 29, 31, 30, 33], [28, 28, 28, 28, 28]]
-    result = rise_over(temperature, hours(5, 1))
-    assert result.tolist() == [[0, 1, 3, 1, 3], [0, 0, 0, 0, 0]]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +154,8 @@ def test_a_diurnal_tide_is_no_fall_but_a_rain_freshening_is() -> None:
     tide = 15 + 3 * np.sin(2 * np.pi * times / 86_400)  # a 6 ‰ swing every day
     rain = tide - 6 * np.clip((times - 40 * 3600) / 7200, 0, 1)  # freshened by 6 ‰ in 2 h
     day = slice(288 + 12, None)  # once both hourly means are full
-    assert np.nanmax(drop_over([tide], times)[0, day]) > 5.9  # the old measure: a daily alarm
+    old = rolling_max([tide], window=288)[0] - tide  # the fall from the 24-h maximum
+    assert np.nanmax(old[day]) > 5.9  # the old measure: a daily alarm
     assert np.abs(fall_since([tide], times)[0, day]).max() < 1e-9
     assert fall_since([rain], times)[0, -1] == pytest.approx(6.0)
 
@@ -175,9 +168,9 @@ def test_change_over_3_h_either_way() -> None:
 
 def test_derived_windows_can_return_only_the_newest_columns() -> None:
     salinity = np.array([[20, 18, 15, 16, nan, 14]], float)
-    assert np.array_equal(drop_over(salinity, hours(6, 6), last=2), [[nan, 2]], equal_nan=True)
+    newest = change_over(salinity, hours(6, 6), window_s=86_400, last=2)
+    assert np.array_equal(newest, [[nan, 2]], equal_nan=True)
     assert daily_range(salinity, hours(6, 6), last=1).tolist() == [[2.0]]
-    assert rise_over(salinity, hours(6, 6), last=1).tolist() == [[0.0]]
 
 
 def test_nan_median_over_the_first_axis() -> None:
