@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final
@@ -197,11 +198,7 @@ def export_csv(
     _check_range(conn, station, start, end)
     chunks = csv_chunks(conn, station, start, end, _parameter_id(parameter))
     name = f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv"
-    return StreamingResponse(
-        chunks,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return _download(chunks, "text/csv; charset=utf-8", name)
 
 
 @router.get(
@@ -221,8 +218,15 @@ def export_circular10(
     _check_range(conn, station, start, end)
     chunks = circular10_zip(conn, station, start, end, _parameter_id(parameter))
     name = f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip"
+    return _download(chunks, "application/zip", name)
+
+
+def _download(
+    chunks: Iterator[str] | Iterator[bytes], media_type: str, name: str
+) -> StreamingResponse:
+    """A streamed file the browser saves as ``name``."""
     return StreamingResponse(
         chunks,
-        media_type="application/zip",
+        media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
