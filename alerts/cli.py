@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from types import FrameType
 
 from alerts.engine import Engine
 from alerts.profiles import load_profiles
 from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry
-from telemetry import ConfigError, add_settings_arguments, migrate, settings_from_args
+from telemetry import ConfigError, add_settings_arguments, migrate, settings_from_args, stop_event
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     quality = load_quality_config()
     url = settings.database_url.get_secret_value()
     migrate(url)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     engine = Engine(settings, registry=registry, profiles=profiles, quality=quality)
     engine.run(url, stop)
     return 0

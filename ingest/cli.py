@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from types import FrameType
 
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from stations import load_registry, sync_registry
-from telemetry import add_settings_arguments, connect, migrate, settings_from_args
+from telemetry import add_settings_arguments, connect, migrate, settings_from_args, stop_event
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +20,7 @@ def _run(args: argparse.Namespace) -> int:
     migrate(url)
     with connect(url) as conn:
         sync_registry(conn, registry, deactivate_missing=False)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     IngestService(settings, protocol=args.mqtt_protocol).run(stop)
     return 0
 

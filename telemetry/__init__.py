@@ -39,6 +39,7 @@ from telemetry.settings import (
     redact_url,
     settings_from_args,
 )
+from telemetry.signals import stop_event
 from telemetry.topics import STATION_ID_RE, Channel, StationTopic, TopicScheme
 from telemetry.yamlfile import describe_validation_error, validate_yaml
 
@@ -86,6 +87,7 @@ __all__ = [
     "parse_timestamp",
     "redact_url",
     "settings_from_args",
+    "stop_event",
     "validate_yaml",
     "worst",
 ]

@@ -15,11 +15,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from types import FrameType
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -42,6 +40,7 @@ from telemetry.settings import (
     redact_url,
     settings_from_args,
 )
+from telemetry.signals import stop_event
 
 logger = logging.getLogger(__name__)
 
@@ -181,13 +180,7 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     stack = Stack()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
         _database(stack, settings, given=_given(args, "database_url"))

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from datetime import time
-from types import FrameType
 
 import psycopg
 from pydantic import ValidationError
@@ -29,6 +26,7 @@ from telemetry import (
     migrate,
     redact_url,
     settings_from_args,
+    stop_event,
 )
 
 __all__ = ["register_notify", "register_subscribers"]
@@ -41,14 +39,7 @@ def _notify(args: argparse.Namespace) -> int:
     channel = channel_from_settings(settings)
     url = settings.database_url.get_secret_value()
     migrate(url)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     # httpx logs every request URL at INFO: the gateway's password and the callback token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logger.info("notifier on %s", redact_url(settings.sms_url.get_secret_value()))
