@@ -21,6 +21,7 @@ from psycopg import sql
 
 from alerts import Severity
 from telemetry import PARAMETERS_BY_ID, QCFlag
+from viz.api.thresholds import rules
 from viz.palette import QC_COLOURS, SEVERITY_COLOURS
 
 __all__ = ["Plan", "Threshold", "bands", "plan", "series_json", "thresholds"]
@@ -181,15 +182,14 @@ def _alerts(
 
 
 def thresholds(conn: psycopg.Connection[Any], station: str) -> list[Threshold]:
-    """Threshold rules on the station's measured parameters (derived quantities left out)."""
-    rows = conn.execute(
-        "SELECT t.quantity, t.direction, t.advisory, t.warning, t.critical"
-        " FROM threshold_profiles t JOIN stations s ON s.id = t.station_id"
-        " WHERE t.station_id = %s AND t.family = 'threshold' AND t.quantity = ANY(s.parameters)"
-        " ORDER BY t.quantity, t.rule_id",
-        (station,),
-    ).fetchall()
-    return [Threshold(q, d, (a, w, c)) for q, d, a, w, c in rows]
+    """Threshold rules in force (overrides and edits included) on the measured parameters."""
+    row = conn.execute("SELECT parameters FROM stations WHERE id = %s", (station,)).fetchone()
+    measured = set(row[0]) if row else set()
+    return [
+        Threshold(r.quantity, r.direction, (r.advisory, r.warning, r.critical))
+        for r in rules(conn, station_id=station)
+        if r.family == "threshold" and r.quantity in measured
+    ]
 
 
 def bands(rules: list[Threshold]) -> dict[str, list[Any]]:
