@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -288,17 +287,3 @@ def test_parameters_from_compiled_rules() -> None:
     assert np.isnan(p.tiers[ph_low, [0, 2]]).all()
     with pytest.raises(ValueError, match="direction"):
         ThresholdParams(**{**{f: getattr(p, f) for f in p.__slots__}, "direction": p.direction * 2})
-
-
-def test_timing_100k_rows() -> None:
-    """Print (not assert) the cost of one tick and of a full day, 100,000 rows."""
-    rows = 100_000
-    p = mixed_params(rows, 7)
-    times, values = random_window(rows, 290, 7)
-    started = time.perf_counter()
-    day = evaluate(times[:288], values[:, :288], params=p, state=ThresholdState.initial(rows))
-    full = time.perf_counter() - started
-    started = time.perf_counter()
-    evaluate(times[288:], values[:, 288:], params=p, state=day.state)
-    tick = time.perf_counter() - started
-    print(f"\n100,000 rows: 288 samples {full:.3f} s; 2 new samples with state {tick * 1e3:.1f} ms")
