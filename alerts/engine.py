@@ -303,6 +303,12 @@ class Engine:
         store.save_watermark(conn, self.worker, until)
         conn.commit()
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
+        # Episodes that ended before the window began cannot be derived again: forget them,
+        # so a worker that runs for months keeps only what its window can still produce.
+        start = evaluation.window_start
+        self._seen = {
+            key: shape for key, shape in self._seen.items() if shape[1] is None or shape[1] >= start
+        }
         self.watermark = until
         report.seconds = time.perf_counter() - started
         for change in report.transitions:
