@@ -335,14 +335,14 @@ def fall_since(
     result = np.full((x.shape[0], n), np.nan)
     first = max(0, n + lag - length)  # newest columns with no column a lag earlier
     if first < n:
-        now = _trailing_means(x, width, n - first)
-        ago = _trailing_means(x[:, : length - lag], width, n - first)
+        now = trailing_means(x, width, n - first)
+        ago = trailing_means(x[:, : length - lag], width, n - first)
         result[:, first:] = ago - now
     result[np.isnan(x[:, length - n :])] = np.nan
     return result
 
 
-def _trailing_means(x: FloatArray, width: int, n: int) -> FloatArray:
+def trailing_means(x: FloatArray, width: int, n: int) -> FloatArray:
     """Means of the trailing ``width`` samples (NaN ignored) at the last ``n`` columns.
 
     Only the ``width + n - 1`` columns they read are summed.

@@ -221,10 +221,10 @@ class RuleDetector:
         w = self.window
 
         def raw(name: str) -> FloatArray:  # for trailing windows: the whole history
-            return _per_station(w, usable, name)
+            return w.series(name, usable)
 
         def recent(name: str) -> FloatArray:  # point quantities: the newest columns only
-            return _per_station(w, usable[:, -last:], name)
+            return w.series(name, usable[:, -last:])
 
         if code == "do_sat":
             return derived.do_percent_saturation(recent("do"), recent("temp"), recent("sal"))
@@ -244,8 +244,10 @@ class RuleDetector:
         if "_mean_" in code:
             span = self.average_s[code]
             needed = min(len(times), last + round(span / w.step))
-            values = _per_station(w, usable[:, -needed:], code.split("_mean_")[0])
-            return _trailing_mean(values, span, w.step)[:, -last:]
+            values = w.series(code.split("_mean_")[0], usable[:, -needed:])
+            means = derived.trailing_means(values, max(1, round(span / w.step)), last)
+            means[np.isnan(values[:, -last:])] = np.nan
+            return means
         return recent(code)
 
     def _risk(self, usable: FloatArray, times: FloatArray, *, last: int) -> FloatArray:
@@ -256,7 +258,7 @@ class RuleDetector:
             return out
 
         def raw(name: str) -> FloatArray:
-            return _per_station(w, usable, name)
+            return w.series(name, usable)
 
         day = slice(len(times) - int(86_400 // w.step), None)
         rows = self.risk_stations
@@ -279,29 +281,6 @@ class RuleDetector:
             for i, station in enumerate(rows.tolist())
         }  # fmt: skip
         return out
-
-
-def _trailing_mean(values: FloatArray, span_s: float, step: float) -> FloatArray:
-    """Mean of each sample's trailing ``span_s`` (missing samples ignored), NaN if none."""
-    n = max(1, round(span_s / step))
-    filled = np.where(np.isnan(values), 0.0, values)
-    present = (~np.isnan(values)).astype(np.float64)
-    sums = np.cumsum(np.pad(filled, ((0, 0), (n, 0))), axis=1)
-    counts = np.cumsum(np.pad(present, ((0, 0), (n, 0))), axis=1)
-    total = sums[:, n:] - sums[:, :-n]
-    count = counts[:, n:] - counts[:, :-n]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean: FloatArray = np.where(count > 0, total / count, np.nan)
-    mean[np.isnan(values)] = np.nan
-    return mean
-
-
-def _per_station(window: Window, usable: FloatArray, code: str) -> FloatArray:
-    """Parameter ``code`` of every station of the window (NaN rows where not measured)."""
-    rows = window.station_rows(code)
-    values = usable[np.maximum(rows, 0)]
-    values[rows < 0] = np.nan
-    return values
 
 
 def _notice_rule(link: DownstreamLink, upstream: CompiledRule | str) -> str:

@@ -139,9 +139,15 @@ class Window:
         rows: IntArray = self._lookup[:, PARAMETERS[code].id]
         return rows
 
-    def series(self, code: str) -> FloatArray:
-        """A (stations, columns) array of parameter ``code``; NaN where not measured."""
+    def series(self, code: str, values: FloatArray | None = None) -> FloatArray:
+        """A (stations, columns) array of parameter ``code``; NaN where not measured.
+
+        Args:
+            code: The parameter.
+            values: Rows shaped like the window's (e.g. with suspect data masked, or only
+                the newest columns); the window's own values if None.
+        """
         rows = self.station_rows(code)
-        out = self.values[np.maximum(rows, 0)]
+        out = (self.values if values is None else values)[np.maximum(rows, 0)]
         out[rows < 0] = np.nan
         return out
