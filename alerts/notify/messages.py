@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from alerts import dawn, silence
 from alerts.notify.text import Coding, fits, segments, to_gsm7
 from telemetry import PARAMETERS
 
@@ -271,7 +272,7 @@ def render_notice(
 def rule_text(rule_id: str) -> tuple[str, str, Mapping[Language, str]]:
     """Quantity, units and advice of the rules that are not in a threshold profile."""
     parts = rule_id.split(".")
-    if rule_id == "station.offline":
+    if rule_id == silence.RULE:
         return (
             "",
             "",
@@ -280,7 +281,7 @@ def rule_text(rule_id: str) -> tuple[str, str, Mapping[Language, str]]:
                 "en": "Station sends no data: officers are checking",
             },
         )
-    if rule_id == "forecast.do.dawn":
+    if rule_id == dawn.RULE:
         return (
             "do_dawn",
             "mg/L",
