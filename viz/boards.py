@@ -7,6 +7,7 @@ worst open alert on that parameter, else the colour of the reading's QC flag.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -16,11 +17,19 @@ from pydantic import BaseModel
 
 from alerts import Severity
 from telemetry import QCFlag
-from viz.api.latest import StationLatest, latest
+from viz.api.latest import LatestValue, StationLatest, latest
 from viz.messages import vi
 from viz.palette import DISCONNECTED, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 
-__all__ = ["BoardFeed", "BoardStation", "BoardValue", "board_feed", "display_number", "stale_after"]
+__all__ = [
+    "BoardFeed",
+    "BoardStation",
+    "BoardValue",
+    "board_feed",
+    "display_number",
+    "freshness",
+    "stale_after",
+]
 
 DEFAULT_ZONE: Final = "Asia/Ho_Chi_Minh"
 MIN_STALE: Final = timedelta(minutes=15)
@@ -76,6 +85,14 @@ def stale_after(sampling_interval_s: int) -> timedelta:
     return max(timedelta(seconds=STALE_INTERVALS * sampling_interval_s), MIN_STALE)
 
 
+def freshness(
+    values: Sequence[LatestValue], *, sampling_interval_s: int, now: datetime
+) -> tuple[datetime | None, bool]:
+    """The time of a station's newest reading, and whether that is too old (disconnected)."""
+    last = max((v.time for v in values), default=None)
+    return last, last is None or now - last > stale_after(sampling_interval_s)
+
+
 def display_number(value: float) -> str:
     """A value as boards print it: Vietnamese decimal comma, fewer decimals when large."""
     magnitude = abs(value)
@@ -91,8 +108,7 @@ def _tile(
     zone: ZoneInfo,
     alerts: dict[str, int],
 ) -> BoardStation:
-    last = max((v.time for v in station.values), default=None)
-    stale = last is None or now - last > stale_after(interval_s)
+    last, stale = freshness(station.values, sampling_interval_s=interval_s, now=now)
     values = [
         BoardValue(
             p=v.parameter,

@@ -17,7 +17,7 @@ import psycopg
 from alerts import Severity
 from telemetry import QCFlag, worst
 from viz.api.latest import latest
-from viz.boards import stale_after
+from viz.boards import freshness
 from viz.messages import vi
 from viz.palette import DISCONNECTED, NORMAL, QC_COLOURS, SEVERITY_COLOURS
 
@@ -65,8 +65,7 @@ def overview_json(conn: psycopg.Connection[Any], *, now: datetime) -> dict[str, 
         values = shown[sid].values if sid in shown else []
         flags = np.array([int(v.qc) for v in values] or [int(QCFlag.MISSING)], dtype=np.uint8)
         quality = QCFlag(int(worst(*flags.reshape(-1, 1))[0]))
-        last = max((v.time for v in values), default=None)
-        stale = last is None or now - last > stale_after(interval)
+        last, stale = freshness(values, sampling_interval_s=interval, now=now)
         severity = severities.get(sid)
         fill = NORMAL if severity is None else SEVERITY_COLOURS[Severity(severity)]
         out["id"].append(sid)
