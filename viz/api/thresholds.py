@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
+from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
 from viz.api.audit import record
@@ -103,35 +104,9 @@ def override(
         if not rules(conn, station_id=station_id, rule_id=rule_id):
             msg = f"station {station_id!r} has no rule {rule_id!r}"
             raise NotFoundError(msg)
-        before = conn.execute(
-            "SELECT advisory, warning, critical, source FROM threshold_overrides"
-            " WHERE station_id = %s AND rule_id = %s FOR UPDATE",
-            (station_id, rule_id),
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO threshold_overrides (station_id, rule_id, advisory, warning, critical,"
-            " source, updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (station_id, rule_id) DO UPDATE SET advisory = excluded.advisory,"
-            " warning = excluded.warning, critical = excluded.critical, source = excluded.source,"
-            " updated_by = excluded.updated_by, updated_at = now()",
-            (
-                station_id,
-                rule_id,
-                limits.advisory,
-                limits.warning,
-                limits.critical,
-                limits.source,
-                actor,
-            ),
-        )
-        record(
-            conn,
-            actor=actor,
-            action="threshold.override",
-            target=f"station:{station_id}/{rule_id}",
-            before=_limits(before),
-            after=limits.model_dump(),
-        )
+        _set_limits(conn, "threshold_overrides", ("station_id", station_id), rule_id, limits,
+                    actor=actor, action="threshold.override",
+                    target=f"station:{station_id}/{rule_id}")  # fmt: skip
         return rules(conn, station_id=station_id, rule_id=rule_id)[0]
 
 
@@ -174,33 +149,40 @@ def edit_profile(
         if not rules(conn, profile=profile, rule_id=rule_id):
             msg = f"profile {profile!r} has no rule {rule_id!r} in force"
             raise NotFoundError(msg)
-        before = conn.execute(
-            "SELECT advisory, warning, critical, source FROM profile_edits"
-            " WHERE profile = %s AND rule_id = %s FOR UPDATE",
-            (profile, rule_id),
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO profile_edits (profile, rule_id, advisory, warning, critical, source,"
-            " updated_by) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (profile, rule_id) DO UPDATE SET advisory = excluded.advisory,"
-            " warning = excluded.warning, critical = excluded.critical, source = excluded.source,"
-            " updated_by = excluded.updated_by, updated_at = now()",
-            (
-                profile,
-                rule_id,
-                limits.advisory,
-                limits.warning,
-                limits.critical,
-                limits.source,
-                actor,
-            ),
-        )
-        record(
-            conn,
-            actor=actor,
-            action="profile.edit",
-            target=f"profile:{profile}/{rule_id}",
-            before=_limits(before),
-            after=limits.model_dump(),
-        )
+        _set_limits(conn, "profile_edits", ("profile", profile), rule_id, limits, actor=actor,
+                    action="profile.edit", target=f"profile:{profile}/{rule_id}")  # fmt: skip
         return rules(conn, profile=profile, rule_id=rule_id)
+
+
+def _set_limits(
+    conn: psycopg.Connection[Any],
+    table: str,
+    key: tuple[str, str],
+    rule_id: str,
+    limits: Limits,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+) -> None:
+    """Upsert one row of ``table`` keyed by (``key``, rule) and audit before and after."""
+    names = {"table": sql.Identifier(table), "key": sql.Identifier(key[0])}
+    before = conn.execute(
+        sql.SQL(
+            "SELECT advisory, warning, critical, source FROM {table}"
+            " WHERE {key} = %s AND rule_id = %s FOR UPDATE"
+        ).format(**names),
+        (key[1], rule_id),
+    ).fetchone()
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {table} ({key}, rule_id, advisory, warning, critical, source, updated_by)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT ({key}, rule_id) DO UPDATE SET advisory = excluded.advisory,"
+            " warning = excluded.warning, critical = excluded.critical, source = excluded.source,"
+            " updated_by = excluded.updated_by, updated_at = now()"
+        ).format(**names),
+        (key[1], rule_id, limits.advisory, limits.warning, limits.critical, limits.source, actor),
+    )
+    record(conn, actor=actor, action=action, target=target, before=_limits(before),
+           after=limits.model_dump())  # fmt: skip
