@@ -33,9 +33,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.database import bench_database
+from stack import PrivateMosquitto
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate, parse_mqtt_url
-from telemetry.local_services import PrivateMosquitto, port_open
 
 STATIONS = ("KG-SR-01", "KG-SR-02", "KG-SR-03", "KG-CS-01", "KG-CS-02", "KG-EF-01", "KG-EF-02")
 VALUES = {"temp": 29.8, "ph": 7.9, "do": 4.2, "sal": 14.1, "cond": 23000.0, "turb": 12.5,
@@ -337,10 +337,7 @@ def bench_broker(mqtt_url: str | None) -> Iterator[str]:
         yield mqtt_url
         return
     config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-    port = 18_000 + os.getpid() % 1000
-    while port_open("127.0.0.1", port):
-        port += 1
-    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="bench-broker-")), config, port=port)
+    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto", config)
     try:
         yield broker.start()
     finally:

@@ -250,7 +250,16 @@ class Broker:
 class IngestProcess:
     """``aquawatch ingest`` as a real subprocess."""
 
-    def __init__(self, *, database_url: str, broker: Broker, prefix: str, **settings: str) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        broker: Broker,
+        prefix: str,
+        args: tuple[str, ...] = (),
+        **settings: str,
+    ) -> None:
+        self.args = args
         self.metrics_port = free_port()
         self.env = {
             **os.environ,
@@ -271,7 +280,7 @@ class IngestProcess:
         offset = self.log.stat().st_size
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "telemetry.cli", "ingest"],
+                [sys.executable, "-m", "telemetry.cli", "ingest", *self.args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

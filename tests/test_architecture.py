@@ -1,14 +1,20 @@
-"""Dependencies point one way: telemetry <- stations <- ingest, alerts <- viz; simulators."""
+"""Dependencies point one way: telemetry <- stations <- ingest, alerts <- viz; simulators; stack.
+
+``stack`` (``aquawatch up``) may start and import anything; no other package imports it.
+Dependencies through strings count too: ``resources.files("ingest")``,
+``importlib.import_module("viz.api")`` or a module run as ``-m telemetry.cli``.
+"""
 
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("telemetry", "stations", "ingest", "alerts", "viz", "simulators")
+PACKAGES = ("telemetry", "stations", "ingest", "alerts", "viz", "simulators", "stack")
 # What each package may import from the others.
 ALLOWED = {
     "telemetry": set(),
@@ -17,7 +23,25 @@ ALLOWED = {
     "alerts": {"telemetry", "stations"},
     "viz": {"telemetry", "stations", "alerts"},
     "simulators": {"telemetry", "stations"},
+    "stack": {"telemetry", "stations", "ingest", "alerts", "viz", "simulators"},
 }
+_BY_NAME = ("files", "import_module", "find_spec")
+
+
+def _named_in_strings(tree: ast.AST) -> set[str]:
+    """Modules named in strings: resources.files("x"), import_module("x.y"), "-m", "x.y"."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0] if node.args else None
+            if called in _BY_NAME and isinstance(first, ast.Constant):
+                names.add(str(first.value))
+        if isinstance(node, ast.List | ast.Tuple):
+            items = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+            names |= {str(b) for a, b in itertools.pairwise(items) if a == "-m"}
+    return names
 
 
 def imported_packages(package: str) -> dict[str, set[str]]:
@@ -27,6 +51,7 @@ def imported_packages(package: str) -> dict[str, set[str]]:
         tree = ast.parse(path.read_text("utf-8"))
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        names |= _named_in_strings(tree)
         found[str(path.relative_to(ROOT))] = {
             top for name in names if (top := name.split(".")[0]) in PACKAGES
         } - {package}
@@ -55,3 +80,12 @@ def test_other_packages_use_only_the_public_names() -> None:
                     if top in PACKAGES and top != package and "." in node.module:
                         deep.append(f"{module}: from {node.module} import ...")
     assert not deep, deep
+
+
+def test_the_string_scan_sees_what_imports_do_not() -> None:
+    tree = ast.parse(
+        'resources.files("ingest").joinpath("x")\n'
+        'importlib.import_module("viz.api")\n'
+        'subprocess.run([sys.executable, "-m", "simulators.cli"])\n'
+    )
+    assert _named_in_strings(tree) == {"ingest", "viz.api", "simulators.cli"}

@@ -56,6 +56,27 @@ def test_graceful_stop_keeps_the_session_and_commits_what_it_took(
     assert "stopped:" in worker.output()
 
 
+def test_an_mqtt_311_worker_keeps_its_session_across_a_restart(
+    database_url: str, broker: Broker, prefix: str, workers: list[IngestProcess]
+) -> None:
+    """For brokers without MQTT v5: a plain 3.1.1 subscription with clean_session=false."""
+    worker = IngestProcess(
+        database_url=database_url,
+        broker=broker,
+        prefix=prefix,
+        args=("--mqtt-protocol", "3.1.1"),
+        share_group="",
+    )
+    workers.append(worker)
+    worker.start()
+    expected = publish_readings(broker, prefix, 0, 100)
+    assert worker.terminate() == 0
+    expected += publish_readings(broker, prefix, 100, 600)  # queued for the stopped worker
+    worker.start()
+    wait_for(lambda: stored(database_url) == expected, timeout=30, what=f"{expected} readings")
+    assert "(MQTT 3.1.1" in worker.output()
+
+
 def test_database_outage_holds_messages_until_it_is_back(
     database_url: str, broker: Broker, prefix: str, workers: list[IngestProcess]
 ) -> None:

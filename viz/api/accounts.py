@@ -189,6 +189,17 @@ def change_user(
     return after
 
 
+def set_account(
+    conn: psycopg.Connection[Any], new: UserIn, *, passwords: Passwords, actor: str
+) -> User:
+    """Create the account, or give the existing one this role and password and activate it."""
+    try:
+        return create_user(conn, new, passwords=passwords, actor=actor)
+    except ConflictError:
+        change = UserChange(role=new.role, active=True, password=new.password)
+        return change_user(conn, new.username, change, passwords=passwords, actor=actor)
+
+
 def login(
     conn: psycopg.Connection[Any],
     username: str,

@@ -1,8 +1,10 @@
 """``aquawatch up``: the whole service with simulators, in one process tree, for a laptop or demo.
 
 Settings given as ``AQUAWATCH_*`` variables or flags are used as they are. Otherwise ``up``
-takes a local PostgreSQL / Mosquitto when it finds one and starts embedded ones when not,
-so a fresh machine needs nothing installed by hand.
+takes a local PostgreSQL when it finds one, else starts the embedded one, and runs a
+Mosquitto of its own (installing Debian's package first when it is missing and ``up`` runs
+as root). ``--embedded`` ignores whatever the machine runs. Each run creates or resets a
+local officer account with a new password, printed once.
 """
 
 from __future__ import annotations
@@ -11,55 +13,60 @@ import argparse
 import ctypes
 import logging
 import os
-import shutil
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from telemetry.errors import AquaWatchError
-from telemetry.local_services import (
-    EmbeddedBroker,
+from stack.errors import StackError
+from stack.services import (
     EmbeddedPostgres,
-    LocalServiceError,
     PrivateMosquitto,
     find_local_postgres,
+    install_debian_packages,
+    mosquitto_binary,
     port_open,
+    private_dir,
     state_dir,
 )
-from telemetry.schema import migrate
-from telemetry.settings import (
+from stations import load_registry
+from telemetry import (
+    AquaWatchError,
     CommonSettings,
     add_settings_arguments,
+    connect,
+    migrate,
     parse_mqtt_url,
     redact_url,
     settings_from_args,
+    stop_event,
 )
-from telemetry.signals import stop_event
+from viz import Passwords, Role, UserIn, set_account
 
 logger = logging.getLogger(__name__)
 
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 _PR_SET_PDEATHSIG = 1
+OFFICER = "officer"
 
 
 @dataclass
 class Stack:
     """What ``up`` started or found, and how to stop it."""
 
+    state: Path
     database_url: str = ""
     database_note: str = ""
     mqtt_url: str = ""
     mqtt_note: str = ""
-    mqtt_is_amqtt: bool = False
-    stoppers: list[EmbeddedPostgres | PrivateMosquitto | EmbeddedBroker] = field(
-        default_factory=list
-    )
+    stoppers: list[EmbeddedPostgres | PrivateMosquitto] = field(default_factory=list)
 
     def stop(self) -> None:
         for service in reversed(self.stoppers):
@@ -70,55 +77,54 @@ def _given(args: argparse.Namespace, name: str) -> bool:
     return getattr(args, f"setting_{name}") is not None or f"AQUAWATCH_{name.upper()}" in os.environ
 
 
-def _database(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
+def _database(stack: Stack, settings: CommonSettings, *, given: bool, embedded: bool) -> None:
     if given:
         stack.database_url = settings.database_url.get_secret_value()
         stack.database_note = "as configured"
         return
-    local = find_local_postgres()
+    local = None if embedded else find_local_postgres()
     if local is not None:
         stack.database_url, stack.database_note = local, "local PostgreSQL"
         return
-    embedded = EmbeddedPostgres(state_dir())
-    stack.database_url = embedded.start()
-    stack.database_note = f"embedded PostgreSQL, data in {embedded.data}"
-    stack.stoppers.append(embedded)
+    server = EmbeddedPostgres(stack.state)
+    stack.database_url = server.start()
+    stack.database_note = f"embedded PostgreSQL, data in {server.data}"
+    stack.stoppers.append(server)
 
 
 def _broker(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
     if given:
         stack.mqtt_url, stack.mqtt_note = settings.mqtt_url.get_secret_value(), "as configured"
         return
-    if port_open("127.0.0.1", 1883):
-        stack.mqtt_url, stack.mqtt_note = "mqtt://127.0.0.1:1883", "local MQTT broker"
-        return
-    if shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"):
-        config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-        mosquitto = PrivateMosquitto(state_dir(), config)
-        stack.mqtt_url = mosquitto.start()
-        stack.mqtt_note = "Mosquitto started with ingest/broker/mosquitto.conf"
-        stack.stoppers.append(mosquitto)
-        return
-    amqtt = EmbeddedBroker()
-    stack.mqtt_url = amqtt.start()
-    stack.mqtt_note = (
-        "embedded amqtt broker (MQTT 3.1.1, demo only: install mosquitto for real use)"
-    )
-    stack.mqtt_is_amqtt = True
-    stack.stoppers.append(amqtt)
+    installed = ""
+    if mosquitto_binary() is None:
+        print(
+            "aquawatch up: no Mosquitto on this machine; installing Debian's mosquitto package"
+            " with apt-get (its own system service is enabled by the package)",
+            flush=True,
+        )
+        install_debian_packages(["mosquitto"], log=stack.state / "apt.log")
+        installed = ", installed with apt-get"
+    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
+    broker = PrivateMosquitto(stack.state / "mosquitto", config)
+    stack.mqtt_url = broker.start()
+    stack.mqtt_note = f"Mosquitto with ingest/broker/mosquitto.conf{installed}"
+    stack.stoppers.append(broker)
 
 
-def _children(
-    args: argparse.Namespace, stack: Stack
-) -> list[tuple[str, list[str], dict[str, str]]]:
-    ingest_env = {"AQUAWATCH_METRICS_PORT": str(args.metrics_port)}
-    ingest_args = ["ingest"]
-    if stack.mqtt_is_amqtt:  # no v5, no shared subscriptions
-        ingest_env["AQUAWATCH_SHARE_GROUP"] = ""
-        ingest_args += ["--mqtt-protocol", "3.1.1"]
+def _officer(url: str) -> str:
+    """Create or reset the local officer account; return its new password."""
+    password = secrets.token_urlsafe(12)
+    new = UserIn(username=OFFICER, role=Role.OFFICER, password=password)
+    with connect(url) as conn:
+        set_account(conn, new, passwords=Passwords(), actor="up")
+    return password
+
+
+def _children(args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, str]]]:
     # The notifier uses AQUAWATCH_SMS_URL when set (Kannel), else the log channel.
     children = [
-        ("ingest", ingest_args, ingest_env),
+        ("ingest", ["ingest"], {"AQUAWATCH_METRICS_PORT": str(args.metrics_port)}),
         ("alerts", ["alerts"], {}),
         ("notify", ["notify"], {}),
         ("api", ["api"], {"AQUAWATCH_PORT": str(args.api_port)}),
@@ -139,10 +145,10 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
     while not port_open("127.0.0.1", port):
         if process.poll() is not None:
             msg = f"ingest exited with {process.returncode} before it was ready"
-            raise LocalServiceError(msg)
+            raise StackError(msg)
         if time.monotonic() > deadline:
             msg = "ingest was not subscribed after 60 s"
-            raise LocalServiceError(msg)
+            raise StackError(msg)
         time.sleep(0.1)
 
 
@@ -173,20 +179,47 @@ def _report(url: str) -> str:
     )
 
 
+def _banner(
+    args: argparse.Namespace, stack: Stack, *, names: list[str], boards: list[str], password: str
+) -> str:
+    db_url = redact_url(stack.database_url)
+    api = f"http://127.0.0.1:{args.api_port}"
+    broker = parse_mqtt_url(stack.mqtt_url)
+    simulators = "" if args.no_simulators else f" (simulators at {args.speed}x real time)"
+    return (
+        "\nAquaWatch is up\n"
+        f"  database   {db_url}  ({stack.database_note})\n"
+        f"  broker     {broker.display()}  ({stack.mqtt_note})\n"
+        f"  processes  {', '.join(names)}{simulators}\n"
+        f"  dashboard  {api}/dashboard  (public view; officer login below)\n"
+        f"  boards     {api}/boards/ID for ID in {', '.join(boards)}\n"
+        f"  api        {api}/docs\n"
+        f"  officer    user {OFFICER}, password {password}  (new every run, shown only here)\n"
+        f"  metrics    http://127.0.0.1:{args.metrics_port}/metrics\n"
+        f"  look       psql '{db_url}' -c 'SELECT station_id, count(*), max(time)"
+        " FROM readings GROUP BY 1 ORDER BY 1'\n"
+        f"  topics     mosquitto_sub -p {broker.port} -t '{args.topic_prefix}/v1/+/readings' -v\n"
+        "Ctrl-C stops everything.\n"
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from_args(CommonSettings, args)
+    args.topic_prefix = settings.topic_prefix
     if args.metrics_port <= 0:
-        print("aquawatch up: --metrics-port must be a port number (it tells when ingest is ready)",
-              file=sys.stderr)  # fmt: skip
+        msg = "--metrics-port must be a port number (it tells when ingest is ready)"
+        print(f"aquawatch up: {msg}", file=sys.stderr)
         return 2
-    stack = Stack()
     stop = stop_event()
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stack = Stack(state=Path(args.state_dir))
     try:
-        _database(stack, settings, given=_given(args, "database_url"))
-        _broker(stack, settings, given=_given(args, "mqtt_url"))
-        parse_mqtt_url(stack.mqtt_url)
+        private_dir(stack.state, mode=0o755)
+        given_database = _given(args, "database_url") and not args.embedded
+        _database(stack, settings, given=given_database, embedded=args.embedded)
+        _broker(stack, settings, given=_given(args, "mqtt_url") and not args.embedded)
         migrate(stack.database_url)
+        password = _officer(stack.database_url)
         env = {
             **os.environ,
             "AQUAWATCH_DATABASE_URL": stack.database_url,
@@ -195,29 +228,17 @@ def _run(args: argparse.Namespace) -> int:
         }
         if settings.stations_file is not None:
             env["AQUAWATCH_STATIONS_FILE"] = str(settings.stations_file)
-        for name, argv, extra in _children(args, stack):
+        for name, argv, extra in _children(args):
             command = [sys.executable, "-m", "telemetry.cli", "--log-level", args.log_level, *argv]
-            processes.append(
-                (name, subprocess.Popen(command, env={**env, **extra}, preexec_fn=_die_with_parent))
+            process = subprocess.Popen(
+                command, env={**env, **extra}, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
             )
+            processes.append((name, process))
             if name == "ingest":  # subscribed before anything publishes, even on a first run
-                _wait_until_ready(processes[-1][1], args.metrics_port)
-        db_url = redact_url(stack.database_url)
-        print(
-            "\nAquaWatch is up\n"
-            f"  database   {db_url}  ({stack.database_note})\n"
-            f"  broker     {parse_mqtt_url(stack.mqtt_url).display()}  ({stack.mqtt_note})\n"
-            f"  processes  {', '.join(name for name, _ in processes)}"
-            f" (simulators at {args.speed}x real time)\n"
-            f"  api        http://127.0.0.1:{args.api_port}/docs"
-            "  (first account: aquawatch users create-admin --username NAME)\n"
-            f"  metrics    http://127.0.0.1:{args.metrics_port}/metrics\n"
-            f"  look       psql '{db_url}' -c 'SELECT station_id, count(*), max(time)"
-            " FROM readings GROUP BY 1 ORDER BY 1'\n"
-            f"  topics     mosquitto_sub -t '{settings.topic_prefix}/v1/+/readings' -v\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
+                _wait_until_ready(process, args.metrics_port)
+        names = [name for name, _ in processes]
+        boards = list(load_registry(settings.stations_file).boards)
+        print(_banner(args, stack, names=names, boards=boards, password=password), flush=True)
         while not stop.wait(args.report_every):
             for name, process in processes:
                 if process.poll() is not None:
@@ -253,6 +274,16 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     cmd.add_argument("--scenario", action="append", help="simulator scenario file (repeatable)")
     cmd.add_argument("--no-simulators", action="store_true", help="run the service alone")
+    cmd.add_argument(
+        "--embedded",
+        action="store_true",
+        help="ignore the machine's PostgreSQL and the URL settings: embedded database, own broker",
+    )
+    cmd.add_argument(
+        "--state-dir",
+        default=str(state_dir()),
+        help="where the embedded database and the broker keep their data (default: %(default)s)",
+    )
     cmd.add_argument("--metrics-port", type=int, default=9464, help="ingest /metrics port")
     cmd.add_argument("--api-port", type=int, default=8080, help="HTTP API port")
     cmd.add_argument("--report-every", type=float, default=10.0, help="seconds between reports")
