@@ -12,7 +12,7 @@ from typing import Final
 
 from alerts.notify.errors import PhoneError
 
-__all__ = ["normalise_phone"]
+__all__ = ["mask_phone", "normalise_phone"]
 
 _SEPARATORS: Final = re.compile(r"[\s.\-()]")
 _MOBILE_PREFIXES: Final = ("3", "5", "7", "8", "9")
@@ -44,3 +44,10 @@ def normalise_phone(number: str) -> str:
     if not national.startswith(_MOBILE_PREFIXES):
         raise PhoneError(number, "mobile numbers start with 03, 05, 07, 08 or 09")
     return f"+84{national}"
+
+
+def mask_phone(phone: str) -> str:
+    """``phone`` as logs may show it: the country code and the last two digits only."""
+    visible = 3 if phone.startswith("+") else 0
+    hidden = max(len(phone) - visible - 2, 0)
+    return phone[:visible] + "*" * hidden + phone[visible + hidden :]

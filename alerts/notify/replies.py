@@ -19,7 +19,7 @@ from alerts.lifecycle import AlertError, acknowledge
 from alerts.notify.errors import PhoneError
 from alerts.notify.messages import parse_alert_code
 from alerts.notify.outbox import enqueue_notice
-from alerts.notify.phones import normalise_phone
+from alerts.notify.phones import mask_phone, normalise_phone
 from alerts.notify.subscribers import opt_out
 from alerts.notify.text import to_gsm7
 
@@ -79,11 +79,11 @@ def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> st
         station = _station_if_allowed(conn, alert_id, subscriber_id)
         try:
             if station is None:
-                msg = f"{phone} does not follow the station of alert {alert_id}"
+                msg = f"the sender does not follow the station of alert {alert_id}"
                 raise AlertError(msg)
             acknowledge(conn, alert_id, actor=phone, note="SMS reply")
         except AlertError as exc:
-            logger.info("reply from %s not applied: %s", phone, exc)
+            logger.info("reply from %s not applied: %s", mask_phone(phone), exc)
             action = "ack_refused"
     inbound = _store(conn, phone, text, subscriber_id, action, alert_id if station else None)
     if not opted_out or action == "optout":

@@ -16,6 +16,7 @@ import psycopg
 from alerts.notify.channels import Channel, Outcome, Result, Sms
 from alerts.notify.claims import claim, recover
 from alerts.notify.outbox import escalate
+from alerts.notify.phones import mask_phone
 from alerts.notify.settings import NotifySettings
 
 __all__ = ["Notifier", "record_send"]
@@ -55,8 +56,13 @@ def record_send(
         )
     conn.commit()
     if result.outcome is not Outcome.ACCEPTED:
-        logger.warning("SMS #%d to %s: %s (%s)", sms.notification_id, sms.phone,
-                       result.outcome.value, result.detail)  # fmt: skip
+        logger.warning(
+            "SMS #%d to %s: %s (%s)",
+            sms.notification_id,
+            mask_phone(sms.phone),
+            result.outcome.value,
+            result.detail,
+        )
 
 
 class Notifier:
