@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -36,7 +38,31 @@ class Flavour(StrEnum):
 
 
 class MigrationError(AquaWatchError):
-    """A migration file is inconsistent with what the database recorded."""
+    """The schema cannot be brought up to date."""
+
+
+class MigrationStepError(MigrationError):
+    """The server refused one step of a migration, or dropped the connection during it.
+
+    Attributes:
+        step: What was running, e.g. ``CREATE EXTENSION timescaledb`` or ``migration 0003_alerts``.
+        server_message: The server's own message (and hint), when the server sent one.
+        connection_lost: The server closed the connection (a FATAL error, a crash).
+    """
+
+    def __init__(self, step: str, cause: psycopg.Error, *, connection_lost: bool) -> None:
+        diag = cause.diag
+        server = diag.message_primary
+        if server and diag.message_hint:
+            server = f"{server} (hint: {diag.message_hint})"
+        if server and cause.sqlstate:
+            server = f"{diag.severity_nonlocalized or 'ERROR'} {cause.sqlstate}: {server}"
+        lost = " and the server closed the connection" if connection_lost else ""
+        msg = f"{step} failed{lost}: {server or cause}"
+        super().__init__(msg)
+        self.step = step
+        self.server_message = server
+        self.connection_lost = connection_lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +108,15 @@ def detect_flavour(conn: psycopg.Connection[tuple[object, ...]]) -> Flavour:
     return Flavour.TIMESCALEDB if offered else Flavour.POSTGRES
 
 
+@contextmanager
+def _step(conn: psycopg.Connection[tuple[object, ...]], name: str) -> Iterator[None]:
+    """Name the step that was running in any database error it raises."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise MigrationStepError(name, exc, connection_lost=conn.closed) from exc
+
+
 def migrate(url: str, *, create_database: bool = True) -> list[str]:
     """Apply the pending migrations and sync the parameter catalogue.
 
@@ -90,6 +125,7 @@ def migrate(url: str, *, create_database: bool = True) -> list[str]:
 
     Raises:
         MigrationError: An applied migration file changed since it was applied.
+        MigrationStepError: The server refused a step or dropped the connection during it.
     """
     if create_database:
         ensure_database(url)
@@ -104,7 +140,8 @@ def migrate(url: str, *, create_database: bool = True) -> list[str]:
             )
             flavour = detect_flavour(conn)
             if flavour is Flavour.TIMESCALEDB:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+                with _step(conn, "CREATE EXTENSION timescaledb"):
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             done = {
                 str(v): str(c)
                 for v, c in conn.execute("SELECT version, checksum FROM schema_migrations")
@@ -117,11 +154,15 @@ def migrate(url: str, *, create_database: bool = True) -> list[str]:
                         msg = f"migration {migration.name} changed after it was applied"
                         raise MigrationError(msg)
                     continue
-                _apply(conn, migration, flavour)
+                with _step(conn, f"migration {migration.name}"):
+                    _apply(conn, migration, flavour)
                 applied_now.append(migration.name)
-            _sync_parameters(conn)
+            with _step(conn, "syncing the parameter catalogue"):
+                _sync_parameters(conn)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            # A closed session took its lock with it; unlocking would only hide the real error.
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now
 
 
