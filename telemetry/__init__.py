@@ -30,7 +30,14 @@ from telemetry.errors import (
     TopicError,
 )
 from telemetry.qc import QCFlag, worst
-from telemetry.schema import Flavour, MigrationError, current_flavour, migrate
+from telemetry.schema import (
+    ExtensionNotPreloadedError,
+    Flavour,
+    MigrationError,
+    MigrationStepError,
+    current_flavour,
+    migrate,
+)
 from telemetry.settings import (
     CommonSettings,
     MqttEndpoint,
@@ -56,8 +63,10 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "DeviceStatus",
+    "ExtensionNotPreloadedError",
     "Flavour",
     "MigrationError",
+    "MigrationStepError",
     "MqttEndpoint",
     "Parameter",
     "QCFlag",

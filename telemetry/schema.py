@@ -1,8 +1,13 @@
 """Schema migrations: plain SQL files applied in order, recorded in ``schema_migrations``.
 
 Files are ``NNNN_name.sql`` (every flavour) or ``NNNN_name.<flavour>.sql`` where flavour is
-``timescaledb`` or ``postgres``. The flavour is detected on the first migration (TimescaleDB
-when the server offers the extension) and kept from then on.
+``timescaledb`` or ``postgres``. The flavour is chosen on the first migration (TimescaleDB
+when the server offers the extension, unless the caller asks for one) and kept from then on.
+
+A server that offers TimescaleDB without preloading its library answers
+``CREATE EXTENSION timescaledb`` with a FATAL error and drops the connection; that is told
+apart beforehand, and migrate stops without changing anything rather than quietly building
+a plain-PostgreSQL schema that the database would then keep for good.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -17,6 +24,8 @@ from typing import Final
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row
+from pydantic import Field
 
 from telemetry.catalogue import PARAMETERS
 from telemetry.db import ensure_database
@@ -26,6 +35,7 @@ from telemetry.settings import CommonSettings, add_settings_arguments, settings_
 logger = logging.getLogger(__name__)
 
 _LOCK_KEY: Final = 0x41515741  # "AQWA": one migrator at a time
+_TIMESCALEDB: Final = "timescaledb"  # the extension and its preloaded loader library
 
 
 class Flavour(StrEnum):
@@ -36,7 +46,138 @@ class Flavour(StrEnum):
 
 
 class MigrationError(AquaWatchError):
-    """A migration file is inconsistent with what the database recorded."""
+    """The schema cannot be brought up to date."""
+
+
+class MigrationStepError(MigrationError):
+    """The server refused one step of a migration, or dropped the connection during it.
+
+    Attributes:
+        step: What was running, e.g. ``CREATE EXTENSION timescaledb`` or ``migration 0003_alerts``.
+        server_message: The server's own message (and hint), when the server sent one.
+        connection_lost: The server closed the connection (a FATAL error, a crash).
+    """
+
+    def __init__(self, step: str, cause: psycopg.Error, *, connection_lost: bool) -> None:
+        diag = cause.diag
+        server = diag.message_primary
+        if server and diag.message_hint:
+            server = f"{server} (hint: {diag.message_hint})"
+        if server and cause.sqlstate:
+            server = f"{diag.severity_nonlocalized or 'ERROR'} {cause.sqlstate}: {server}"
+        lost = " and the server closed the connection" if connection_lost else ""
+        msg = f"{step} failed{lost}: {server or cause}"
+        super().__init__(msg)
+        self.step = step
+        self.server_message = server
+        self.connection_lost = connection_lost
+
+
+class ExtensionNotPreloadedError(MigrationError):
+    """The server offers TimescaleDB but its library is not in ``shared_preload_libraries``.
+
+    ``CREATE EXTENSION timescaledb`` would make the server drop the connection (FATAL), so
+    migrate stops before it touches the schema.
+
+    Attributes:
+        preload: The server's ``shared_preload_libraries``; None when this role may not read it.
+        config_file: The server's ``postgresql.conf``; None when this role may not read it.
+    """
+
+    def __init__(self, *, preload: str | None, config_file: str | None, can_opt_out: bool) -> None:
+        libraries = ",".join([*_libraries(preload or ""), _TIMESCALEDB])
+        change = f"set shared_preload_libraries = '{libraries}'"
+        if preload is None:  # this role may not read it; keep whatever else is listed there
+            change = (
+                f"add timescaledb to shared_preload_libraries, e.g. {change.removeprefix('set ')}"
+            )
+        msg = (
+            "the PostgreSQL server offers the timescaledb extension but does not preload its"
+            " library, so CREATE EXTENSION timescaledb would fail with"
+            ' FATAL: extension "timescaledb" must be preloaded. Nothing was migrated.\n'
+            f"  Fix the server: in {config_file or 'postgresql.conf'} {change}"
+            " (or run timescaledb-tune, which does it), restart PostgreSQL"
+            " (e.g. systemctl restart postgresql), then run aquawatch db migrate again."
+        )
+        if can_opt_out:
+            msg += (
+                "\n  Or build this database for plain PostgreSQL instead, for good (the schema"
+                " flavour is fixed at the first migration):"
+                " aquawatch db migrate --schema-flavour postgres"
+            )
+        super().__init__(msg)
+        self.preload = preload
+        self.config_file = config_file
+
+
+@dataclass(frozen=True, slots=True)
+class TimescaleState:
+    """What the server and the database say about TimescaleDB (one row, read by name)."""
+
+    offered: bool  # the extension's files are installed: in pg_available_extensions
+    installed: bool  # CREATE EXTENSION ran in this database
+    preload: str | None  # shared_preload_libraries; hidden from roles without the right
+    loader: bool  # the preloaded loader's own setting exists, readable by any role
+    config_file: str | None
+
+    @property
+    def preloaded(self) -> bool:
+        """Whether the TimescaleDB library was loaded when the server started."""
+        return self.loader or _TIMESCALEDB in _libraries(self.preload or "")
+
+
+def _libraries(preload: str) -> list[str]:
+    """Library names in a ``shared_preload_libraries`` value (quotes, paths, ``.so`` gone)."""
+    names = (entry.strip().strip('"') for entry in preload.split(","))
+    return [name.rsplit("/", 1)[-1].removesuffix(".so") for name in names if name]
+
+
+def _timescale_state(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleState:
+    """Ask the server about TimescaleDB without touching the extension itself.
+
+    ``pg_settings`` rather than ``current_setting()``: it leaves out (instead of refusing)
+    the settings a role may not read, such as ``shared_preload_libraries``.
+    """
+    with conn.cursor(row_factory=class_row(TimescaleState)) as cur:
+        state = cur.execute(
+            "SELECT"
+            " EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = %(ext)s) AS offered,"
+            " EXISTS (SELECT 1 FROM pg_extension WHERE extname = %(ext)s) AS installed,"
+            " (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries')"
+            " AS preload,"
+            " EXISTS (SELECT 1 FROM pg_settings WHERE name = %(ext)s || '.disable_load')"
+            " AS loader,"
+            " (SELECT setting FROM pg_settings WHERE name = 'config_file') AS config_file",
+            {"ext": _TIMESCALEDB},
+        ).fetchone()
+    assert state is not None  # a SELECT without FROM returns one row
+    return state
+
+
+def choose_flavour(
+    *, recorded: Flavour | None, requested: Flavour | None, server: TimescaleState
+) -> Flavour:
+    """Return the flavour to migrate with: the recorded one, else the requested, else detected.
+
+    Raises:
+        MigrationError: The request contradicts the recorded flavour, or asks for TimescaleDB
+            where the server does not have it.
+    """
+    if recorded is not None:
+        if requested not in (None, recorded):
+            msg = (
+                f"this database was built for {recorded} at its first migration and cannot"
+                f" become {requested}"
+            )
+            raise MigrationError(msg)
+        return recorded
+    if requested is None:
+        has_it = server.offered or server.installed
+        return Flavour.TIMESCALEDB if has_it else Flavour.POSTGRES
+    if requested is Flavour.TIMESCALEDB and not (server.offered or server.installed):
+        msg = "--schema-flavour timescaledb: the server does not have the timescaledb extension"
+        raise MigrationError(msg)
+    return requested
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,25 +212,41 @@ def available_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: (m.version, m.flavour is not None))
 
 
-def detect_flavour(conn: psycopg.Connection[tuple[object, ...]]) -> Flavour:
-    """Return the recorded flavour, or TimescaleDB when the server offers the extension."""
+def _recorded_flavour(conn: psycopg.Connection[tuple[object, ...]]) -> Flavour | None:
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return None
     row = conn.execute("SELECT flavour FROM schema_migrations LIMIT 1").fetchone()
-    if row is not None:
-        return Flavour(str(row[0]))
-    offered = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).fetchone()
-    return Flavour.TIMESCALEDB if offered else Flavour.POSTGRES
+    return Flavour(str(row[0])) if row else None
 
 
-def migrate(url: str, *, create_database: bool = True) -> list[str]:
+@contextmanager
+def _step(conn: psycopg.Connection[tuple[object, ...]], name: str) -> Iterator[None]:
+    """Name the step that was running in any database error it raises."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise MigrationStepError(name, exc, connection_lost=conn.closed) from exc
+
+
+def migrate(url: str, *, create_database: bool = True, flavour: Flavour | None = None) -> list[str]:
     """Apply the pending migrations and sync the parameter catalogue.
+
+    Args:
+        url: The database.
+        create_database: Create the database first when it does not exist.
+        flavour: The flavour for a database migrated for the first time; by default
+            TimescaleDB when the server offers it. A database keeps its first flavour.
 
     Returns:
         The names of the migrations applied now (empty when the schema was current).
 
     Raises:
-        MigrationError: An applied migration file changed since it was applied.
+        MigrationError: An applied migration file changed since it was applied, or
+            ``flavour`` cannot be had.
+        ExtensionNotPreloadedError: TimescaleDB would be created on a server that does not
+            preload it (nothing was changed).
+        MigrationStepError: The server refused a step or dropped the connection during it.
     """
     if create_database:
         ensure_database(url)
@@ -97,31 +254,46 @@ def migrate(url: str, *, create_database: bool = True) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
+            recorded = _recorded_flavour(conn)
+            server = _timescale_state(conn)
+            chosen = choose_flavour(recorded=recorded, requested=flavour, server=server)
+            if chosen is Flavour.TIMESCALEDB and not server.installed:
+                if not server.preloaded:
+                    raise ExtensionNotPreloadedError(
+                        preload=server.preload,
+                        config_file=server.config_file,
+                        can_opt_out=recorded is None,
+                    )
+                with _step(conn, "CREATE EXTENSION timescaledb"):
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            if recorded is None:
+                logger.info("building a new schema for %s", chosen.value)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version text PRIMARY KEY, name text NOT NULL, flavour text NOT NULL,"
                 " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            flavour = detect_flavour(conn)
-            if flavour is Flavour.TIMESCALEDB:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             done = {
                 str(v): str(c)
                 for v, c in conn.execute("SELECT version, checksum FROM schema_migrations")
             }
             for migration in available_migrations():
-                if migration.flavour not in (None, flavour):
+                if migration.flavour not in (None, chosen):
                     continue
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
                         msg = f"migration {migration.name} changed after it was applied"
                         raise MigrationError(msg)
                     continue
-                _apply(conn, migration, flavour)
+                with _step(conn, f"migration {migration.name}"):
+                    _apply(conn, migration, chosen)
                 applied_now.append(migration.name)
-            _sync_parameters(conn)
+            with _step(conn, "syncing the parameter catalogue"):
+                _sync_parameters(conn)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            # A closed session took its lock with it; unlocking would only hide the real error.
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now
 
 
@@ -156,14 +328,25 @@ def _sync_parameters(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def current_flavour(url: str) -> Flavour:
-    """Return the flavour recorded by the migrations of the database at ``url``."""
+    """Return the flavour of the database at ``url``: recorded, else the one migrate would pick."""
     with psycopg.connect(url) as conn:
-        return detect_flavour(conn)
+        recorded = _recorded_flavour(conn)
+        return choose_flavour(recorded=recorded, requested=None, server=_timescale_state(conn))
+
+
+class MigrateSettings(CommonSettings):
+    """Settings of ``aquawatch db migrate``."""
+
+    schema_flavour: Flavour | None = Field(
+        default=None,
+        description="timescaledb or postgres, for a database migrated for the first time"
+        " (default: timescaledb when the server offers it); a database keeps its first one",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(CommonSettings, args)
-    applied = migrate(settings.database_url.get_secret_value())
+    settings = settings_from_args(MigrateSettings, args)
+    applied = migrate(settings.database_url.get_secret_value(), flavour=settings.schema_flavour)
     print("applied: " + ", ".join(applied) if applied else "schema is up to date")
     return 0
 
@@ -173,5 +356,5 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     db = subparsers.add_parser("db", help="database administration")
     actions = db.add_subparsers(dest="db_command", required=True)
     cmd = actions.add_parser("migrate", help="apply pending schema migrations (idempotent)")
-    add_settings_arguments(cmd, CommonSettings)
+    add_settings_arguments(cmd, MigrateSettings)
     cmd.set_defaults(handler=_run)

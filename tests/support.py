@@ -20,7 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -113,10 +113,15 @@ class PrivateCluster:
 
     Tests get their own server whatever the machine's cluster allows; run as root it runs
     as the ``postgres`` system user, since PostgreSQL refuses to run as root.
+
+    Args:
+        bindir: The server binaries.
+        settings: Extra server settings (``-c name=value``), e.g. shared_preload_libraries.
     """
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, settings: Mapping[str, str] | None = None) -> None:
         self.bindir = bindir
+        self.settings = dict(settings or {})
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="aw-pg-"))
         self.data = self.dir / "data"
@@ -145,7 +150,7 @@ class PrivateCluster:
             f"-c port={self.port} -c listen_addresses=127.0.0.1"
             f" -c unix_socket_directories={self.dir} -c fsync=off -c synchronous_commit=off"
             " -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(
             str(self.bindir / "pg_ctl"),
             "-D",
@@ -164,6 +169,60 @@ class PrivateCluster:
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+FAKE_TIMESCALEDB_VERSION = "2.28.3"
+FAKE_TIMESCALEDB_SCRIPT = """\
+-- A stand-in for TimescaleDB whose library is not preloaded: the real one answers
+-- CREATE EXTENSION with FATAL: extension "timescaledb" must be preloaded, and the server
+-- closes the connection. Ending its own backend is how SQL alone gets the same: a FATAL
+-- (57P01), then a closed connection.
+SELECT pg_terminate_backend(pg_backend_pid());
+"""
+
+
+def _pg_config(pg_config: Path, flag: str) -> Path:
+    result = subprocess.run([str(pg_config), flag], check=True, capture_output=True, text=True)
+    return Path(result.stdout.strip())
+
+
+def postgres_with_fake_timescaledb(root: Path) -> Path:
+    """Copy the machine's PostgreSQL server under ``root`` and give it a fake ``timescaledb``.
+
+    Debian's PostgreSQL finds its share and library directories relative to its own binaries,
+    so the copy (``root/usr/lib/postgresql/NN``, ``root/usr/share/postgresql/NN``) is a server
+    whose extensions a test may change. It offers ``timescaledb`` (a control file and a script
+    that ends its own session the way the real FATAL does), and a ``timescaledb`` library (a
+    copy of the harmless ``passwordcheck`` module) for clusters that preload it. ``root`` must
+    be readable by the user the clusters run as.
+
+    Returns:
+        The copy's bin directory, for :class:`PrivateCluster`.
+    """
+    bindir = _postgres_bin()
+    if bindir is None:
+        unavailable("PostgreSQL server binaries (Debian package postgresql)")
+    pg_config = bindir / "pg_config"
+    if not pg_config.exists():
+        unavailable(f"{pg_config} (Debian package postgresql-client)")
+    original = {flag: _pg_config(pg_config, flag) for flag in ("--sharedir", "--pkglibdir")}
+    for tree in (bindir.parent, original["--sharedir"]):
+        shutil.copytree(tree, root / tree.relative_to("/"), symlinks=True)
+    copy = root / bindir.relative_to("/")
+    for flag, path in original.items():
+        found = _pg_config(copy / "pg_config", flag)
+        if found != root / path.relative_to("/"):
+            unavailable(f"a relocatable PostgreSQL build (the copy's {flag} is {found})")
+    extension = root / original["--sharedir"].relative_to("/") / "extension"
+    (extension / "timescaledb.control").write_text(
+        "comment = 'fake TimescaleDB for AquaWatch tests'\n"
+        f"default_version = '{FAKE_TIMESCALEDB_VERSION}'\n"
+        "relocatable = false\n"
+    )
+    (extension / f"timescaledb--{FAKE_TIMESCALEDB_VERSION}.sql").write_text(FAKE_TIMESCALEDB_SCRIPT)
+    libdir = root / original["--pkglibdir"].relative_to("/")
+    shutil.copy(libdir / "passwordcheck.so", libdir / "timescaledb.so")
+    return copy
 
 
 def find_postgres(cleanup: list[Callable[[], None]]) -> PostgresServer:
