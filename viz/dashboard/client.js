@@ -30,6 +30,7 @@ window.AW = {
       }
     });
   },
+  // Log in with the header's form (its onsubmit returns false itself: this is async).
   async login(form) {
     const body = {username: form.username.value, password: form.password.value};
     const reply = await fetch("/api/v1/auth/token", {
@@ -40,12 +41,11 @@ window.AW = {
     const status = document.getElementById("login-status");
     if (!reply.ok) {
       status.textContent = (await reply.json()).detail || reply.statusText;
-      return false;
+      return;
     }
     sessionStorage.setItem("aw_token", (await reply.json()).access_token);
     status.textContent = "";
     AW.authorise();
-    return false;
   },
   logout() {
     sessionStorage.removeItem("aw_token");

@@ -15,7 +15,7 @@ from bokeh.plotting import figure
 
 from viz.dashboard.page import render
 from viz.dashboard.status import web_mercator
-from viz.dashboard.widgets import alert_panel, header, json_source
+from viz.dashboard.widgets import alert_panel, header, json_source, live_table
 from viz.messages import both, vi
 
 __all__ = ["overview_page"]
@@ -111,8 +111,8 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
 
 def _table(source: ColumnDataSource) -> DataTable:
     swatch = HTMLTemplateFormatter(template=_SWATCH)
-    return DataTable(
-        source=source,
+    return live_table(
+        source,
         columns=[
             TableColumn(
                 field="name", title=both("station"), formatter=HTMLTemplateFormatter(template=_LINK)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Final
+from typing import Any, Final
 
 from bokeh.layouts import column, row
 from bokeh.models import AjaxDataSource, ColumnDataSource, CustomJS
@@ -15,7 +15,7 @@ from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableC
 
 from viz.messages import both
 
-__all__ = ["POLL_MS", "alert_panel", "empty_source", "header", "json_source"]
+__all__ = ["POLL_MS", "alert_panel", "empty_source", "header", "json_source", "live_table"]
 
 POLL_MS: Final = 5000
 
@@ -34,13 +34,24 @@ AW.act(id, action, note.value).then((problem) => {
 """
 
 
+def live_table(source: ColumnDataSource, **options: Any) -> DataTable:
+    """A table of ``source`` that shows each new reply of its poll.
+
+    BokehJS 3.9 redraws a table only when its number of rows changes, so the same stations
+    with new values (or an alert now acknowledged) would stay on screen as they were.
+    """
+    table = DataTable(source=source, **options)
+    source.js_on_change("data", CustomJS(args={"view": table.view}, code="view.change.emit()"))
+    return table
+
+
 def header(title: str, *, crumbs: str = "", below: str = "") -> str:
     """The page header: title, navigation, the login form, then ``below`` (trusted HTML)."""
     return f"""
 <header>
   <h1>{escape(title)}</h1>
   <nav><a href="/dashboard">{escape(both("overview"))}</a>{crumbs}</nav>
-  <form id="login" onsubmit="return AW.login(this)">
+  <form id="login" onsubmit="AW.login(this); return false">
     <span class="hint">{escape(both("login_needed"))}</span>
     <input name="username" autocomplete="username" placeholder="{escape(both("username"))}">
     <input name="password" type="password" autocomplete="current-password"
@@ -74,8 +85,8 @@ def alert_panel(url: str) -> LayoutDOM:
         ("id", "station", "station_name", "message", "severity", "state", "opened", "value"),
     )
     swatch = HTMLTemplateFormatter(template=_SWATCH)
-    table = DataTable(
-        source=source,
+    table = live_table(
+        source,
         columns=[
             TableColumn(field="id", title="#", width=40),
             TableColumn(field="station_name", title=both("station"), width=220),
