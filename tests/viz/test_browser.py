@@ -1,6 +1,6 @@
 """Dashboards and boards in Debian's Chromium (headless, through Playwright): plots drawn with
-data, board values equal to the database, the stale state, alert actions. Screenshots go to
-``artifacts/`` (git-ignored)."""
+data, board values equal to the database, the stale state, alert actions, hostile station
+names shown as text. Screenshots go to ``artifacts/`` (git-ignored)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
 GAP_HOURS = range(200, 206)  # hours before now with no data at KG-SR-01
+HOSTILE = "<img src=x onerror=alert(1)>"  # a station name a careless page would run
 # Rows in a named source once it holds data and the document is idle (0 before).
 _LOADED = """(name) => {
   const doc = window.Bokeh && Bokeh.documents[0];
@@ -46,7 +47,8 @@ def _rows(station: str, codes: tuple[str, ...], times: list[datetime], seed: int
 
 def seed(url: str, now: datetime) -> None:
     """30 days hourly plus 24 h at 5 minutes for KG-SR-01 (with a gap and flagged points),
-    live KG-EF-01, KG-EF-02 stopped two hours ago, an open alert with its value."""
+    live KG-EF-01, KG-EF-02 stopped two hours ago, an open alert with its value, and a live
+    station KG-XS-01 whose names are markup (on no board)."""
     hourly = [now - timedelta(hours=h) for h in range(24, 720) if h not in GAP_HOURS]
     recent = [now - timedelta(minutes=5 * i) for i in range(288)]
     sr = ("temp", "ph", "do", "sal", "cond", "turb", "tan", "no2")
@@ -54,7 +56,14 @@ def seed(url: str, now: datetime) -> None:
     rows = _rows("KG-SR-01", sr, hourly + recent, 1)
     rows += _rows("KG-EF-01", ef, recent[:36], 2)
     rows += _rows("KG-EF-02", ef, [now - timedelta(hours=2, minutes=5 * i) for i in range(12)], 3)
+    rows += _rows("KG-XS-01", ("temp", "do"), recent[:6], 4)
     with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO stations (id, kind, name_vi, name_en, district, latitude, longitude,"
+            " sampling_interval_s, parameters) VALUES ('KG-XS-01', 'shrimp_river', %s, %s,"
+            " %s, 10.2, 105.3, 300, '{temp,do}')",
+            (HOSTILE, HOSTILE, HOSTILE),
+        )
         with conn.cursor().copy(
             "COPY readings (time, station_id, parameter_id, value, qc) FROM STDIN"
         ) as copy:
@@ -136,10 +145,12 @@ def _drawn(page: Any, source: str) -> int:
 
 
 def test_overview_map_and_alerts(site: tuple[str, str], browser: Any) -> None:
-    base, _ = site
+    base, url = site
     page = _page(browser, base, _login(base), (1700, 1100))
     page.goto(f"{base}/dashboard")
-    assert _drawn(page, "aw:overview") == 7
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM stations WHERE active").fetchone()
+    assert _drawn(page, "aw:overview") == (row[0] if row else 0)
     assert _drawn(page, "aw:alerts") == 1
     fills = page.evaluate("Bokeh.documents[0].get_model_by_name('aw:overview').data.fill")
     assert "#ff7e00" in fills  # KG-SR-01: an open warning
@@ -207,6 +218,22 @@ def test_pages_without_login_show_no_data(site: tuple[str, str], browser: Any) -
     page.wait_for_function("window.Bokeh && Bokeh.documents.length > 0")
     assert page.locator("#login").is_visible()
     assert page.evaluate("Bokeh.documents[0].get_model_by_name('aw:overview').data.id.length") == 0
+
+
+def test_a_station_named_in_markup_shows_as_text(site: tuple[str, str], browser: Any) -> None:
+    """Station names are escaped on the page that holds the officer's token."""
+    base, _ = site
+    page = _page(browser, base, _login(base), (1700, 1100))
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{base}/dashboard")
+    _drawn(page, "aw:overview")
+    cells = page.locator(".slick-cell", has_text=HOSTILE)
+    cells.first.wait_for()
+    assert cells.first.inner_text() == HOSTILE
+    assert page.locator("img[src=x]").count() == 0
+    page.evaluate(_PAINTED)
+    assert dialogs == []
 
 
 def test_board_turns_disconnected_when_a_station_stops(site: tuple[str, str], browser: Any) -> None:

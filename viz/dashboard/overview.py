@@ -39,9 +39,10 @@ _COLUMNS: Final = (
     "id", "name", "name_en", "lat", "lon", "x", "y", "fill", "line", "alert", "quality", "state",
     "last", "url",
 )  # fmt: skip
-_LINK: Final = '<a href="<%= url %>"><%= value %></a>'
+# Station names come from the registry file: escaped (<%- %>), never interpolated raw.
+_LINK: Final = '<a href="<%- url %>"><%- value %></a>'
 _SWATCH: Final = (
-    '<span style="background:<%= fill %>;padding:0 6px;border-radius:3px"><%= value %></span>'
+    '<span style="background:<%- fill %>;padding:0 6px;border-radius:3px"><%- value %></span>'
 )
 
 
@@ -97,7 +98,7 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
     fig.add_tools(
         HoverTool(
             renderers=[dots],
-            tooltips=[
+            tooltips=[  # Bokeh escapes the fields of a tooltip
                 (vi("station"), "@name"),
                 (vi("worst_alert"), "@alert"),
                 (vi("quality"), "@quality"),

@@ -20,7 +20,7 @@ __all__ = ["POLL_MS", "alert_panel", "empty_source", "header", "json_source", "l
 POLL_MS: Final = 5000
 
 _SWATCH: Final = (
-    '<span style="background:<%= colour %>;padding:0 6px;border-radius:3px"><%= value %></span>'
+    '<span style="background:<%- colour %>;padding:0 6px;border-radius:3px"><%- value %></span>'
 )
 
 _ACT: Final = """
