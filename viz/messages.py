@@ -81,8 +81,9 @@ MESSAGES: Final = MappingProxyType(
         "unit": Message("Đơn vị", "Unit"),
         "measured_at": Message("Thời điểm đo", "Measured at"),
         "public_note": Message(
-            "Màu trạm: xanh dương đang hoạt động, xám mất kết nối; viền: chất lượng dữ liệu",
-            "Station colour: blue online, grey disconnected; outline: data quality",
+            "Màu trạm: xanh dương đang hoạt động, xám ngoại tuyến hoặc mất kết nối;"
+            " viền: chất lượng dữ liệu",
+            "Station colour: blue online, grey offline or disconnected; outline: data quality",
         ),
         "local_time": Message("Giờ địa phương", "Local time"),
         "range_24h": Message("24 giờ", "24 h"),
