@@ -8,7 +8,7 @@ from typing import Final
 from alerts import Severity
 from telemetry import QCFlag
 
-__all__ = ["DISCONNECTED", "NORMAL", "QC_COLOURS", "SEVERITY_COLOURS", "hex_rgb"]
+__all__ = ["DISCONNECTED", "NORMAL", "ONLINE", "QC_COLOURS", "SEVERITY_COLOURS", "hex_rgb"]
 
 QC_COLOURS: Final = MappingProxyType(
     {
@@ -31,6 +31,9 @@ SEVERITY_COLOURS: Final = MappingProxyType(
 """Colour of the worst open alert (map markers, alert rows, value tiles)."""
 
 NORMAL: Final = "#00b050"
+"""A station without open alerts (officers' map)."""
+ONLINE: Final = "#2b8cbe"
+"""A station sending fresh data, alerts not shown (the map before login): not "calm"."""
 DISCONNECTED: Final = "#7f7f7f"
 
 

@@ -1,6 +1,7 @@
 """Dashboards and boards in Debian's Chromium (headless, through Playwright): plots drawn with
-data, board values equal to the database, the stale state, alert actions. Screenshots go to
-``artifacts/`` (git-ignored)."""
+data, board and overview values equal to the database, the stale state, alert actions only
+after login, hostile station names shown as text. Screenshots go to ``artifacts/``
+(git-ignored)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any
 import numpy as np
 import psycopg
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from telemetry import PARAMETERS
 from tests.support import ARTIFACTS, PostgresServer, free_port, serving, unavailable
-from tests.viz.conftest import PASSWORD, prepare
+from tests.viz.conftest import PASSWORD, insert_readings, prepare
 from viz.api import ApiSettings, create_app
 from viz.boards import display_number
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
 GAP_HOURS = range(200, 206)  # hours before now with no data at KG-SR-01
+HOSTILE = "<img src=x onerror=alert(1)>"  # a station name a careless page would run
 # Rows in a named source once it holds data and the document is idle (0 before).
 _LOADED = """(name) => {
   const doc = window.Bokeh && Bokeh.documents[0];
@@ -46,7 +48,8 @@ def _rows(station: str, codes: tuple[str, ...], times: list[datetime], seed: int
 
 def seed(url: str, now: datetime) -> None:
     """30 days hourly plus 24 h at 5 minutes for KG-SR-01 (with a gap and flagged points),
-    live KG-EF-01, KG-EF-02 stopped two hours ago, an open alert with its value."""
+    live KG-EF-01, KG-EF-02 stopped two hours ago, an open alert with its value, and a live
+    station KG-XS-01 whose names are markup (on no board)."""
     hourly = [now - timedelta(hours=h) for h in range(24, 720) if h not in GAP_HOURS]
     recent = [now - timedelta(minutes=5 * i) for i in range(288)]
     sr = ("temp", "ph", "do", "sal", "cond", "turb", "tan", "no2")
@@ -54,7 +57,14 @@ def seed(url: str, now: datetime) -> None:
     rows = _rows("KG-SR-01", sr, hourly + recent, 1)
     rows += _rows("KG-EF-01", ef, recent[:36], 2)
     rows += _rows("KG-EF-02", ef, [now - timedelta(hours=2, minutes=5 * i) for i in range(12)], 3)
+    rows += _rows("KG-XS-01", ("temp", "do"), recent[:6], 4)
     with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO stations (id, kind, name_vi, name_en, district, latitude, longitude,"
+            " sampling_interval_s, parameters) VALUES ('KG-XS-01', 'shrimp_river', %s, %s,"
+            " %s, 10.2, 105.3, 300, '{temp,do}')",
+            (HOSTILE, HOSTILE, HOSTILE),
+        )
         with conn.cursor().copy(
             "COPY readings (time, station_id, parameter_id, value, qc) FROM STDIN"
         ) as copy:
@@ -135,15 +145,50 @@ def _drawn(page: Any, source: str) -> int:
     return count
 
 
+def _latest(url: str) -> dict[tuple[str, str], float]:
+    """(station, parameter it measures) -> newest stored value, for every active station."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT ON (r.station_id, r.parameter_id) r.station_id, p.code, r.value"
+            " FROM readings r JOIN parameters p ON p.id = r.parameter_id"
+            " JOIN stations s ON s.id = r.station_id AND s.active AND p.code = ANY(s.parameters)"
+            " ORDER BY r.station_id, r.parameter_id, r.time DESC"
+        ).fetchall()
+    return {(station, code): value for station, code, value in rows}
+
+
+def _stations(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM stations WHERE active ORDER BY id")]
+
+
+def _data(page: Any, source: str) -> dict[str, list[Any]]:
+    data: dict[str, list[Any]] = page.evaluate(
+        "(name) => Object.fromEntries(Object.entries("
+        "Bokeh.documents[0].get_model_by_name(name).data).map(([k, v]) => [k, [...v]]))",
+        source,
+    )
+    return data
+
+
 def test_overview_map_and_alerts(site: tuple[str, str], browser: Any) -> None:
-    base, _ = site
+    base, url = site
     page = _page(browser, base, _login(base), (1700, 1100))
     page.goto(f"{base}/dashboard")
-    assert _drawn(page, "aw:overview") == 7
+    assert _drawn(page, "aw:overview") == len(_stations(url))
     assert _drawn(page, "aw:alerts") == 1
-    fills = page.evaluate("Bokeh.documents[0].get_model_by_name('aw:overview').data.fill")
-    assert "#ff7e00" in fills  # KG-SR-01: an open warning
-    assert "#7f7f7f" in fills  # KG-EF-02: disconnected
+    _drawn(page, "aw:station_alerts")
+    page.wait_for_function(
+        "Bokeh.documents[0].get_model_by_name('aw:overview').data.fill.includes('#ff7e00')"
+    )  # KG-SR-01: an open warning, once the officers' data is laid over the public one
+    stations = _data(page, "aw:overview")
+    fill = dict(zip(stations["id"], stations["fill"], strict=True))
+    assert fill["KG-SR-01"] == "#ff7e00"
+    assert fill["KG-EF-02"] == "#7f7f7f"  # disconnected
+    assert fill["KG-EF-01"] == "#00b050"  # calm
+    assert page.get_by_role("button", name="Xác nhận / Acknowledge").is_visible()
+    assert page.get_by_text("Cảnh báo nặng nhất / Worst open alert").is_visible()
+    assert not page.locator("#login").is_visible()
     _shot(page, "dashboard-overview")
 
 
@@ -198,15 +243,105 @@ def test_officer_acknowledges_from_the_dashboard(site: tuple[str, str], browser:
     assert row == ("acknowledged",)
 
 
-def test_pages_without_login_show_no_data(site: tuple[str, str], browser: Any) -> None:
-    base, _ = site
-    page = _page(browser, base, None, (1200, 800))
+def test_anonymous_overview_shows_stations_and_latest_values(
+    site: tuple[str, str], browser: Any
+) -> None:
+    """No login: every station with its status and latest values, as stored; no alerts."""
+    base, url = site
+    page = _page(browser, base, None, (1700, 1100))
     with page.expect_response(lambda r: "/dashboard/data/overview.json" in r.url) as answer:
         page.goto(f"{base}/dashboard")
-    assert answer.value.status == 401  # the page asked for data and was refused
+    assert answer.value.status == 200  # the public part answers without a login
+    assert _drawn(page, "aw:overview") == len(_stations(url))
+    stations = _data(page, "aw:overview")
+    assert stations["id"] == _stations(url)
+    state = dict(zip(stations["id"], stations["state_text"], strict=True))
+    assert state["KG-EF-01"] == "Đang hoạt động"
+    assert state["KG-EF-02"] == "Mất kết nối"
+    assert "#ff7e00" not in stations["fill"]  # alert colours are the officers'
+    assert set(stations["alert"]) == {""}
+    values = _data(page, "aw:values")
+    keys = list(zip(values["station"], values["parameter"], strict=True))
+    stored = _latest(url)
+    assert dict(zip(keys, values["value"], strict=True)) == pytest.approx(stored)
+    printed = {k: display_number(v) for k, v in stored.items()}
+    assert dict(zip(keys, values["text"], strict=True)) == printed
+    assert page.locator(".slick-row", has_text="Cảng cá Tắc Cậu, Châu Thành").count() >= 2
+    do_row = page.locator(".slick-row", has_text="Oxy hòa tan").first  # KG-EF-01 sorts first
+    assert printed[("KG-EF-01", "do")] in do_row.inner_text()
+    assert page.get_by_text("Giá trị mới nhất / Latest values").is_visible()
+    _shot(page, "dashboard-overview-anonymous")
+    # The open page follows new readings (the table redraws at the same number of rows).
+    insert_readings(url, [(datetime.now(UTC), "KG-EF-01", "do", 6.54, 1, 0)])
+    expect(do_row).to_contain_text("6,54", timeout=15_000)
+
+
+def test_anonymous_visitor_must_log_in_for_alerts(site: tuple[str, str], browser: Any) -> None:
+    """The alert data is refused, the actions are hidden behind a login prompt."""
+    base, _ = site
+    page = _page(browser, base, None, (1700, 1100))
+    with (
+        page.expect_response(lambda r: r.url.endswith("/dashboard/data/alerts.json")) as alerts,
+        page.expect_response(lambda r: "/dashboard/data/station_alerts.json" in r.url) as worst,
+    ):
+        page.goto(f"{base}/dashboard")
+    assert (alerts.value.status, worst.value.status) == (401, 401)
+    _drawn(page, "aw:overview")
+    assert page.evaluate("Bokeh.documents[0].get_model_by_name('aw:alerts').data.id.length") == 0
+    prompt = page.get_by_text("chỉ dành cho cán bộ đã đăng nhập")
+    assert prompt.is_visible()
+    assert page.locator("#login").is_visible()
+    assert not page.get_by_role("button", name="Xác nhận / Acknowledge").is_visible()
+    assert not page.get_by_text("Cảnh báo nặng nhất / Worst open alert").is_visible()
+    assert "log in" in page.evaluate("AW.act(1, 'acknowledge', '')")  # the API refuses (401)
+    # Logging in on the page brings the officers' parts without a reload.
+    page.fill("#login input[name=username]", "officer")
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    page.get_by_role("button", name="Xác nhận / Acknowledge").wait_for()
+    assert _drawn(page, "aw:alerts") >= 1
+    assert not prompt.is_visible()
+
+
+def test_a_refused_token_falls_back_to_the_public_page(site: tuple[str, str], browser: Any) -> None:
+    """A token the server no longer accepts: the tab forgets it and says so."""
+    base, url = site
+    page = _page(browser, base, None, (1200, 800))
+    page.goto(f"{base}/dashboard")
+    page.evaluate("sessionStorage.setItem('aw_token', 'not-a-valid-token')")
+    page.reload()
+    expect(page.locator("#login-status")).to_contain_text("Phiên đăng nhập đã hết hạn")
+    assert page.evaluate("AW.token()") is None
+    assert _drawn(page, "aw:overview") == len(_stations(url))
+    assert page.get_by_text("chỉ dành cho cán bộ đã đăng nhập").is_visible()
+
+
+def test_station_series_still_need_a_login(site: tuple[str, str], browser: Any) -> None:
+    base, _ = site
+    page = _page(browser, base, None, (1200, 800))
+    with page.expect_response(lambda r: "/dashboard/data/stations/" in r.url) as answer:
+        page.goto(f"{base}/dashboard/stations/KG-SR-01")
+    assert answer.value.status == 401
     page.wait_for_function("window.Bokeh && Bokeh.documents.length > 0")
     assert page.locator("#login").is_visible()
-    assert page.evaluate("Bokeh.documents[0].get_model_by_name('aw:overview').data.id.length") == 0
+    assert page.evaluate("Bokeh.documents[0].get_model_by_name('aw:series').data.t.length") == 0
+
+
+def test_a_station_named_in_markup_shows_as_text(site: tuple[str, str], browser: Any) -> None:
+    """Station names are escaped on the page that holds the officer's token."""
+    base, _ = site
+    page = _page(browser, base, _login(base), (1700, 1100))
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{base}/dashboard")
+    _drawn(page, "aw:overview")
+    _drawn(page, "aw:values")
+    cells = page.locator(".slick-cell", has_text=HOSTILE)
+    cells.first.wait_for()
+    assert cells.first.inner_text() == HOSTILE
+    assert page.locator("img[src=x]").count() == 0
+    page.evaluate(_PAINTED)
+    assert dialogs == []
 
 
 def test_board_turns_disconnected_when_a_station_stops(site: tuple[str, str], browser: Any) -> None:

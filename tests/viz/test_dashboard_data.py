@@ -1,11 +1,11 @@
-"""The station page's threshold bands are the limits in force, edits included."""
+"""The dashboards' data: the overview's public part, the officers' part, threshold bands."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
 
-from tests.viz.conftest import Api
+from tests.viz.conftest import Api, insert_alert
 from viz.dashboard.series import thresholds
 
 pytestmark = pytest.mark.integration
@@ -26,3 +26,25 @@ def test_bands_follow_a_station_override(api: Api) -> None:
         )
     assert reply.status_code == 200
     assert do_low(api.database_url) == (4.0, 5.0, 2.0)
+
+
+def test_the_overview_data_is_public_and_its_alerts_are_not(api: Api) -> None:
+    insert_alert(api.database_url, "KG-SR-02", "shrimp.do.low")
+    with api.client() as anonymous:
+        public = anonymous.get("/dashboard/data/overview.json")
+        refused = [
+            anonymous.get(f"/dashboard/data/{path}").status_code
+            for path in ("station_alerts.json", "alerts.json", "stations/KG-SR-02.json")
+        ]
+        board = anonymous.get("/api/v1/public/stations/latest").json()
+    assert public.status_code == 200
+    assert refused == [401, 401, 401]
+    stations = public.json()["stations"]
+    assert stations["id"] == [s["station_id"] for s in board]
+    assert stations["name"] == [s["name_vi"] for s in board]
+    text = public.text.lower()
+    assert "severity" not in text
+    assert "shrimp.do.low" not in text
+    with api.client("viewer") as viewer:
+        worst = viewer.get("/dashboard/data/station_alerts.json").json()
+    assert dict(zip(worst["id"], worst["fill"], strict=True))["KG-SR-02"] == "#ff7e00"

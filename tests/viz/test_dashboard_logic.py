@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -11,7 +11,7 @@ from viz.api import ApiSettings
 from viz.boards import display_number, stale_after
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import BEYOND, Threshold, bands, plan
-from viz.dashboard.status import web_mercator
+from viz.dashboard.status import Link, link, web_mercator
 from viz.messages import MESSAGES, both
 
 
@@ -83,3 +83,28 @@ def test_web_mercator(lon: float, lat: float, x: float, y: float) -> None:
 def test_a_tile_url_must_name_its_z_x_y() -> None:
     with pytest.raises(ValidationError):
         ApiSettings(map_tiles="https://tiles.example.vn/tile.png")
+
+
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+EARLIER, LATER = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "status_at", "last", "stale", "expected"),
+    [
+        ("online", EARLIER, T0, False, Link.ONLINE),
+        (None, None, T0, False, Link.ONLINE),  # never announced: the readings decide
+        ("online", EARLIER, T0, True, Link.STALE),
+        (None, None, None, True, Link.STALE),
+        ("offline", LATER, T0, False, Link.OFFLINE),  # its will, just after the last reading
+        ("offline", LATER, T0, True, Link.OFFLINE),
+        ("offline", None, None, True, Link.OFFLINE),
+        ("offline", EARLIER, T0, False, Link.ONLINE),  # readings came after the announcement
+        ("offline", EARLIER, T0, True, Link.STALE),
+    ],
+)
+def test_a_stations_link_from_its_status_and_readings(
+    status: str | None, status_at: datetime | None, last: datetime | None, stale: bool,
+    expected: Link,
+) -> None:  # fmt: skip
+    assert link(status, status_at, last, stale=stale) is expected

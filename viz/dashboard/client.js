@@ -1,5 +1,7 @@
 // AquaWatch dashboards in the browser: login token, authorised data sources, alert actions.
 // The token lives in sessionStorage (this tab only); requests to /dashboard/data/ send it.
+// Public data shows without it; models tagged "officer" show once logged in, and those
+// tagged "guest" (login prompts) until then.
 "use strict";
 window.AW = {
   token() {
@@ -19,17 +21,33 @@ window.AW = {
   sources(doc) {
     return [...doc.all_models].filter((m) => m.name && m.name.startsWith("aw:"));
   },
+  // Show the parts for who is here: officers' once logged in, the login prompts before.
+  show(doc) {
+    const loggedIn = AW.token() !== null;
+    document.body.classList.toggle("logged-in", loggedIn);
+    for (const model of doc.all_models) {
+      if (model.tags.includes("officer")) model.visible = loggedIn;
+      if (model.tags.includes("guest")) model.visible = !loggedIn;
+    }
+    return loggedIn;
+  },
   // Fetch every data source now (after a login or an action; they also poll on their own).
   authorise() {
     AW.whenReady((doc) => {
-      const loggedIn = AW.token() !== null;
-      document.body.classList.toggle("logged-in", loggedIn);
-      if (!loggedIn) return;
+      if (!AW.show(doc)) return;
       for (const source of AW.sources(doc)) {
         if (source.data_url !== undefined) source.get_data(source.mode);
       }
     });
   },
+  // A token the server no longer accepts (expired, user deactivated): back to the public
+  // page, saying why, rather than officer parts that silently stop updating.
+  expired() {
+    sessionStorage.removeItem("aw_token");
+    sessionStorage.setItem("aw_expired", "1");
+    location.reload();
+  },
+  // Log in with the header's form (its onsubmit returns false itself: this is async).
   async login(form) {
     const body = {username: form.username.value, password: form.password.value};
     const reply = await fetch("/api/v1/auth/token", {
@@ -40,12 +58,11 @@ window.AW = {
     const status = document.getElementById("login-status");
     if (!reply.ok) {
       status.textContent = (await reply.json()).detail || reply.statusText;
-      return false;
+      return;
     }
     sessionStorage.setItem("aw_token", (await reply.json()).access_token);
     status.textContent = "";
     AW.authorise();
-    return false;
   },
   logout() {
     sessionStorage.removeItem("aw_token");
@@ -82,10 +99,20 @@ window.AW = {
   XMLHttpRequest.prototype.open = function (method, url, ...rest) {
     open.call(this, method, url, ...rest);
     if (AW.token() !== null && new URL(url, location.href).pathname.startsWith("/dashboard/data/")) {
-      this.setRequestHeader("Authorization", "Bearer " + AW.token());
+      const sent = AW.token();
+      this.setRequestHeader("Authorization", "Bearer " + sent);
+      this.addEventListener("load", () => {
+        if (this.status === 401 && AW.token() === sent) AW.expired();
+      });
     }
   };
 }
 window.addEventListener("DOMContentLoaded", () => {
   document.body.classList.toggle("logged-in", AW.token() !== null);
+  if (sessionStorage.getItem("aw_expired") !== null) {
+    sessionStorage.removeItem("aw_expired");
+    const status = document.getElementById("login-status");
+    status.textContent = status.dataset.expired;
+  }
+  AW.whenReady(AW.show);
 });

@@ -1,4 +1,8 @@
-"""The officer overview: a tile-free map of the province, the station table, the open alerts."""
+"""The overview: a tile-free map of the province, the stations, their latest values, alerts.
+
+Stations, their link state and latest values are public (what the boards show); each
+station's worst open alert, and the open-alert table with its actions, need a login.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,37 @@ from html import escape
 from typing import Final
 
 from bokeh.layouts import column, row
-from bokeh.models import ColumnDataSource, HoverTool, OpenURL, Range1d, TapTool, WMTSTileSource
+from bokeh.models import (
+    ColumnDataSource,
+    CustomJS,
+    HoverTool,
+    OpenURL,
+    Range1d,
+    TapTool,
+    WMTSTileSource,
+)
 from bokeh.models.annotations.labels import LabelSet
 from bokeh.models.widgets.markups import Div
-from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableColumn
+from bokeh.models.widgets.tables import (
+    DataTable,
+    HTMLTemplateFormatter,
+    StringFormatter,
+    TableColumn,
+)
 from bokeh.plotting import figure
 
 from viz.dashboard.page import render
-from viz.dashboard.status import web_mercator
-from viz.dashboard.widgets import alert_panel, header, json_source
+from viz.dashboard.status import STATION_COLUMNS, VALUE_COLUMNS, Link, web_mercator
+from viz.dashboard.widgets import (
+    GUEST,
+    OFFICER,
+    alert_panel,
+    empty_source,
+    header,
+    json_source,
+    live_table,
+    swatch,
+)
 from viz.messages import both, vi
 
 __all__ = ["overview_page"]
@@ -35,13 +61,32 @@ _ISLANDS: Final = (
     ((104.82, 9.95), (104.86, 9.95), (104.865, 9.98), (104.825, 9.985)),
 )  # fmt: skip
 
-_COLUMNS: Final = (
-    "id", "name", "name_en", "lat", "lon", "x", "y", "fill", "line", "alert", "quality", "state",
-    "last", "url",
-)  # fmt: skip
-_LINK: Final = '<a href="<%= url %>"><%= value %></a>'
-_SWATCH: Final = (
-    '<span style="background:<%= fill %>;padding:0 6px;border-radius:3px"><%= value %></span>'
+_PUBLIC_URL: Final = "/dashboard/data/overview.json"  # no login
+_WORST_URL: Final = "/dashboard/data/station_alerts.json"  # officers
+# Station names come from the registry file: escaped (<%- %>), never interpolated raw.
+_LINK: Final = '<a href="<%- url %>" title="<%- name_en %>"><%- value %></a>'
+_TITLED: Final = '<span title="<%- {english} %>"><%- value %></span>'
+# The overview's stations with each one's worst open alert laid over them, once an officer's
+# data has come: a station that is not online stays grey, the others take the alert's colour.
+_OVERLAY: Final = """
+function overlay(stations, worst) {
+  const at = new Map(worst.id.map((id, i) => [id, i]));
+  const alert = [], fill = [];
+  stations.id.forEach((id, i) => {
+    const k = at.get(id);
+    alert.push(k === undefined ? "" : worst.alert[k]);
+    const live = k !== undefined && stations.state[i] === online;
+    fill.push(live ? worst.fill[k] : stations.status_colour[i]);
+  });
+  return {...stations, alert, fill};
+}
+"""
+_STATIONS_ADAPTER: Final = (
+    _OVERLAY + "values.data = cb_data.response.values;\n"
+    "return overlay(cb_data.response.stations, worst.data);"
+)
+_WORST_ADAPTER: Final = (
+    _OVERLAY + "stations.data = overlay(stations.data, cb_data.response);\nreturn cb_data.response;"
 )
 
 
@@ -97,8 +142,9 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
     fig.add_tools(
         HoverTool(
             renderers=[dots],
-            tooltips=[
+            tooltips=[  # Bokeh escapes the fields of a tooltip
                 (vi("station"), "@name"),
+                (vi("status"), "@state_text"),
                 (vi("worst_alert"), "@alert"),
                 (vi("quality"), "@quality"),
                 (vi("last_reading"), "@last"),
@@ -109,22 +155,75 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
     return fig
 
 
-def _table(source: ColumnDataSource) -> DataTable:
-    swatch = HTMLTemplateFormatter(template=_SWATCH)
-    return DataTable(
-        source=source,
+def _stations_table(source: ColumnDataSource) -> DataTable:
+    return live_table(
+        source,
         columns=[
             TableColumn(
-                field="name", title=both("station"), formatter=HTMLTemplateFormatter(template=_LINK)
+                field="name",
+                title=both("station"),
+                formatter=HTMLTemplateFormatter(template=_LINK),
+                width=230,
             ),
-            TableColumn(field="state", title=both("status"), width=120),
-            TableColumn(field="alert", title=both("worst_alert"), formatter=swatch, width=120),
+            TableColumn(
+                field="state_text",
+                title=both("status"),
+                formatter=swatch("status_colour"),
+                width=120,
+            ),
+            TableColumn(
+                field="alert",
+                title=both("worst_alert"),
+                formatter=swatch("fill"),
+                width=120,
+                tags=[OFFICER],
+                visible=False,
+            ),
+            TableColumn(
+                field="wqi", title=vi("wqi_short"), formatter=swatch("wqi_colour"), width=120
+            ),
             TableColumn(field="quality", title=both("quality"), width=110),
             TableColumn(field="last", title=both("last_reading"), width=100),
         ],
-        width=640,
-        height=260,
+        width=800,
+        height=220,
         index_position=None,
+        name="aw:stations-table",
+    )
+
+
+def _values_table(source: ColumnDataSource) -> DataTable:
+    return live_table(
+        source,
+        columns=[
+            TableColumn(
+                field="station_name",
+                title=both("station"),
+                formatter=HTMLTemplateFormatter(template=_TITLED.format(english="station_name_en")),
+                width=230,
+            ),
+            TableColumn(
+                field="name",
+                title=both("parameter"),
+                formatter=HTMLTemplateFormatter(template=_TITLED.format(english="name_en")),
+                width=210,
+            ),
+            TableColumn(
+                field="text",
+                title=both("value"),
+                formatter=StringFormatter(text_align="right"),
+                width=80,
+            ),
+            TableColumn(field="unit", title=both("unit"), width=70),
+            TableColumn(
+                field="qc", title=both("quality"), formatter=swatch("qc_colour"), width=110
+            ),
+            TableColumn(field="time", title=both("measured_at"), width=100),
+        ],
+        width=800,
+        height=270,
+        index_position=None,
+        name="aw:values-table",
     )
 
 
@@ -136,12 +235,32 @@ def overview_page(tiles: str = "") -> str:
         tiles: A tile server's URL template (``{Z}/{X}/{Y}``), or empty for the tile-free
             map that works on a closed network.
     """
-    source = json_source("overview", "/dashboard/data/overview.json", _COLUMNS)
-    text = both("tiles_note" if tiles else "coast_note")
-    note = Div(text=escape(text), styles={"font-size": "12px", "color": "#555"})
+    overlaid = ("alert", "fill")
+    stations = json_source("overview", _PUBLIC_URL, (*STATION_COLUMNS, *overlaid))
+    values = empty_source(VALUE_COLUMNS, name="aw:values")
+    worst = json_source("station_alerts", _WORST_URL, ("id", *overlaid))
+    online = Link.ONLINE.value
+    stations.adapter = CustomJS(
+        args={"online": online, "values": values, "worst": worst}, code=_STATIONS_ADAPTER
+    )
+    worst.adapter = CustomJS(args={"online": online, "stations": stations}, code=_WORST_ADAPTER)
+    small: dict[str, str | None] = {"font-size": "12px", "color": "#555"}
+    notes = column(
+        Div(text=escape(both("tiles_note" if tiles else "coast_note")), styles=small, width=720),
+        Div(text=escape(both("public_note")), styles=small, width=720, tags=[GUEST]),
+    )
+    heading = "<h2>{}</h2>".format
     layout = column(
-        row(column(_map(source, tiles), note), column(Div(text=f"<h2>{both('stations')}</h2>"),
-            _table(source))),
+        row(
+            column(_map(stations, tiles), notes),
+            column(
+                Div(text=heading(escape(both("stations")))),
+                _stations_table(stations),
+                Div(text=heading(escape(both("latest_values")))),
+                _values_table(values),
+            ),
+        ),
         alert_panel("/dashboard/data/alerts.json"),
-    )  # fmt: skip
-    return render(layout, title=vi("overview"), header=header(both("overview")))
+    )
+    page_header = header(both("overview"), hint="login_for_alerts")
+    return render(layout, title=vi("overview"), header=page_header)

@@ -1,7 +1,8 @@
 """Routes of the dashboards and display boards: HTML pages and the JSON their plots poll.
 
-Pages carry no data; officer data needs a login (the viewer role suffices to look, acting on
-alerts goes through the API's own routes). Boards and their feeds are public.
+Pages carry no data. The overview's stations and latest values are public, as on the boards;
+alerts and series need a login (the viewer role suffices to look, acting on alerts goes
+through the API's own routes). Boards and their feeds are public.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import series_json
 from viz.dashboard.station import StationView, station_page
-from viz.dashboard.status import open_alerts, overview_json
+from viz.dashboard.status import open_alerts, overview_json, station_alerts
 
 __all__ = ["router"]
 
@@ -62,7 +63,7 @@ def _window(
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def overview(svc: Svc) -> str:
-    """Officer overview: map, stations, open alerts."""
+    """Overview: map, stations and latest values for all; open alerts for officers."""
     return overview_page(svc.settings.map_tiles)
 
 
@@ -94,9 +95,15 @@ def station(
 
 
 @router.get("/dashboard/data/overview.json")
-def overview_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
-    """Map and station-table columns."""
+def overview_data(conn: Conn) -> dict[str, dict[str, list[Any]]]:
+    """Map, station-table and latest-value columns: what the public surface shows (no login)."""
     return overview_json(conn, now=datetime.now(UTC))
+
+
+@router.get("/dashboard/data/station_alerts.json")
+def station_alerts_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
+    """Each station's worst open alert (the officers' map colours)."""
+    return station_alerts(conn)
 
 
 @router.get("/dashboard/data/alerts.json")

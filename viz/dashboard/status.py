@@ -1,31 +1,58 @@
-"""The overview's data: each station's worst open alert and data quality, and the open alerts.
+"""The overview's data: what the public surface shows of each station, and the officers' alerts.
 
-A station's colour on the map is its worst open alert (grey when disconnected, green when
-calm); its outline is the worst QC flag among its latest values.
+The public part (no login) is what the display boards and ``/api/v1/public`` already show:
+each station's place, link state, latest values with their QC flags, and VN_WQI. The
+officers' part is each station's worst open alert (the map's fill once logged in) and the
+open alerts themselves.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
+from psycopg.rows import class_row
 
 from alerts import Severity
-from telemetry import QCFlag, worst
-from viz.api.latest import latest
-from viz.boards import freshness
+from telemetry import QCFlag, StationState, worst
+from viz.api.latest import StationLatest, latest
+from viz.boards import display_number, freshness
 from viz.messages import vi
-from viz.palette import DISCONNECTED, NORMAL, QC_COLOURS, SEVERITY_COLOURS
+from viz.palette import DISCONNECTED, NORMAL, ONLINE, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 
-__all__ = ["open_alerts", "overview_json"]
+__all__ = [
+    "STATION_COLUMNS",
+    "VALUE_COLUMNS",
+    "Link",
+    "link",
+    "open_alerts",
+    "overview_json",
+    "station_alerts",
+    "web_mercator",
+]
+
+STATION_COLUMNS: Final = (
+    "id", "name", "name_en", "lat", "lon", "x", "y", "state", "state_text", "status_colour",
+    "line", "quality", "wqi", "wqi_colour", "last", "url",
+)  # fmt: skip
+"""Columns of the public station rows (map and station table)."""
+
+VALUE_COLUMNS: Final = (
+    "station", "station_name", "station_name_en", "parameter", "name", "name_en", "value",
+    "text", "unit", "qc", "qc_colour", "time",
+)  # fmt: skip
+"""Columns of the public latest-value rows, one per station and parameter."""
 
 _STATIONS = (
-    "SELECT id, name_vi, name_en, latitude, longitude, sampling_interval_s, timezone"
-    " FROM stations WHERE active ORDER BY id"
+    "SELECT id, latitude, longitude, sampling_interval_s, timezone FROM stations"
+    " WHERE active ORDER BY id"
 )
 _WORST = (
     "SELECT station_id, max(severity) FROM alerts WHERE state <> 'resolved' GROUP BY station_id"
@@ -40,6 +67,27 @@ _OPEN = (
 )
 
 
+class Link(StrEnum):
+    """A station's link as the overview shows it."""
+
+    ONLINE = "online"  # readings are fresh
+    OFFLINE = "offline"  # the station announced it went offline (or its will did) since
+    STALE = "stale"  # no fresh reading, and no word from the station: "mất kết nối"
+
+
+_LINK_TEXT: Final = {Link.ONLINE: "online", Link.OFFLINE: "offline", Link.STALE: "disconnected"}
+_LINK_COLOURS: Final = {Link.ONLINE: ONLINE, Link.OFFLINE: DISCONNECTED, Link.STALE: DISCONNECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    id: str
+    latitude: float
+    longitude: float
+    sampling_interval_s: int
+    timezone: str
+
+
 def web_mercator(lon: float, lat: float) -> tuple[float, float]:
     """Web Mercator metres (EPSG:3857) of a point, for maps on tiles."""
     radius = 6_378_137.0
@@ -49,40 +97,108 @@ def web_mercator(lon: float, lat: float) -> tuple[float, float]:
     )
 
 
-def overview_json(conn: psycopg.Connection[Any], *, now: datetime) -> dict[str, list[Any]]:
-    """Columns for the map and the station table, one row per active station."""
-    stations = conn.execute(_STATIONS).fetchall()
+def link(
+    status: str | None,
+    status_at: datetime | None,
+    last: datetime | None,
+    *,
+    stale: bool,
+) -> Link:
+    """A station's link from its announced status and the age of its newest reading.
+
+    An "offline" announcement counts when no reading is newer than it; otherwise fresh
+    readings mean online, and old ones (or none) mean the link is lost.
+    """
+    announced_offline = status == StationState.OFFLINE and (
+        last is None or status_at is None or status_at >= last
+    )
+    if announced_offline:
+        return Link.OFFLINE
+    return Link.STALE if stale else Link.ONLINE
+
+
+def _quality(station: StationLatest) -> QCFlag:
+    """The worst QC flag among a station's latest values (MISSING when it has none)."""
+    flags = np.array([int(v.qc) for v in station.values] or [int(QCFlag.MISSING)], np.uint8)
+    return QCFlag(int(worst(*flags.reshape(-1, 1))[0]))
+
+
+def _local(time: datetime | None, zone: ZoneInfo) -> str:
+    return time.astimezone(zone).strftime("%d/%m %H:%M") if time is not None else "—"
+
+
+def overview_json(
+    conn: psycopg.Connection[Any], *, now: datetime
+) -> dict[str, dict[str, list[Any]]]:
+    """The public overview: ``stations`` (map and table) and ``values`` (latest readings).
+
+    Only what the public surface shows: names, places, link state, latest values with units
+    and QC flags, VN_WQI (none when the station is disconnected, as on the boards).
+    """
+    with conn.cursor(row_factory=class_row(_Place)) as cur:
+        places = {p.id: p for p in cur.execute(_STATIONS)}
+    stations: dict[str, list[Any]] = {k: [] for k in STATION_COLUMNS}
+    values: dict[str, list[Any]] = {k: [] for k in VALUE_COLUMNS}
+    for station in latest(conn):
+        place = places.get(station.station_id)
+        if place is None:  # deactivated between the two queries
+            continue
+        zone = ZoneInfo(place.timezone)
+        interval = place.sampling_interval_s
+        last, stale = freshness(station.values, sampling_interval_s=interval, now=now)
+        state = link(station.status, station.status_at, last, stale=stale)
+        quality = _quality(station)
+        wqi = station.wqi if state is Link.ONLINE else None
+        x, y = web_mercator(place.longitude, place.latitude)
+        row = {
+            "id": station.station_id,
+            "name": station.name_vi,
+            "name_en": station.name_en,
+            "lat": place.latitude,
+            "lon": place.longitude,
+            "x": x,
+            "y": y,
+            "state": state.value,
+            "state_text": vi(_LINK_TEXT[state]),
+            "status_colour": _LINK_COLOURS[state],
+            "line": QC_COLOURS[quality],
+            "quality": vi(f"flag_{quality.name.lower()}"),
+            "wqi": f"{wqi.value} {wqi.band_vi}" if wqi is not None else vi("no_wqi"),
+            "wqi_colour": hex_rgb(wqi.rgb) if wqi is not None else "#ffffff",
+            "last": _local(last, zone),
+            "url": f"/dashboard/stations/{quote(station.station_id, safe='')}",
+        }
+        for key, item in row.items():
+            stations[key].append(item)
+        for v in station.values:
+            cells = {
+                "station": station.station_id,
+                "station_name": station.name_vi,
+                "station_name_en": station.name_en,
+                "parameter": v.parameter,
+                "name": v.name_vi,
+                "name_en": v.name_en,
+                "value": v.value,
+                "text": display_number(v.value),
+                "unit": v.unit,
+                "qc": vi(f"flag_{v.qc.name.lower()}"),
+                "qc_colour": QC_COLOURS[v.qc],
+                "time": _local(v.time, zone),
+            }
+            for key, item in cells.items():
+                values[key].append(item)
+    return {"stations": stations, "values": values}
+
+
+def station_alerts(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Each active station's worst open alert, as text and as the map's fill (officers)."""
     severities = dict(conn.execute(_WORST).fetchall())
-    shown = {s.station_id: s for s in latest(conn)}
-    out: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "id", "name", "name_en", "lat", "lon", "x", "y", "fill", "line", "alert", "quality",
-            "state", "last", "url",
-        )
-    }  # fmt: skip
-    for sid, name, name_en, lat, lon, interval, tz in stations:
-        values = shown[sid].values if sid in shown else []
-        flags = np.array([int(v.qc) for v in values] or [int(QCFlag.MISSING)], dtype=np.uint8)
-        quality = QCFlag(int(worst(*flags.reshape(-1, 1))[0]))
-        last, stale = freshness(values, sampling_interval_s=interval, now=now)
+    out: dict[str, list[Any]] = {"id": [], "alert": [], "fill": []}
+    for (sid,) in conn.execute("SELECT id FROM stations WHERE active ORDER BY id"):
         severity = severities.get(sid)
-        fill = NORMAL if severity is None else SEVERITY_COLOURS[Severity(severity)]
         out["id"].append(sid)
-        out["name"].append(name)
-        out["name_en"].append(name_en)
-        out["lat"].append(lat)
-        out["lon"].append(lon)
-        x, y = web_mercator(lon, lat)
-        out["x"].append(x)
-        out["y"].append(y)
-        out["fill"].append(DISCONNECTED if stale else fill)
-        out["line"].append(QC_COLOURS[quality])
         out["alert"].append(vi("no_alert") if severity is None else vi(f"severity_{severity}"))
-        out["quality"].append(quality.name)
-        out["state"].append(vi("disconnected") if stale else vi("online"))
-        out["last"].append(last.astimezone(ZoneInfo(tz)).strftime("%d/%m %H:%M") if last else "—")
-        out["url"].append(f"/dashboard/stations/{sid}")
+        out["fill"].append(NORMAL if severity is None else SEVERITY_COLOURS[Severity(severity)])
     return out
 
 

@@ -1,9 +1,13 @@
-"""Pieces the officer pages share: the page header with login, and the open-alert table."""
+"""Pieces the dashboard pages share: the page header with login, and the open-alert table.
+
+Parts for officers carry the tag ``officer`` and are shown once logged in; parts tagged
+``guest`` stand in for them before (``client.js`` switches them).
+"""
 
 from __future__ import annotations
 
 from html import escape
-from typing import Final
+from typing import Any, Final
 
 from bokeh.layouts import column, row
 from bokeh.models import AjaxDataSource, ColumnDataSource, CustomJS
@@ -15,12 +19,27 @@ from bokeh.models.widgets.tables import DataTable, HTMLTemplateFormatter, TableC
 
 from viz.messages import both
 
-__all__ = ["POLL_MS", "alert_panel", "empty_source", "header", "json_source"]
+__all__ = [
+    "GUEST",
+    "OFFICER",
+    "POLL_MS",
+    "alert_panel",
+    "empty_source",
+    "header",
+    "json_source",
+    "live_table",
+    "swatch",
+]
 
 POLL_MS: Final = 5000
+OFFICER: Final = "officer"
+"""Tag of the models shown only once logged in."""
+GUEST: Final = "guest"
+"""Tag of the models shown only before logging in."""
 
-_SWATCH: Final = (
-    '<span style="background:<%= colour %>;padding:0 6px;border-radius:3px"><%= value %></span>'
+_LOGIN_BUTTON: Final = (
+    '<button type="button" onclick="document.querySelector(\'#login input\').focus()">'
+    "{label}</button>"
 )
 
 _ACT: Final = """
@@ -34,19 +53,45 @@ AW.act(id, action, note.value).then((problem) => {
 """
 
 
-def header(title: str, *, crumbs: str = "", below: str = "") -> str:
-    """The page header: title, navigation, the login form, then ``below`` (trusted HTML)."""
+def live_table(source: ColumnDataSource, **options: Any) -> DataTable:
+    """A table of ``source`` that shows each new reply of its poll.
+
+    BokehJS 3.9 redraws a table only when its number of rows changes, so the same stations
+    with new values (or an alert now acknowledged) would stay on screen as they were.
+    """
+    table = DataTable(source=source, **options)
+    source.js_on_change("data", CustomJS(args={"view": table.view}, code="view.change.emit()"))
+    return table
+
+
+def swatch(colour: str) -> HTMLTemplateFormatter:
+    """A cell drawn on the colour in column ``colour``; both are escaped (``<%- %>``)."""
+    return HTMLTemplateFormatter(
+        template=f'<span style="background:<%- {colour} %>;padding:0 6px;border-radius:3px">'
+        "<%- value %></span>"
+    )
+
+
+def header(title: str, *, crumbs: str = "", below: str = "", hint: str = "login_needed") -> str:
+    """The page header: title, navigation, the login form, then ``below`` (trusted HTML).
+
+    Args:
+        title: The page's title (escaped here).
+        crumbs: Trusted HTML after the overview link.
+        below: Trusted HTML under the header.
+        hint: Catalogue key of the text beside the login form.
+    """
     return f"""
 <header>
   <h1>{escape(title)}</h1>
   <nav><a href="/dashboard">{escape(both("overview"))}</a>{crumbs}</nav>
-  <form id="login" onsubmit="return AW.login(this)">
-    <span class="hint">{escape(both("login_needed"))}</span>
+  <form id="login" onsubmit="AW.login(this); return false">
+    <span class="hint">{escape(both(hint))}</span>
     <input name="username" autocomplete="username" placeholder="{escape(both("username"))}">
     <input name="password" type="password" autocomplete="current-password"
       placeholder="{escape(both("password"))}">
     <button type="submit">{escape(both("login"))}</button>
-    <span id="login-status"></span>
+    <span id="login-status" data-expired="{escape(both("session_expired"))}"></span>
   </form>
   <button id="logout" onclick="AW.logout()">{escape(both("logout"))}</button>
 </header>{below}"""
@@ -67,20 +112,25 @@ def json_source(
 
 
 def alert_panel(url: str) -> LayoutDOM:
-    """The open-alert table with acknowledge and resolve (officers; the API checks roles)."""
+    """The open-alert table with acknowledge and resolve (officers; the API checks roles).
+
+    Before login a prompt stands in its place; the table's source still asks (and is
+    refused) until then, so it fills as soon as the officer logs in.
+    """
     source = json_source(
         "alerts",
         url,
         ("id", "station", "station_name", "message", "severity", "state", "opened", "value"),
     )
-    swatch = HTMLTemplateFormatter(template=_SWATCH)
-    table = DataTable(
-        source=source,
+    table = live_table(
+        source,
         columns=[
             TableColumn(field="id", title="#", width=40),
             TableColumn(field="station_name", title=both("station"), width=220),
             TableColumn(field="message", title=both("rule"), width=320),
-            TableColumn(field="severity", title=both("severity"), formatter=swatch, width=110),
+            TableColumn(
+                field="severity", title=both("severity"), formatter=swatch("colour"), width=110
+            ),
             TableColumn(field="state", title=both("state"), width=100),
             TableColumn(field="opened", title=both("opened_at"), width=130),
             TableColumn(field="value", title=both("value"), width=70),
@@ -104,9 +154,15 @@ def alert_panel(url: str) -> LayoutDOM:
         )
         buttons.append(button)
     title = Div(text=f"<h2>{escape(both('open_alerts'))}</h2>")
-    return column(title, table, row(note, *buttons, status))
+    officer = column(table, row(note, *buttons, status), tags=[OFFICER], visible=False)
+    prompt = Div(
+        text=f"<p>{escape(both('alerts_need_login'))} "
+        f"{_LOGIN_BUTTON.format(label=escape(both('login')))}</p>",
+        tags=[GUEST],
+    )
+    return column(title, prompt, officer)
 
 
-def empty_source(columns: tuple[str, ...]) -> ColumnDataSource:
-    """A plain source the station page's adapter fills."""
-    return ColumnDataSource(data={c: [] for c in columns})
+def empty_source(columns: tuple[str, ...], *, name: str | None = None) -> ColumnDataSource:
+    """A plain source another source's adapter fills."""
+    return ColumnDataSource(data={c: [] for c in columns}, name=name)
