@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.support import Broker, PostgresServer, find_postgres
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_settings_from_the_shell() -> Iterator[None]:
+    """Forget the shell's ``AQUAWATCH_*`` settings (``AQUAWATCH_TEST_*`` excepted).
+
+    Every setting a test needs it passes itself; a variable exported for ``aquawatch up``
+    would otherwise steer tests (and the processes they start) to the machine's own database,
+    broker or SMS gateway.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("AQUAWATCH_") and not name.startswith("AQUAWATCH_TEST_"):
+                patch.delenv(name)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -520,7 +520,8 @@ class TimescaleServer:
     def __init__(self) -> None:
         self.folder = Path(__file__).resolve().parent / "timescaledb"
         node = shutil.which("node")
-        if node is None or not (self.folder / "node_modules" / "@electric-sql").exists():
+        installed = self.folder / "node_modules" / "@unni-craftsman" / "pglite"
+        if node is None or not installed.exists():
             unavailable("Node.js and `npm ci` in tests/timescaledb (tests/run does both)")
         self.node = str(node)
         self.log = Path(tempfile.mkstemp(prefix="aw-tsdb-", suffix=".log")[1])

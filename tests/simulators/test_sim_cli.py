@@ -9,6 +9,7 @@ import pytest
 from simulators import PublisherError
 from simulators.cli import SimulatorSettings, register_cli
 from telemetry import ConfigError
+from tests.support import free_port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +64,7 @@ def test_bad_arguments_are_config_errors(argv: list[str], message: str) -> None:
 
 
 def test_unreachable_broker_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(PublisherError, match=r"cannot reach the broker at mqtt://127.0.0.1:1"):
-        _run("--fast", "--duration", "1h", "--mqtt-url", "mqtt://127.0.0.1:1")
+    url = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(PublisherError, match=f"cannot reach the broker at {url}"):
+        _run("--fast", "--duration", "1h", "--mqtt-url", url)
     assert capsys.readouterr().out == ""

