@@ -40,10 +40,16 @@ class Maintenance:
         """Start the timer thread."""
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the timer thread runs."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         """Stop after the current round."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
 
     def run_once(self, *, partitions: bool) -> int | None:
         """Do one round; return the 1-minute buckets refreshed (None: another worker has it)."""
