@@ -71,10 +71,16 @@ class IngestService:
         # One connection for the writer, one for upkeep; opened in run(), not here.
         self.pool = create_pool(url, size=2, name="ingest")
         self.writer = ReadingsWriter(
-            self.pool, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
+            self.pool,
+            metrics=self.metrics,
+            station_refresh_s=settings.station_refresh_s,
+            reject_raw_max_bytes=settings.reject_raw_max_bytes,
         )
         self.maintenance = Maintenance(
-            self.pool, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
+            self.pool,
+            interval_s=settings.rollup_interval_s,
+            settle_s=settings.rollup_settle_s,
+            reject_retention_days=settings.reject_retention_days,
         )
         self.metrics_server = (
             MetricsServer(self.metrics, host=settings.metrics_host, port=settings.metrics_port)
