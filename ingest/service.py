@@ -29,6 +29,9 @@ _BATCH_MAX_READINGS = 50_000
 _POLL_S = 0.2
 
 
+_THREADS = ("maintenance", "mqtt", "writer")
+
+
 class WorkerDiedError(AquaWatchError):
     """A thread of the worker died; the worker stopped and should be restarted.
 
@@ -55,6 +58,7 @@ class IngestService:
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.inflight_window)
         self.metrics = IngestMetrics(self.inbox.qsize, threads=self._threads)
         self._writer_failed = False
+        self._dead_at_close: frozenset[str] | None = None  # set when the worker stops
         scheme = TopicScheme(settings.topic_prefix)
         self.consumer = Consumer(
             parse_mqtt_url(settings.mqtt_url.get_secret_value()),
@@ -128,6 +132,7 @@ class IngestService:
 
     def _close(self, *, report_last: bool) -> None:
         """Stop every part; after a failure ``/metrics`` and ``/health`` answer to the end."""
+        self._dead_at_close = frozenset(self.metrics.dead_threads())
         if not report_last and self.metrics_server is not None:
             self.metrics_server.close()  # a stop we asked for is no death to report
         self.consumer.stop()
@@ -138,6 +143,8 @@ class IngestService:
             self.metrics_server.close()
 
     def _threads(self) -> dict[str, bool]:
+        if self._dead_at_close is not None:  # the threads we stop meanwhile did not die
+            return {name: name not in self._dead_at_close for name in _THREADS}
         return {
             "maintenance": self.maintenance.alive,
             "mqtt": self.consumer.alive,
