@@ -45,7 +45,7 @@ class DeviceStatus(IntEnum):
 _STATUS_CODES: Final = frozenset(int(s) for s in DeviceStatus)
 _CODES: Final = frozenset(PARAMETERS)
 
-MAX_DEPTH: Final = 254
+_MAX_DEPTH: Final = 254
 """Deepest nesting of arrays and objects accepted: what orjson serialises (no station needs 5)."""
 
 # A JSON string, or an unterminated one running to the end; possessive, so linear on any input.
@@ -131,7 +131,7 @@ def _load_json(payload: bytes) -> Any:
     try:
         again = orjson.dumps(doc)
     except orjson.JSONEncodeError as exc:  # from what loads returned, only nesting can fail
-        raise _fail(RejectReason.TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels") from exc
+        raise _fail(RejectReason.TOO_DEEP, f"nested deeper than {_MAX_DEPTH} levels") from exc
     # orjson keeps the last of duplicate keys. Written again, the document has one colon fewer
     # per key it dropped; colons inside strings are the same on both sides, unless the payload
     # escaped one as \u003a, which the exact (slower) search below handles.
@@ -173,8 +173,8 @@ def _not_json(payload: bytes, exc: orjson.JSONDecodeError) -> DecodeError:
     pos = min(max(exc.pos, 0), len(text))  # orjson counts characters, not bytes
     outside_strings = _STRING_TOKEN.sub("", text[:pos])
     depth = sum(map(outside_strings.count, "[{")) - sum(map(outside_strings.count, "]}"))
-    if depth > MAX_DEPTH:
-        return _fail(RejectReason.TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels")
+    if depth > _MAX_DEPTH:
+        return _fail(RejectReason.TOO_DEEP, f"nested deeper than {_MAX_DEPTH} levels")
     number = _NUMBER.match(text, pos)
     if (
         _NAN_OR_INFINITY.match(text, pos)
@@ -246,10 +246,11 @@ def _status(raw: object, values: Mapping[str, float], *, where: str) -> dict[str
     if not isinstance(raw, dict):
         raise _fail(RejectReason.BAD_SCHEMA, f"{where}.status must be an object")
     for code, state in raw.items():
-        if code not in values:  # a known code from here on: safe to show as is
+        if code not in values:
             detail = f"{where}.status.{_show(code)}: no value for this parameter in the sample"
             raise _fail(RejectReason.BAD_STATUS, detail)
         # Exactly int: True is not a status, 1.0 is no smallint, and [1] is not even hashable.
+        # (``code`` is a known parameter code here, safe to quote as it is.)
         if type(state) is not int or state not in _STATUS_CODES:
             detail = f"{where}.status.{code}: {_show(state)} is not 0, 1 or 2"
             raise _fail(RejectReason.BAD_STATUS, detail)
