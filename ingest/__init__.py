@@ -3,7 +3,7 @@
 from ingest.consumer import BrokerError, Consumer
 from ingest.inbound import Decoder, Inbound, Rejection
 from ingest.metrics import IngestMetrics, MetricsServer
-from ingest.service import IngestService
+from ingest.service import IngestService, WorkerDiedError
 from ingest.settings import IngestSettings
 from ingest.writer import BatchResult, ReadingsWriter
 
@@ -19,4 +19,5 @@ __all__ = [
     "MetricsServer",
     "ReadingsWriter",
     "Rejection",
+    "WorkerDiedError",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ingest.service import IngestService
+from ingest.service import IngestService, WorkerDiedError
 from ingest.settings import IngestSettings
 from stations import load_registry, sync_registry
 from telemetry import add_settings_arguments, connect, migrate, settings_from_args, stop_event
@@ -21,7 +21,11 @@ def _run(args: argparse.Namespace) -> int:
     with connect(url) as conn:
         sync_registry(conn, registry, deactivate_missing=False)
     stop = stop_event()
-    IngestService(settings, protocol=args.mqtt_protocol).run(stop)
+    try:
+        IngestService(settings, protocol=args.mqtt_protocol).run(stop)
+    except WorkerDiedError as exc:
+        logger.critical("ingest worker failed (%s); exiting with status 1 to be restarted", exc)
+        return 1
     return 0
 
 

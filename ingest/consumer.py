@@ -3,7 +3,9 @@
 The paho network thread only decodes and enqueues; the writer acknowledges messages after
 their transaction committed (manual acks). MQTT v5 with a persistent session and a large
 Receive Maximum, so the broker keeps queuing while we are away and lets a whole batch be in
-flight; MQTT 3.1.1 with clean_session=False when the broker has no v5.
+flight; MQTT 3.1.1 with clean_session=False when the broker has no v5. No callback lets an
+exception reach paho, which would end its network thread: a message that cannot be taken
+becomes a reject like any other.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, ParamSpec
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.inbound import Decoder, Inbound, Rejection
+from ingest.metrics import IngestMetrics
 from telemetry import (
     AquaWatchError,
     Channel,
@@ -37,6 +41,8 @@ logger = logging.getLogger(__name__)
 Protocol = Literal["auto", "5", "3.1.1"]
 _UNSUPPORTED_PROTOCOL = 132  # CONNACK reason "Unsupported protocol version"
 _V5_PROBE_S = 5.0
+
+P = ParamSpec("P")
 
 
 class BrokerError(AquaWatchError):
@@ -56,6 +62,7 @@ class Consumer:
         inflight_window: Receive Maximum; the queue must hold at least this many.
         session_expiry_s: How long the broker keeps the session while we are away.
         protocol: ``5``, ``3.1.1`` or ``auto`` (v5, falling back to 3.1.1).
+        metrics: Where failed callbacks are counted.
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class Consumer:
         inflight_window: int,
         session_expiry_s: int,
         protocol: Protocol = "auto",
+        metrics: IngestMetrics | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._client_id = client_id
@@ -80,6 +88,7 @@ class Consumer:
         self._window = inflight_window
         self._session_expiry_s = session_expiry_s
         self._protocol = protocol
+        self._metrics = metrics
         self._client: mqtt.Client | None = None
         self._v5 = protocol != "3.1.1"
         self._generation = 0
@@ -92,6 +101,15 @@ class Consumer:
     def protocol_version(self) -> str:
         """The protocol in use: ``5`` or ``3.1.1``."""
         return "5" if self._v5 else "3.1.1"
+
+    @property
+    def alive(self) -> bool:
+        """Whether paho's network thread runs (while it does, it reconnects by itself)."""
+        client = self._client
+        # paho has no public accessor: its thread clears _thread when loop_forever() ends,
+        # whether by disconnect() or by an exception.
+        thread = client._thread if client is not None else None
+        return thread is not None and thread.is_alive()
 
     def start(self, *, timeout: float = 15.0) -> None:
         """Connect (falling back to 3.1.1 when allowed) and subscribe.
@@ -158,11 +176,28 @@ class Consumer:
         if self._endpoint.tls:
             client.tls_set()
         client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
+        client.on_connect = self._guarded(self._on_connect)
+        client.on_disconnect = self._guarded(self._on_disconnect)
+        client.on_message = self._guarded(self._on_message)
+        client.on_subscribe = self._guarded(self._on_subscribe)
         return client
+
+    def _guarded(self, callback: Callable[P, None]) -> Callable[P, None]:
+        """``callback``, unable to raise into paho (which would end its network thread)."""
+        name = callback.__name__
+
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                callback(*args, **kwargs)
+            except Exception:
+                self._count_error()
+                logger.exception("MQTT callback %s failed; carrying on", name)
+
+        return guarded
+
+    def _count_error(self) -> None:
+        if self._metrics is not None:
+            self._metrics.callback_errors += 1
 
     def _on_connect(
         self,
@@ -183,7 +218,16 @@ class Consumer:
         )
         status = self._scheme.subscription(Channel.STATUS)
         self._filters = [readings, status]
-        client.subscribe([(readings, 1), (status, 1)])
+        if self._v5:
+            # Retained statuses only for a new subscription, not again on every reconnect or
+            # restart of this session: they were taken (and acknowledged) already, and a
+            # retained message the ingester rejects would otherwise come back each time.
+            new_only = SubscribeOptions(
+                qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB
+            )
+            client.subscribe([(readings, new_only), (status, new_only)])
+        else:
+            client.subscribe([(readings, 1), (status, 1)])
         logger.info(
             "connected to %s (MQTT %s, session present: %s)",
             self._endpoint.display(),
@@ -221,6 +265,21 @@ class Consumer:
             logger.warning("disconnected from the broker: %s; reconnecting", reason.getName())
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            item = self._take(message)
+        except Exception as exc:  # a bug: still a reject, so that it is acknowledged
+            self._count_error()
+            logger.exception("taking a message from the broker failed; storing it as a reject")
+            detail = f"the consumer failed: {type(exc).__name__}: {exc}"
+            topic = bytes(message._topic).decode("utf-8", errors="replace")
+            body = Rejection(RejectReason.INTERNAL_ERROR, detail)
+            payload = bytes(message.payload)
+            item = Inbound(message.mid, message.qos, self._generation, topic, payload, None, body)
+        # Never full while the broker honours our Receive Maximum; if it is, waiting here
+        # stops reading the socket, which is the back-pressure we want.
+        self._inbox.put(item)
+
+    def _take(self, message: mqtt.MQTTMessage) -> Inbound:
         payload = bytes(message.payload)
         try:
             topic = message.topic
@@ -235,12 +294,9 @@ class Consumer:
                 topic=topic, payload=payload, received_at=time.time()
             )
         size = sum(len(s.values) for s in body.samples) if isinstance(body, ReadingsDocument) else 0
-        item = Inbound(
+        return Inbound(
             message.mid, message.qos, self._generation, topic, payload, station, body, size
         )
-        # Never full while the broker honours our Receive Maximum; if it is, waiting here
-        # stops reading the socket, which is the back-pressure we want.
-        self._inbox.put(item)
 
     def ack(self, items: Iterable[Inbound]) -> int:
         """Acknowledge committed messages of the current connection.

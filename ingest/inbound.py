@@ -6,6 +6,7 @@ checks that need the database (is the station known?) are left to the writer.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from telemetry import (
@@ -19,6 +20,8 @@ from telemetry import (
     decode_readings,
     decode_status,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,21 @@ class Decoder:
     def decode(
         self, *, topic: str, payload: bytes, received_at: float
     ) -> tuple[str | None, ReadingsDocument | StatusDocument | Rejection]:
-        """Return the topic's station id and the decoded body or a rejection."""
+        """Return the topic's station id and the decoded body or a rejection; never raise.
+
+        Whatever goes wrong, a bug included, makes a rejection: an exception here would stop
+        the MQTT network thread, and the message would come back on every restart.
+        """
+        try:
+            return self._decode(topic=topic, payload=payload, received_at=received_at)
+        except Exception as exc:
+            logger.exception("decoding a %d-byte message on %r failed", len(payload), topic)
+            detail = f"the decoder failed: {type(exc).__name__}: {exc}"
+            return None, Rejection(RejectReason.INTERNAL_ERROR, detail)
+
+    def _decode(
+        self, *, topic: str, payload: bytes, received_at: float
+    ) -> tuple[str | None, ReadingsDocument | StatusDocument | Rejection]:
         try:
             parsed = self.scheme.parse(topic)
         except TopicError as exc:

@@ -1,6 +1,7 @@
-"""Periodic database upkeep done by ingest workers: partitions ahead and rollups.
+"""Periodic database upkeep done by ingest workers: partitions ahead, rollups, old rejects.
 
-Several workers may run it; an advisory lock lets one of them do each round. On
+Several workers may run it; an advisory lock lets one of them do each round of rollups, and
+old rejects are deleted in small batches that skip rows another worker is deleting. On
 TimescaleDB both SQL functions are no-ops (chunks and continuous aggregates look after
 themselves), so the same code runs on both flavours.
 """
@@ -18,21 +19,37 @@ logger = logging.getLogger(__name__)
 
 _LOCK_KEY: Final = 0x41515752  # "AQWR"
 _PARTITIONS_EVERY_ROUNDS: Final = 120
+_PURGE_BATCH: Final = 1_000
+_PURGE_BATCHES_PER_ROUND: Final = 10
+_PURGE_REJECTS: Final = (
+    "DELETE FROM rejects WHERE id IN (SELECT id FROM rejects"
+    " WHERE received_at < now() - make_interval(days => %s)"
+    " ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+)
 
 
 class Maintenance:
-    """Runs rollup refreshes (and, less often, partition creation) on a timer thread.
+    """Runs rollup refreshes, reject retention and (less often) partition creation on a timer.
 
     Args:
         pool: Where its connection is borrowed from, one round at a time.
         interval_s: Seconds between rounds.
         settle_s: Rollups cover rows ingested at least this long ago.
+        reject_retention_days: Rejects older than this are deleted.
     """
 
-    def __init__(self, pool: ConnectionPool, *, interval_s: float, settle_s: float) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        interval_s: float,
+        settle_s: float,
+        reject_retention_days: int = 30,
+    ) -> None:
         self._pool = pool
         self._interval_s = interval_s
         self._settle_s = settle_s
+        self._reject_retention_days = reject_retention_days
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-maintenance", daemon=True)
 
@@ -40,10 +57,16 @@ class Maintenance:
         """Start the timer thread."""
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the timer thread runs."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         """Stop after the current round."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
 
     def run_once(self, *, partitions: bool) -> int | None:
         """Do one round; return the 1-minute buckets refreshed (None: another worker has it)."""
@@ -58,13 +81,32 @@ class Maintenance:
             ).fetchone()
             return int(row[0]) if row and row[0] is not None else 0
 
+    def purge_rejects(self) -> int:
+        """Delete rejects past their retention, a small batch per transaction; return how many.
+
+        At most a few batches a round, so that a long backlog of old rows (after the retention
+        was shortened, say) is worked off over several rounds instead of in one long delete.
+        """
+        deleted = 0
+        for _ in range(_PURGE_BATCHES_PER_ROUND):
+            with self._pool.connection(timeout=10) as conn:
+                cur = conn.execute(_PURGE_REJECTS, (self._reject_retention_days, _PURGE_BATCH))
+                batch = max(cur.rowcount, 0)
+            deleted += batch
+            if batch < _PURGE_BATCH:
+                break
+        return deleted
+
     def _run(self) -> None:
         rounds = 0
         while not self._stop.wait(self._interval_s):
             try:
                 refreshed = self.run_once(partitions=rounds % _PARTITIONS_EVERY_ROUNDS == 0)
+                purged = self.purge_rejects()
             except psycopg.Error:
                 logger.exception("maintenance round failed; retrying next round")
             else:
-                logger.debug("rollups refreshed: %s buckets", refreshed)
+                logger.debug(
+                    "rollups refreshed: %s buckets; old rejects deleted: %d", refreshed, purged
+                )
             rounds += 1

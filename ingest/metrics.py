@@ -1,7 +1,9 @@
-"""Ingest counters, exposed in the Prometheus text format over HTTP.
+"""Ingest counters, exposed in the Prometheus text format over HTTP, and the worker's health.
 
-Only the writer thread changes the counters; the HTTP thread reads them, which is safe
-for plain ints and floats in CPython.
+Each counter is changed by one thread only (the writer's; failed callbacks by the MQTT
+network thread); the HTTP thread reads them, which is safe for plain ints and floats in
+CPython. ``/health`` answers 200 while every thread of the worker runs and 503 once one has
+died (the worker then exits with status 1).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import bisect
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Final
 
@@ -51,21 +53,38 @@ class Histogram:
 
 
 class IngestMetrics:
-    """What an ingest worker counts."""
+    """What an ingest worker counts.
 
-    def __init__(self, queue_depth: Callable[[], int]) -> None:
+    Args:
+        queue_depth: Messages received and not yet committed.
+        threads: Whether each thread of the worker runs, by name.
+    """
+
+    def __init__(
+        self,
+        queue_depth: Callable[[], int],
+        *,
+        threads: Callable[[], Mapping[str, bool]] | None = None,
+    ) -> None:
         self.queue_depth = queue_depth
+        self.threads = threads or dict
         self.messages_received = 0
         self.readings_stored = 0
         self.readings_duplicate = 0
         self.messages_rejected: Counter[str] = Counter()
         self.batches = 0
         self.database_errors = 0
+        self.callback_errors = 0
         self.batch_seconds = Histogram()
         self.sample_age_seconds = Histogram()
 
+    def dead_threads(self) -> list[str]:
+        """The threads that stopped although nobody asked them to."""
+        return sorted(name for name, up in self.threads().items() if not up)
+
     def render(self) -> str:
         """Return the metrics in the Prometheus text format."""
+        threads = self.threads()
         lines = [
             "# HELP aquawatch_ingest_messages_received_total Messages taken from the broker.",
             "# TYPE aquawatch_ingest_messages_received_total counter",
@@ -90,6 +109,20 @@ class IngestMetrics:
             "# HELP aquawatch_ingest_database_errors_total Failed commits (retried).",
             "# TYPE aquawatch_ingest_database_errors_total counter",
             f"aquawatch_ingest_database_errors_total {self.database_errors}",
+            "# HELP aquawatch_ingest_callback_errors_total MQTT callbacks that failed"
+            " (a message among them became a reject).",
+            "# TYPE aquawatch_ingest_callback_errors_total counter",
+            f"aquawatch_ingest_callback_errors_total {self.callback_errors}",
+            "# HELP aquawatch_ingest_thread_up Whether a worker thread runs (1) or died (0).",
+            "# TYPE aquawatch_ingest_thread_up gauge",
+            *(
+                f'aquawatch_ingest_thread_up{{thread="{name}"}} {int(up)}'
+                for name, up in sorted(threads.items())
+            ),
+            "# HELP aquawatch_ingest_healthy 1 while every thread runs; 0 once one died"
+            " (the worker then exits with status 1).",
+            "# TYPE aquawatch_ingest_healthy gauge",
+            f"aquawatch_ingest_healthy {int(all(threads.values()))}",
             "# HELP aquawatch_ingest_queue_depth Messages received and not yet committed.",
             "# TYPE aquawatch_ingest_queue_depth gauge",
             f"aquawatch_ingest_queue_depth {self.queue_depth()}",
@@ -104,18 +137,23 @@ class IngestMetrics:
 
 
 class MetricsServer:
-    """Serves ``/metrics`` from a daemon thread until closed."""
+    """Serves ``/metrics`` and ``/health`` from a daemon thread until closed."""
 
     def __init__(self, metrics: IngestMetrics, *, host: str, port: int) -> None:
-        render = metrics.render
-
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/metrics":
+                path = self.path.split("?")[0]
+                status = 200
+                if path == "/metrics":
+                    body = metrics.render().encode()
+                elif path == "/health":
+                    dead = metrics.dead_threads()
+                    status = 503 if dead else 200
+                    body = (f"dead: {', '.join(dead)}\n" if dead else "ok\n").encode()
+                else:
                     self.send_error(404)
                     return
-                body = render().encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -1,4 +1,10 @@
-"""An ingest worker: broker → bounded queue → batches → database → acknowledgements."""
+"""An ingest worker: broker → bounded queue → batches → database → acknowledgements.
+
+The writer loop also watches the worker's other threads. When one has died (paho's network
+thread, the upkeep timer) or the writer itself fails, ``/metrics`` and ``/health`` say so,
+the worker stops and :class:`WorkerDiedError` tells the command to exit with status 1, so that a
+supervisor restarts it; what was not committed is not acknowledged and comes back.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +21,27 @@ from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
-from telemetry import TopicScheme, create_pool, parse_mqtt_url
+from telemetry import AquaWatchError, TopicScheme, create_pool, parse_mqtt_url
 
 logger = logging.getLogger(__name__)
 
 _BATCH_MAX_READINGS = 50_000
 _POLL_S = 0.2
+
+
+_THREADS = ("maintenance", "mqtt", "writer")
+
+
+class WorkerDiedError(AquaWatchError):
+    """A thread of the worker died; the worker stopped and should be restarted.
+
+    Attributes:
+        threads: The names of the dead threads (``mqtt``, ``maintenance``, ``writer``).
+    """
+
+    def __init__(self, threads: list[str]) -> None:
+        super().__init__(f"{', '.join(threads)} thread died")
+        self.threads = threads
 
 
 class IngestService:
@@ -35,7 +56,9 @@ class IngestService:
         self.settings = settings
         url = settings.database_url.get_secret_value()
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.inflight_window)
-        self.metrics = IngestMetrics(self.inbox.qsize)
+        self.metrics = IngestMetrics(self.inbox.qsize, threads=self._threads)
+        self._writer_failed = False
+        self._dead_at_close: frozenset[str] | None = None  # set when the worker stops
         scheme = TopicScheme(settings.topic_prefix)
         self.consumer = Consumer(
             parse_mqtt_url(settings.mqtt_url.get_secret_value()),
@@ -47,14 +70,21 @@ class IngestService:
             inflight_window=settings.inflight_window,
             session_expiry_s=settings.session_expiry_s,
             protocol=protocol,
+            metrics=self.metrics,
         )
         # One connection for the writer, one for upkeep; opened in run(), not here.
         self.pool = create_pool(url, size=2, name="ingest")
         self.writer = ReadingsWriter(
-            self.pool, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
+            self.pool,
+            metrics=self.metrics,
+            station_refresh_s=settings.station_refresh_s,
+            reject_raw_max_bytes=settings.reject_raw_max_bytes,
         )
         self.maintenance = Maintenance(
-            self.pool, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
+            self.pool,
+            interval_s=settings.rollup_interval_s,
+            settle_s=settings.rollup_settle_s,
+            reject_retention_days=settings.reject_retention_days,
         )
         self.metrics_server = (
             MetricsServer(self.metrics, host=settings.metrics_host, port=settings.metrics_port)
@@ -63,9 +93,14 @@ class IngestService:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Ingest until ``stop`` is set, then commit what was received and return."""
+        """Ingest until ``stop`` is set, then commit what was received and return.
+
+        Raises:
+            WorkerDiedError: A thread of the worker died; the worker has stopped.
+        """
         self.pool.open(wait=False)
         self.consumer.start()
+        self.maintenance.start()
         if self.metrics_server is not None:  # answering /metrics means: subscribed, ready
             self.metrics_server.start()
             logger.info(
@@ -73,16 +108,20 @@ class IngestService:
                 self.settings.metrics_host,
                 self.metrics_server.port,
             )
-        self.maintenance.start()
         try:
             self._loop(stop)
-        finally:
-            self.consumer.stop()
-            self.maintenance.close()
-            self.writer.close()
-            self.pool.close()
-            if self.metrics_server is not None:
-                self.metrics_server.close()
+        except WorkerDiedError:
+            self._close(report_last=True)
+            raise
+        except Exception as exc:
+            self._writer_failed = True
+            logger.critical("the writer failed; stopping the worker", exc_info=True)
+            self._close(report_last=True)
+            raise WorkerDiedError(["writer"]) from exc
+        except BaseException:
+            self._close(report_last=False)
+            raise
+        self._close(report_last=False)
         logger.info(
             "stopped: %d messages, %d readings stored, %d duplicates, %d rejected",
             self.metrics.messages_received,
@@ -91,9 +130,46 @@ class IngestService:
             sum(self.metrics.messages_rejected.values()),
         )
 
+    def _close(self, *, report_last: bool) -> None:
+        """Stop every part; after a failure ``/metrics`` and ``/health`` answer to the end."""
+        self._dead_at_close = frozenset(self.metrics.dead_threads())
+        if not report_last and self.metrics_server is not None:
+            self.metrics_server.close()  # a stop we asked for is no death to report
+        self.consumer.stop()
+        self.maintenance.close()
+        self.writer.close()
+        self.pool.close()
+        if report_last and self.metrics_server is not None:
+            self.metrics_server.close()
+
+    def _threads(self) -> dict[str, bool]:
+        if self._dead_at_close is not None:  # the threads we stop meanwhile did not die
+            return {name: name not in self._dead_at_close for name in _THREADS}
+        return {
+            "maintenance": self.maintenance.alive,
+            "mqtt": self.consumer.alive,
+            "writer": not self._writer_failed,
+        }
+
+    def _watch(self) -> None:
+        """The watchdog: raise WorkerDiedError when a thread of the worker has died.
+
+        Raises:
+            WorkerDiedError: Naming the dead threads.
+        """
+        dead = self.metrics.dead_threads()
+        if dead:
+            logger.critical(
+                "%s thread died; stopping the worker (received messages not committed"
+                " are not acknowledged: the broker delivers them again)",
+                ", ".join(dead),
+            )
+            raise WorkerDiedError(dead)
+
     def _loop(self, stop: threading.Event) -> None:
         deadline: float | None = None
         while True:
+            self._watch()
             if stop.is_set() and deadline is None:
                 deadline = time.monotonic() + self.settings.shutdown_grace_s
                 logger.info("stopping: committing %d received messages", self.inbox.qsize())
@@ -152,6 +228,7 @@ class IngestService:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_max_s)
+                self._watch()
                 continue
             self.metrics.batch_seconds.observe(time.monotonic() - started)
             self.consumer.ack(batch)

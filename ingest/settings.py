@@ -51,6 +51,16 @@ class IngestSettings(CommonSettings):
     metrics_port: int = Field(
         default=9464, ge=0, le=65_535, description="Prometheus /metrics port (0 turns it off)"
     )
+    reject_raw_max_bytes: int = Field(
+        default=4096,
+        ge=0,
+        description="bytes of a rejected payload kept in rejects (its full size is kept too)",
+    )
+    reject_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="rejects are deleted after this many days; daily counts by reason stay",
+    )
     rollup_interval_s: float = Field(
         default=30, gt=0, description="how often rollups are refreshed (plain PostgreSQL)"
     )

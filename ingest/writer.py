@@ -3,7 +3,9 @@
 Readings go by COPY into a session-local staging table, then one
 ``INSERT … ON CONFLICT DO NOTHING`` into ``readings``, so a redelivered message is
 stored once. Rejected messages, station statuses and readings of a batch commit together;
-only then may the batch be acknowledged to the broker.
+only then may the batch be acknowledged to the broker. A reject keeps the first bytes of its
+payload with the full size, and adds to the day's count for its reason in the same
+transaction, so the statistics outlive the rows (which the maintenance thread deletes).
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ _MOVE_STAGED: Final = (
     " SELECT to_timestamp(epoch), station_id, parameter_id, value, device_status"
     " FROM readings_staging ON CONFLICT DO NOTHING"
 )
+_COUNT_REJECTS: Final = (
+    "INSERT INTO reject_counts (day, reason, messages, payload_bytes)"
+    " SELECT (now() AT TIME ZONE 'UTC')::date, reason, count(*), sum(size)"
+    " FROM unnest(%s::text[], %s::bigint[]) AS r(reason, size)"
+    " GROUP BY reason ORDER BY reason"  # the same lock order in every worker: no deadlocks
+    " ON CONFLICT (day, reason) DO UPDATE SET"
+    "  messages = reject_counts.messages + excluded.messages,"
+    "  payload_bytes = reject_counts.payload_bytes + excluded.payload_bytes"
+)
+_DETAIL_MAX_CHARS: Final = 1_000
 _UPSERT_STATUS: Final = (
     "INSERT INTO station_status (station_id, state, reported_at, fw, battery_v)"
     " SELECT station_id, state, to_timestamp(epoch), fw, battery_v"
@@ -64,14 +76,21 @@ class ReadingsWriter:
         pool: Where connections come from; a broken one goes back and a fresh one is taken.
         metrics: Counters to update after each commit.
         station_refresh_s: Least time between reloads of the active station list.
+        reject_raw_max_bytes: How much of a rejected payload is kept.
     """
 
     def __init__(
-        self, pool: ConnectionPool, *, metrics: IngestMetrics, station_refresh_s: float
+        self,
+        pool: ConnectionPool,
+        *,
+        metrics: IngestMetrics,
+        station_refresh_s: float,
+        reject_raw_max_bytes: int = 4096,
     ) -> None:
         self._pool = pool
         self._metrics = metrics
         self._station_refresh_s = station_refresh_s
+        self._raw_max = reject_raw_max_bytes
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._stations: frozenset[str] = frozenset()
         self._stations_loaded_at = float("-inf")
@@ -154,7 +173,7 @@ class ReadingsWriter:
     ) -> BatchResult:
         result = BatchResult()
         lines: list[str] = []
-        rejects: list[tuple[str, str, str, bytes]] = []
+        rejects: list[tuple[str, str, str, bytes, int]] = []
         statuses: dict[str, StatusDocument] = {}
         for item in batch:
             body = item.body
@@ -166,7 +185,15 @@ class ReadingsWriter:
                     f"station {item.station_id!r} is not registered or not active",
                 )
             if isinstance(body, Rejection):
-                rejects.append((item.topic, body.reason.value, body.detail, item.payload))
+                rejects.append(
+                    (
+                        _storable(item.topic),
+                        body.reason.value,
+                        _storable(body.detail[:_DETAIL_MAX_CHARS]),
+                        item.payload[: self._raw_max],
+                        len(item.payload),
+                    )
+                )
                 result.rejected.append(body.reason)
             elif isinstance(body, StatusDocument):
                 statuses[str(item.station_id)] = body
@@ -183,9 +210,12 @@ class ReadingsWriter:
                 result.stored = max(cur.rowcount, 0)
                 result.duplicates = len(lines) - result.stored
             if rejects:
-                with cur.copy("COPY rejects (topic, reason, detail, payload) FROM STDIN") as copy:
+                with cur.copy(
+                    "COPY rejects (topic, reason, detail, payload, payload_size) FROM STDIN"
+                ) as copy:
                     for row in rejects:
                         copy.write_row(row)
+                cur.execute(_COUNT_REJECTS, ([r[1] for r in rejects], [r[4] for r in rejects]))
             if statuses:
                 cur.execute(
                     _UPSERT_STATUS,
@@ -223,6 +253,11 @@ def _format_rows(doc: ReadingsDocument, lines: list[str]) -> None:
         status = sample.status
         for code, value in sample.values.items():
             append(f"{prefix}{_PARAMETER_IDS[code]}\t{value!r}\t{status.get(code, 0)}\n")
+
+
+def _storable(text: str) -> str:
+    """``text`` fit for a PostgreSQL text column, which cannot hold NUL."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _merge(a: BatchResult, b: BatchResult) -> BatchResult:

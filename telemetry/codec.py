@@ -8,12 +8,17 @@ A readings document is either the batch form::
 or the single-sample shorthand ``{"station": ..., "ts": ..., "values": {...}}``.
 Decoding checks structure, types, parameter codes, finite values and device status codes;
 whether the station is known and the time plausible is the ingester's business.
+
+Any input either decodes or raises :class:`DecodeError`, cheaply and without recursion:
+orjson reads at most 1024 levels of nesting and writes at most 254, a document with a key
+twice in one object is refused rather than read as its last value, and text fields that
+reach the database may not hold control characters (PostgreSQL text cannot hold NUL).
 """
 
 from __future__ import annotations
 
-import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -39,6 +44,18 @@ class DeviceStatus(IntEnum):
 
 _STATUS_CODES: Final = frozenset(int(s) for s in DeviceStatus)
 _CODES: Final = frozenset(PARAMETERS)
+
+_MAX_DEPTH: Final = 254
+"""Deepest nesting of arrays and objects accepted: what orjson serialises (no station needs 5)."""
+
+# A JSON string, or an unterminated one running to the end; possessive, so linear on any input.
+_STRING_TOKEN: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+# The tokens of valid JSON that matter for finding a key twice in one object.
+_STRUCTURE_TOKEN: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[{}\[\]:]', re.DOTALL)
+_NAN_OR_INFINITY: Final = re.compile(r"-?(?:NaN|Infinity)")
+_NUMBER: Final = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_SHOWN_CHARS: Final = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +94,9 @@ class StationState(StrEnum):
     OFFLINE = "offline"
 
 
+_STATES: Final = frozenset(s.value for s in StationState)
+
+
 @dataclass(frozen=True, slots=True)
 class StatusDocument:
     """A station's retained status (also its MQTT will message)."""
@@ -91,20 +111,79 @@ def _fail(reason: RejectReason, detail: str) -> DecodeError:
     return DecodeError(reason, detail)
 
 
+def _show(value: object) -> str:
+    """A short repr of a value from a message, for details (which are stored and logged)."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 3]}..."
+
+
+def _text(raw: str, *, where: str) -> str:
+    if _CONTROL.search(raw):
+        raise _fail(RejectReason.CONTROL_CHARACTER, f"{where} contains a control character")
+    return raw
+
+
 def _load_json(payload: bytes) -> Any:
     try:
-        return orjson.loads(payload)
+        doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _fail(RejectReason.NOT_UTF8, "payload is not valid UTF-8") from exc
-        try:
-            json.loads(text)  # the stdlib also reads NaN/Infinity: tell those apart
-        except ValueError:
-            raise _fail(RejectReason.NOT_JSON, f"payload is not JSON: {exc}") from exc
+        raise _not_json(payload, exc) from exc
+    try:
+        again = orjson.dumps(doc)
+    except orjson.JSONEncodeError as exc:  # from what loads returned, only nesting can fail
+        raise _fail(RejectReason.TOO_DEEP, f"nested deeper than {_MAX_DEPTH} levels") from exc
+    # orjson keeps the last of duplicate keys. Written again, the document has one colon fewer
+    # per key it dropped; colons inside strings are the same on both sides, unless the payload
+    # escaped one as \u003a, which the exact (slower) search below handles.
+    escaped_colon = b"\\u003a" in payload or b"\\u003A" in payload
+    if escaped_colon or again.count(b":") != payload.count(b":"):
+        key = _duplicate_key(payload.decode("utf-8"))
+        if key is not None:
+            detail = f"key {_show(key)} appears more than once in one object"
+            raise _fail(RejectReason.DUPLICATE_KEY, detail)
+    return doc
+
+
+def _duplicate_key(text: str) -> str | None:
+    """Return a key found twice in one object of valid JSON ``text`` (a loop, no recursion)."""
+    open_keys: list[set[str]] = []  # per open object (or array, which gets no keys)
+    last = ""
+    for match in _STRUCTURE_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            open_keys.append(set())
+        elif token in ("}", "]"):
+            open_keys.pop()
+        elif token == ":":  # ``last`` was a key
+            key: str = orjson.loads(last)
+            if key in open_keys[-1]:
+                return key
+            open_keys[-1].add(key)
+        else:
+            last = token
+    return None
+
+
+def _not_json(payload: bytes, exc: orjson.JSONDecodeError) -> DecodeError:
+    """Say why orjson refused ``payload``, without a second (recursive) parser."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return _fail(RejectReason.NOT_UTF8, "payload is not valid UTF-8")
+    pos = min(max(exc.pos, 0), len(text))  # orjson counts characters, not bytes
+    outside_strings = _STRING_TOKEN.sub("", text[:pos])
+    depth = sum(map(outside_strings.count, "[{")) - sum(map(outside_strings.count, "]}"))
+    if depth > _MAX_DEPTH:
+        return _fail(RejectReason.TOO_DEEP, f"nested deeper than {_MAX_DEPTH} levels")
+    number = _NUMBER.match(text, pos)
+    if (
+        _NAN_OR_INFINITY.match(text, pos)
+        or _NAN_OR_INFINITY.match(text, max(pos - 1, 0))  # orjson points after a minus sign
+        or (number is not None and math.isinf(float(number.group())))
+    ):
         detail = "a number is NaN, Infinity or too large for a float"
-        raise _fail(RejectReason.NON_FINITE_VALUE, detail) from exc
+        return _fail(RejectReason.NON_FINITE_VALUE, detail)
+    return _fail(RejectReason.NOT_JSON, f"payload is not JSON: {exc}")
 
 
 def parse_timestamp(raw: object, *, where: str) -> float:
@@ -117,9 +196,10 @@ def parse_timestamp(raw: object, *, where: str) -> float:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError as exc:
-            raise _fail(RejectReason.BAD_TIMESTAMP, f"{where}: {raw!r} is not ISO 8601") from exc
+            detail = f"{where}: {_show(raw)} is not ISO 8601"
+            raise _fail(RejectReason.BAD_TIMESTAMP, detail) from exc
         if parsed.tzinfo is None:
-            detail = f"{where}: {raw!r} has no UTC offset (e.g. +07:00)"
+            detail = f"{where}: {_show(raw)} has no UTC offset (e.g. +07:00)"
             raise _fail(RejectReason.BAD_TIMESTAMP, detail)
         epoch = parsed.timestamp()
     elif isinstance(raw, int | float) and not isinstance(raw, bool):
@@ -128,7 +208,7 @@ def parse_timestamp(raw: object, *, where: str) -> float:
         detail = f"{where}: expected ISO 8601 text or epoch seconds, got {type(raw).__name__}"
         raise _fail(RejectReason.BAD_TIMESTAMP, detail)
     if not _EPOCH_MIN <= epoch < _EPOCH_MAX:
-        detail = f"{where}: {raw!r} is outside 2000-2099"
+        detail = f"{where}: {_show(raw)} is outside 2000-2099"
         raise _fail(RejectReason.BAD_TIMESTAMP, detail)
     return epoch
 
@@ -148,7 +228,7 @@ def _values(raw: object, *, where: str) -> dict[str, float]:
     values: dict[str, float] = {}
     for code, value in raw.items():
         if code not in PARAMETERS:
-            detail = f"{where}.values: unknown parameter code {code!r}"
+            detail = f"{where}.values: unknown parameter code {_show(code)}"
             raise _fail(RejectReason.UNKNOWN_PARAMETER, detail)
         if isinstance(value, bool) or not isinstance(value, int | float):
             detail = f"{where}.values.{code}: expected a number, got {type(value).__name__}"
@@ -167,10 +247,12 @@ def _status(raw: object, values: Mapping[str, float], *, where: str) -> dict[str
         raise _fail(RejectReason.BAD_SCHEMA, f"{where}.status must be an object")
     for code, state in raw.items():
         if code not in values:
-            detail = f"{where}.status.{code}: no value for this parameter in the sample"
+            detail = f"{where}.status.{_show(code)}: no value for this parameter in the sample"
             raise _fail(RejectReason.BAD_STATUS, detail)
-        if isinstance(state, bool) or state not in _STATUS_CODES:
-            detail = f"{where}.status.{code}: {state!r} is not 0, 1 or 2"
+        # Exactly int: True is not a status, 1.0 is no smallint, and [1] is not even hashable.
+        # (``code`` is a known parameter code here, safe to quote as it is.)
+        if type(state) is not int or state not in _STATUS_CODES:
+            detail = f"{where}.status.{code}: {_show(state)} is not 0, 1 or 2"
             raise _fail(RejectReason.BAD_STATUS, detail)
     return raw
 
@@ -197,6 +279,7 @@ def decode_readings(payload: bytes) -> ReadingsDocument:
     station = doc.get("station")
     if not isinstance(station, str) or not station:
         raise _fail(RejectReason.BAD_SCHEMA, "station must be a non-empty string")
+    _text(station, where="station")
     seq = doc.get("seq")
     if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int)):
         raise _fail(RejectReason.BAD_SCHEMA, "seq must be an integer")
@@ -252,16 +335,18 @@ def decode_status(payload: bytes) -> StatusDocument:
     doc = _load_json(payload)
     if not isinstance(doc, dict):
         raise _fail(RejectReason.BAD_SCHEMA, "status must be a JSON object")
-    try:
-        state = StationState(str(doc.get("state")))
-    except ValueError as exc:
-        detail = f"state: {doc.get('state')!r} is not 'online' or 'offline'"
-        raise _fail(RejectReason.BAD_SCHEMA, detail) from exc
+    raw_state = doc.get("state")
+    if not isinstance(raw_state, str) or raw_state not in _STATES:
+        detail = f"state: {_show(raw_state)} is not 'online' or 'offline'"
+        raise _fail(RejectReason.BAD_SCHEMA, detail)
+    state = StationState(raw_state)
     epoch = parse_timestamp(doc["ts"], where="ts") if "ts" in doc else None
     fw = doc.get("fw")
     battery = doc.get("battery_v")
     if fw is not None and not isinstance(fw, str):
         raise _fail(RejectReason.BAD_SCHEMA, "fw must be a string")
+    if fw is not None:
+        _text(fw, where="fw")
     if battery is not None and (isinstance(battery, bool) or not isinstance(battery, int | float)):
         raise _fail(RejectReason.BAD_SCHEMA, "battery_v must be a number")
     return StatusDocument(state, epoch, fw, None if battery is None else float(battery))

@@ -23,7 +23,10 @@ class RejectReason(StrEnum):
     PAYLOAD_TOO_LARGE = "payload_too_large"
     NOT_UTF8 = "not_utf8"
     NOT_JSON = "not_json"
+    TOO_DEEP = "too_deep"
+    DUPLICATE_KEY = "duplicate_key"
     BAD_SCHEMA = "bad_schema"
+    CONTROL_CHARACTER = "control_character"
     NON_FINITE_VALUE = "non_finite_value"
     BAD_STATUS = "bad_status"
     BAD_TIMESTAMP = "bad_timestamp"
@@ -34,6 +37,7 @@ class RejectReason(StrEnum):
     STATION_MISMATCH = "station_mismatch"
     BAD_TOPIC = "bad_topic"
     STORAGE_ERROR = "storage_error"
+    INTERNAL_ERROR = "internal_error"
 
 
 class DecodeError(AquaWatchError):

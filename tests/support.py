@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -355,8 +356,17 @@ class IngestProcess:
     def _died(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
+    def health(self) -> tuple[int, str]:
+        """Return the status and body of the worker's /health."""
+        url = f"http://127.0.0.1:{self.metrics_port}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
     def metrics(self) -> dict[str, float]:
-        """Return the unlabelled counters from /metrics."""
+        """Return the counters and gauges from /metrics, by name with labels."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             text = response.read().decode()
@@ -409,9 +419,9 @@ class Publisher:
         self._client.connect("127.0.0.1", broker.port)
         self._client.loop_start()
 
-    def publish(self, topic: str, payload: bytes) -> None:
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1 and wait for the broker's PUBACK."""
-        info = self._client.publish(topic, payload, qos=1)
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         info.wait_for_publish(timeout=10)
         assert info.is_published(), f"broker did not acknowledge a publish to {topic}"
 

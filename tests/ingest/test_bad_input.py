@@ -68,15 +68,17 @@ def test_each_bad_input_is_rejected_with_its_reason_and_the_rest_is_stored(
     )
     with psycopg.connect(database_url) as conn:
         rejects = conn.execute(
-            "SELECT topic, reason, detail, payload FROM rejects ORDER BY id"
+            "SELECT topic, reason, detail, payload, payload_size FROM rejects ORDER BY id"
         ).fetchall()
         stations = conn.execute("SELECT DISTINCT station_id FROM readings").fetchall()
     assert [r[1] for r in rejects] == [reason for *_, reason in BAD_INPUTS]
-    for (_, station, payload, _), (topic, _, detail, stored) in zip(
+    for (_, station, payload, _), (topic, _, detail, stored, size) in zip(
         BAD_INPUTS, rejects, strict=True
     ):
         assert topic == f"{prefix}/v1/{station}/readings"
-        assert bytes(stored) == payload  # raw bytes kept: nothing is lost
+        # Raw bytes kept, up to AQUAWATCH_REJECT_RAW_MAX_BYTES (4096), with the full size.
+        assert bytes(stored) == payload[:4096]
+        assert size == len(payload)
         assert detail
     assert stations == [("KG-SR-03",)]
     metrics = worker.metrics()

@@ -134,3 +134,92 @@ def test_status_round_trip() -> None:
 def test_bad_status_documents(payload: bytes, detail_part: str) -> None:
     with pytest.raises(DecodeError, match=detail_part):
         decode_status(payload)
+
+
+def _nested(depth: int) -> bytes:
+    """A readings document whose extra field nests arrays so the whole is ``depth`` deep."""
+    inner = b"[" * (depth - 1) + b"]" * (depth - 1)
+    return b'{"station": "S", "ts": 1795000000, "values": {"do": 1}, "extra": ' + inner + b"}"
+
+
+# Inputs that once escaped the decoder as TypeError or RecursionError, were read ambiguously,
+# or reached PostgreSQL text with a NUL: each is now a DecodeError with its reason.
+@pytest.mark.parametrize(
+    ("payload", "reason", "detail_part"),
+    [
+        # a status that is a list (was TypeError: unhashable type), a float, an object
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": [1]}}',
+         RejectReason.BAD_STATUS, "[1] is not 0, 1 or 2"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 1.0}}',
+         RejectReason.BAD_STATUS, "1.0 is not 0, 1 or 2"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": {}}}',
+         RejectReason.BAD_STATUS, "{} is not 0, 1 or 2"),
+        # 60,000 nested brackets, 120 KB (was RecursionError in the stdlib fallback)
+        (b"[" * 60_000 + b"]" * 60_000, RejectReason.TOO_DEEP, "deeper than 254"),
+        (b"[" * 60_000, RejectReason.TOO_DEEP, "deeper than 254"),
+        (b'{"a": "]]]", "b": ' + b"[" * 2000, RejectReason.TOO_DEEP, "deeper than 254"),
+        (_nested(255), RejectReason.TOO_DEEP, "deeper than 254"),
+        # a key twice in one object: which value did the station mean?
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4, "do": 5}}',
+         RejectReason.DUPLICATE_KEY, "key 'do' appears more than once"),
+        (b'{"station": "S", "station": "S", "ts": 1795000000, "values": {"do": 4}}',
+         RejectReason.DUPLICATE_KEY, "key 'station'"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 0, "do": 2}}',
+         RejectReason.DUPLICATE_KEY, "key 'do'"),
+        (b'{"station": "S", "samples": [{"ts": 1795000000, "values": {"do": 1}},'
+         b' {"ts": 1795000300, "ts": 1795000600, "values": {"do": 1}}]}',
+         RejectReason.DUPLICATE_KEY, "key 'ts'"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": [{"k": 1, "k": 1}]}',
+         RejectReason.DUPLICATE_KEY, "key 'k'"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": {"a:": 1, "a\\u003a": 2}}',
+         RejectReason.DUPLICATE_KEY, "key 'a:'"),
+        # control characters in a text field that is stored (PostgreSQL text cannot hold NUL)
+        (b'{"station": "S\\u0000", "ts": 1795000000, "values": {"do": 4}}',
+         RejectReason.CONTROL_CHARACTER, "station contains a control character"),
+        # what orjson refuses and the stdlib fallback used to call non-finite
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": -Infinity}}',
+         RejectReason.NON_FINITE_VALUE, "Infinity"),
+        (b'{"station": "S", "ts": 1795000000, "values": {"do": -1e999}}',
+         RejectReason.NON_FINITE_VALUE, "too large"),
+        (b'{"station": "S\\ud800", "ts": 1795000000, "values": {"do": 4}}',
+         RejectReason.NOT_JSON, "surrogate"),
+        (b'\xef\xbb\xbf{"station": "S", "ts": 1795000000, "values": {"do": 4}}',
+         RejectReason.NOT_JSON, "not JSON"),
+        (b'"' + b'\\"x' * 50_000, RejectReason.NOT_JSON, "not JSON"),
+    ],
+)  # fmt: skip
+def test_poison_documents_are_decode_errors(
+    payload: bytes, reason: RejectReason, detail_part: str
+) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode_readings(payload)
+    assert caught.value.reason is reason
+    assert detail_part in caught.value.detail
+
+
+def test_nesting_up_to_the_limit_and_escaped_colons_are_accepted() -> None:
+    assert decode_readings(_nested(254)).samples[0].values == {"do": 1.0}
+    payload = b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": {"a\\u003a": "b:"}}'
+    assert decode_readings(payload).station == "S"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "detail_part"),
+    [
+        (b"[" * 60_000 + b"]" * 60_000, RejectReason.TOO_DEEP, "deeper than 254"),
+        (b'{"state": "online", "state": "offline"}', RejectReason.DUPLICATE_KEY, "'state'"),
+        (b'{"state": ["online"]}', RejectReason.BAD_SCHEMA, "['online'] is not 'online'"),
+        (b'{"state": "online", "fw": "1.2\\u0000"}', RejectReason.CONTROL_CHARACTER, "fw"),
+        (b'{"state": "online", "fw": "\\u001b[31m"}', RejectReason.CONTROL_CHARACTER, "fw"),
+        (b'{"state": "online", "ts": "' + b"9" * 500 + b'"}', RejectReason.BAD_TIMESTAMP,
+         "999... is not ISO 8601"),
+    ],
+)  # fmt: skip
+def test_poison_status_documents_are_decode_errors(
+    payload: bytes, reason: RejectReason, detail_part: str
+) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode_status(payload)
+    assert caught.value.reason is reason
+    assert detail_part in caught.value.detail
+    assert len(caught.value.detail) < 200  # details quote message values only briefly

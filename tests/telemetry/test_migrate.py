@@ -23,13 +23,14 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0006_notifications",
         "0007_rollup_refresh",
         "0008_notification_indexes",
+        "0009_reject_limits",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
     with psycopg.connect(database_url) as conn:
         versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
         parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
-    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 9)]
+    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 10)]
     assert parameters == (24,)
 
 
@@ -44,6 +45,31 @@ def test_changed_migration_file_is_refused(
     monkeypatch.setattr("telemetry.schema.available_migrations", lambda: edited)
     with pytest.raises(MigrationError, match="0001_core changed after it was applied"):
         migrate(database_url)
+
+
+def test_bounded_rejects_keep_the_size_and_counts_of_rejects_stored_before(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = available_migrations()
+    before = [m for m in shipped if m.version < "0009"]
+    monkeypatch.setattr("telemetry.schema.available_migrations", lambda: before)
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO rejects (received_at, topic, reason, detail, payload) VALUES"
+            " ('2026-11-20T23:30:00Z', 't', 'not_json', 'd', '\\x0102'),"
+            " ('2026-11-20T23:40:00Z', 't', 'not_json', 'd', '\\x010203'),"
+            " ('2026-11-21T00:10:00+07:00', 't', 'bad_schema', 'd', '\\x01')"
+        )
+    monkeypatch.setattr("telemetry.schema.available_migrations", lambda: shipped)
+    assert migrate(database_url) == ["0009_reject_limits"]
+    with psycopg.connect(database_url) as conn:
+        sizes = conn.execute("SELECT payload_size FROM rejects ORDER BY id").fetchall()
+        counts = conn.execute(
+            "SELECT day::text, reason, messages, payload_bytes FROM reject_counts ORDER BY 1, 2"
+        ).fetchall()
+    assert sizes == [(2,), (3,), (1,)]
+    assert counts == [("2026-11-20", "bad_schema", 1, 1), ("2026-11-20", "not_json", 2, 5)]
 
 
 def test_daily_partitions_ahead_and_a_default_for_old_backfill(database_url: str) -> None:
