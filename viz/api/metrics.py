@@ -1,4 +1,8 @@
-"""Prometheus metrics of the API: requests by route and status, latency, pool use."""
+"""Prometheus metrics of the API: requests by route and status, latency, pool use.
+
+Every label value comes from a fixed set: the route template (never the raw path), a known
+HTTP method or ``other``, the status code. A client cannot add series.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD: Final = "other"
 
 
 class Metrics:
@@ -89,5 +95,11 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+            route = getattr(scope.get("route"), "path", None)
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+            self.metrics.observe(
+                method,
+                route if isinstance(route, str) else "unmatched",
+                status,
+                time.perf_counter() - started,
+            )
