@@ -22,6 +22,7 @@ from viz.api import (
     sms,
 )
 from viz.api.auth import Passwords, Tokens
+from viz.api.body_limit import BodyLimitMiddleware
 from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
@@ -71,6 +72,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    # The last added runs first: metrics see every answer.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     routes = (routes_stations, routes_readings, routes_alerts, routes_subscribers, routes_admin)

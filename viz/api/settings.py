@@ -25,6 +25,9 @@ class ApiSettings(CommonSettings):
     )
     login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="largest request body accepted (larger: 413)"
+    )
     map_tiles: str = Field(
         default="",
         pattern=r"^(|https?://\S*\{Z\}\S*\{X\}\S*\{Y\}\S*)$",
