@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 
 from telemetry import decode_file
-from tests.support import free_port, serving
-from tests.viz.conftest import Api, insert_readings
+from tests.support import free_port, serving, wait_for
+from tests.viz.conftest import Api, another_server, insert_readings
 from viz.api import ApiSettings, create_app
 
 pytestmark = pytest.mark.integration
@@ -125,3 +130,47 @@ def test_an_export_needs_no_more_than_the_request_connection(stored: Api) -> Non
     assert reply.status_code == 200
     assert len(reply.text.splitlines()) == len(ROWS) + 1
     assert after.status_code == 200
+
+
+@contextmanager
+def readings_locked(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Hold readings locked, so exports wait inside their query until released."""
+    with psycopg.connect(url) as conn:
+        conn.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+        yield conn
+
+
+def blocked_queries(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_exports_beyond_the_limit_are_refused_while_other_routes_answer(stored: Api) -> None:
+    api = stored
+    headers = {"Authorization": f"Bearer {api.key}"}
+    path = "/api/v1/readings/export.csv"
+    with another_server(api, max_exports=2) as (base, _), ThreadPoolExecutor(2) as running:
+        with readings_locked(api.database_url) as lock, psycopg.connect(api.database_url) as watch:
+            exports = [
+                running.submit(
+                    httpx.get, f"{base}{path}", params=RANGE, headers=headers, timeout=30
+                )
+                for _ in range(2)
+            ]
+            wait_for(lambda: blocked_queries(watch) == 2, timeout=10, what="two exports waiting")
+            started = time.perf_counter()
+            third = httpx.get(f"{base}{path}", params=RANGE, headers=headers, timeout=30)
+            refused_in = time.perf_counter() - started
+            others = httpx.get(f"{base}/api/v1/stations", headers=headers, timeout=30)
+            lock.rollback()
+        finished = [e.result(timeout=30) for e in exports]
+    assert third.status_code == 503
+    assert third.headers["retry-after"] == "10"
+    assert third.headers["content-type"] == "application/problem+json"
+    assert refused_in < 2.0  # refused at once, not after a wait
+    assert others.status_code == 200
+    assert [r.status_code for r in finished] == [200, 200]
+    assert len(finished[0].text.splitlines()) == len(ROWS) + 1
