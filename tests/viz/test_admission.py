@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -60,6 +61,40 @@ def burst(n: int, base: str, path: str, *, token: str | None = None) -> list[Rep
 
         with ThreadPoolExecutor(max_workers=n) as pool:
             return list(pool.map(one, range(n)))
+
+
+def probe_health(base: str, stop: threading.Event, replies: list[Reply]) -> None:
+    with client_for(base) as client:
+        while not stop.is_set():
+            replies.append(call(client, "/health"))
+            stop.wait(0.2)
+
+
+def degraded_not_broken(replies: list[Reply]) -> None:
+    """Every reply is a success or a 503 with Retry-After, none anywhere near a freeze."""
+    broken = [
+        r for r in replies if not (r.status < 500 or (r.status, bool(r.retry_after)) == (503, True))
+    ]
+    assert broken == [], Counter(r.status for r in broken)
+    assert max(r.seconds for r in replies) < FROZE_S
+
+
+@pytest.mark.integration
+def test_200_concurrent_public_requests_while_health_answers(api: Api) -> None:
+    with another_server(api) as (base, _):
+        stop = threading.Event()
+        health: list[Reply] = []
+        prober = threading.Thread(target=probe_health, args=(base, stop, health))
+        prober.start()
+        try:
+            replies = burst(200, base, LATEST)
+        finally:
+            stop.set()
+            prober.join()
+    degraded_not_broken(replies)
+    assert any(r.status == 200 for r in replies)
+    assert health
+    assert all(r.status == 200 and r.seconds < FROZE_S for r in health)
 
 
 @pytest.mark.integration

@@ -25,6 +25,7 @@ from viz.api import (
 from viz.api.admission import HEALTH_SLOTS, Admission, AdmissionMiddleware, Lane
 from viz.api.auth import Passwords, Tokens
 from viz.api.body_limit import BodyLimitMiddleware
+from viz.api.cache import TtlCache
 from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
@@ -47,7 +48,7 @@ LANES: Final = (
     (f"{PREFIX}/readings/export", Lane.EXPORT),
 )
 """Which requests go to which admission lane (the others: API)."""
-# Worker threads beyond the admitted requests (static files, say).
+# Worker threads beyond the admitted requests: static files, a cache computation.
 SPARE_THREADS: Final = 8
 
 
@@ -90,6 +91,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s),
             passwords=Passwords(),
             metrics=metrics,
+            public_cache=TtlCache(settings.public_cache_s),
         )
         try:
             yield

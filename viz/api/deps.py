@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from viz.api.accounts import key_principal, user_principal
 from viz.api.admission import lane_of, remaining_s
 from viz.api.auth import Passwords, Principal, Scope, Tokens
+from viz.api.cache import TtlCache
 from viz.api.metrics import Metrics
 from viz.api.problems import AuthenticationError, PermissionDeniedError
 from viz.api.settings import ApiSettings
@@ -28,6 +29,7 @@ class Services:
         pool: Connections of the API's routes.
         reserved_pool: Connections only ``/health`` and the public board routes use, so a
             busy API never leaves the boards and the probes without one.
+        public_cache: Rendered public responses, shared for a few seconds.
     """
 
     settings: ApiSettings
@@ -36,6 +38,7 @@ class Services:
     tokens: Tokens
     passwords: Passwords
     metrics: Metrics
+    public_cache: TtlCache[str]
 
 
 def running(request: Request) -> Services:

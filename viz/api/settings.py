@@ -52,6 +52,12 @@ class ApiSettings(CommonSettings):
         le=1000,
         description="public board requests served at once (more wait, then 503)",
     )
+    public_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="how long the public latest values are served from memory (0: not cached)",
+    )
     max_exports: int = Field(
         default=2,
         ge=1,
