@@ -132,6 +132,29 @@ def test_an_export_needs_no_more_than_the_request_connection(stored: Api) -> Non
     assert after.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("who", "days", "allowed"),
+    [
+        ("viewer", 31, True),
+        ("viewer", 32, False),
+        ("key", 32, False),
+        ("officer", 366, True),
+        ("officer", 367, False),
+        ("admin", 367, True),
+    ],
+)
+def test_an_export_range_is_capped_by_role(api: Api, who: str, days: int, allowed: bool) -> None:
+    span = {**RANGE, "end": (T0 + timedelta(days=days)).isoformat()}
+    with api.client(who) as client:
+        reply = client.get("/api/v1/readings/export.csv", params=span)
+    if allowed:
+        assert reply.status_code == 200
+        return
+    assert reply.status_code == 422
+    cap = {"viewer": 31, "key": 31, "officer": 366}[who]
+    assert f"at most {cap} days" in reply.json()["detail"]
+
+
 @contextmanager
 def readings_locked(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """Hold readings locked, so exports wait inside their query until released."""
@@ -174,3 +197,20 @@ def test_exports_beyond_the_limit_are_refused_while_other_routes_answer(stored: 
     assert others.status_code == 200
     assert [r.status_code for r in finished] == [200, 200]
     assert len(finished[0].text.splitlines()) == len(ROWS) + 1
+
+
+def test_an_export_past_its_time_limit_is_cut_and_its_connection_returns(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.key}"}
+    settings = {"pool_size": 1, "export_time_limit_s": 0.5}
+    with (
+        another_server(api, **settings) as (base, _),
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+    ):
+        with readings_locked(api.database_url):
+            started = time.perf_counter()
+            with pytest.raises(httpx.RemoteProtocolError):  # a broken download, not a short one
+                client.get("/api/v1/readings/export.csv", params=RANGE)
+            cut_in = time.perf_counter() - started
+        after = client.get("/api/v1/stations")  # the pool's one connection is back
+    assert cut_in < 5.0
+    assert after.status_code == 200

@@ -8,7 +8,7 @@ from telemetry import CommonSettings
 
 
 class ApiSettings(CommonSettings):
-    """Where the API listens, how it signs tokens, and how it limits logins and load."""
+    """Where the API listens, how it signs tokens, and how it limits logins, load and exports."""
 
     host: str = Field(default="127.0.0.1", description="address to listen on")
     port: int = Field(default=8080, ge=0, le=65535, description="port to listen on")
@@ -64,6 +64,18 @@ class ApiSettings(CommonSettings):
         le=100,
         description="exports streamed at once, each on a pooled connection (more: 503);"
         " keep it below the pool size",
+    )
+    export_time_limit_s: float = Field(
+        default=300.0, gt=0, le=86_400, description="an export still streaming is cut after this"
+    )
+    export_max_days_viewer: int = Field(
+        default=31, ge=1, description="longest range one export covers for viewers and API keys"
+    )
+    export_max_days_officer: int = Field(
+        default=366, ge=1, description="longest range one export covers for officers"
+    )
+    export_max_days_admin: int = Field(
+        default=3660, ge=1, description="longest range one export covers for admins"
     )
     map_tiles: str = Field(
         default="",
