@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 
 from alerts import load_profiles
 from alerts.store import sync_profiles
@@ -20,6 +24,7 @@ from viz.api.accounts import KeyIn, UserIn, create_key, create_user
 from viz.api.auth import Passwords, Scope
 
 PASSWORD = "correct-horse-battery"
+SECRET = "test-secret-of-at-least-32-bytes!"
 
 
 @dataclass
@@ -106,7 +111,7 @@ def api(postgres: PostgresServer, api_broker: Broker) -> Iterator[Api]:
             database_url=url,
             mqtt_url=api_broker.url,
             port=free_port(),
-            token_secret="test-secret-of-at-least-32-bytes!",
+            token_secret=SECRET,
             pool_size=4,
             login_max_failures=3,
         )
@@ -121,3 +126,31 @@ def api(postgres: PostgresServer, api_broker: Broker) -> Iterator[Api]:
                 new = KeyIn(name="LGSP", scopes=[Scope.READINGS_READ, Scope.STATIONS_READ])
                 _, running.key = create_key(conn, new, actor="test")
             yield running
+
+
+@contextmanager
+def broker_stand_in() -> Iterator[str]:
+    """An MQTT URL where something accepts connections (all ``/health`` asks of a broker)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"mqtt://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@contextmanager
+def another_server(api: Api, **overrides: Any) -> Iterator[tuple[str, FastAPI]]:
+    """The API with other settings on ``api``'s database (its tokens and key work there).
+
+    Yields its base URL and the app (whose ``state.services`` hold its pools).
+    """
+    with broker_stand_in() as mqtt_url:
+        settings = ApiSettings(
+            database_url=api.database_url,
+            mqtt_url=mqtt_url,
+            port=free_port(),
+            token_secret=SECRET,
+            **overrides,
+        )
+        app = create_app(settings)
+        with serving(app, settings.port) as base:
+            yield base, app

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 import pytest
 
 from telemetry import decode_file
-from tests.support import free_port, serving
-from tests.viz.conftest import Api, insert_readings
+from tests.support import free_port, serving, wait_for
+from tests.viz.conftest import Api, another_server, insert_readings
 from viz.api import ApiSettings, create_app
 
 pytestmark = pytest.mark.integration
@@ -124,4 +129,88 @@ def test_an_export_needs_no_more_than_the_request_connection(stored: Api) -> Non
             after = client.get("/api/v1/stations")  # the connection went back to the pool
     assert reply.status_code == 200
     assert len(reply.text.splitlines()) == len(ROWS) + 1
+    assert after.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("who", "days", "allowed"),
+    [
+        ("viewer", 31, True),
+        ("viewer", 32, False),
+        ("key", 32, False),
+        ("officer", 366, True),
+        ("officer", 367, False),
+        ("admin", 367, True),
+    ],
+)
+def test_an_export_range_is_capped_by_role(api: Api, who: str, days: int, allowed: bool) -> None:
+    span = {**RANGE, "end": (T0 + timedelta(days=days)).isoformat()}
+    with api.client(who) as client:
+        reply = client.get("/api/v1/readings/export.csv", params=span)
+    if allowed:
+        assert reply.status_code == 200
+        return
+    assert reply.status_code == 422
+    cap = {"viewer": 31, "key": 31, "officer": 366}[who]
+    assert f"at most {cap} days" in reply.json()["detail"]
+
+
+@contextmanager
+def readings_locked(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Hold readings locked, so exports wait inside their query until released."""
+    with psycopg.connect(url) as conn:
+        conn.execute("LOCK TABLE readings IN ACCESS EXCLUSIVE MODE")
+        yield conn
+
+
+def blocked_queries(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_exports_beyond_the_limit_are_refused_while_other_routes_answer(stored: Api) -> None:
+    api = stored
+    headers = {"Authorization": f"Bearer {api.key}"}
+    path = "/api/v1/readings/export.csv"
+    with another_server(api, max_exports=2) as (base, _), ThreadPoolExecutor(2) as running:
+        with readings_locked(api.database_url) as lock, psycopg.connect(api.database_url) as watch:
+            exports = [
+                running.submit(
+                    httpx.get, f"{base}{path}", params=RANGE, headers=headers, timeout=30
+                )
+                for _ in range(2)
+            ]
+            wait_for(lambda: blocked_queries(watch) == 2, timeout=10, what="two exports waiting")
+            started = time.perf_counter()
+            third = httpx.get(f"{base}{path}", params=RANGE, headers=headers, timeout=30)
+            refused_in = time.perf_counter() - started
+            others = httpx.get(f"{base}/api/v1/stations", headers=headers, timeout=30)
+            lock.rollback()
+        finished = [e.result(timeout=30) for e in exports]
+    assert third.status_code == 503
+    assert third.headers["retry-after"] == "10"
+    assert third.headers["content-type"] == "application/problem+json"
+    assert refused_in < 2.0  # refused at once, not after a wait
+    assert others.status_code == 200
+    assert [r.status_code for r in finished] == [200, 200]
+    assert len(finished[0].text.splitlines()) == len(ROWS) + 1
+
+
+def test_an_export_past_its_time_limit_is_cut_and_its_connection_returns(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.key}"}
+    settings = {"pool_size": 1, "export_time_limit_s": 0.5}
+    with (
+        another_server(api, **settings) as (base, _),
+        httpx.Client(base_url=base, headers=headers, timeout=30) as client,
+    ):
+        with readings_locked(api.database_url):
+            started = time.perf_counter()
+            with pytest.raises(httpx.RemoteProtocolError):  # a broken download, not a short one
+                client.get("/api/v1/readings/export.csv", params=RANGE)
+            cut_in = time.perf_counter() - started
+        after = client.get("/api/v1/stations")  # the pool's one connection is back
+    assert cut_in < 5.0
     assert after.status_code == 200

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from telemetry import create_pool
@@ -21,7 +22,10 @@ from viz.api import (
     routes_subscribers,
     sms,
 )
+from viz.api.admission import HEALTH_SLOTS, Admission, AdmissionMiddleware, Lane
 from viz.api.auth import Passwords, Tokens
+from viz.api.body_limit import BodyLimitMiddleware
+from viz.api.cache import TtlCache
 from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
@@ -36,30 +40,63 @@ DESCRIPTION: Final = """Water-quality telemetry of the Kiên Giang monitoring ne
 Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`, or send an
 API key (`aw_<prefix>_<secret>`) the same way. `/api/v1/public/...` needs no login.
 Errors are `application/problem+json` (RFC 9457) with field errors for invalid input.
-Times are ISO 8601 with a UTC offset."""
+Times are ISO 8601 with a UTC offset. When busy the API answers 503 with `Retry-After`."""
+LANES: Final = (
+    ("/health", Lane.HEALTH),
+    (f"{PREFIX}/public/", Lane.PUBLIC),
+    ("/boards/", Lane.PUBLIC),
+    (f"{PREFIX}/readings/export", Lane.EXPORT),
+)
+"""Which requests go to which admission lane (the others: API)."""
+# Worker threads beyond the admitted requests: static files, a cache computation.
+SPARE_THREADS: Final = 8
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
-    """Build the application; its lifespan opens and closes the database pool."""
+    """Build the application; its lifespan opens and closes the database pools."""
     metrics = Metrics()
     secret = settings.token_secret.get_secret_value().encode() or secrets.token_bytes(32)
+    admission = Admission(
+        LANES,
+        limits={
+            Lane.API: settings.max_requests,
+            Lane.EXPORT: settings.max_exports,
+            Lane.PUBLIC: settings.max_public_requests,
+            Lane.HEALTH: HEALTH_SLOTS,
+        },
+        wait_s=settings.pool_timeout_s,
+    )
+    if settings.max_exports >= settings.pool_size:
+        logger.warning(
+            "%d concurrent exports may hold all %d pooled connections",
+            settings.max_exports,
+            settings.pool_size,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = create_pool(
-            settings.database_url.get_secret_value(), size=settings.pool_size, name="api"
-        )
+        # Each admitted request runs on at most one worker thread at a time; with enough
+        # threads for all of them, no lane can take the threads another lane needs.
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, admission.capacity + SPARE_THREADS)
+        url = settings.database_url.get_secret_value()
+        pool = create_pool(url, size=settings.pool_size, name="api")
+        reserved = create_pool(url, size=settings.reserved_pool_size, name="api-reserved")
         pool.open()
+        reserved.open()
         app.state.services = Services(
             settings=settings,
             pool=pool,
+            reserved_pool=reserved,
             tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s),
             passwords=Passwords(),
             metrics=metrics,
+            public_cache=TtlCache(settings.public_cache_s),
         )
         try:
             yield
         finally:
+            reserved.close()
             pool.close()
 
     app = FastAPI(
@@ -71,6 +108,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    # The last added runs first: metrics see every answer, oversized bodies take no turn.
+    app.add_middleware(AdmissionMiddleware, admission=admission, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     routes = (routes_stations, routes_readings, routes_alerts, routes_subscribers, routes_admin)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
@@ -12,7 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
 from viz.api.accounts import key_principal, user_principal
+from viz.api.admission import lane_of, remaining_s
 from viz.api.auth import Passwords, Principal, Scope, Tokens
+from viz.api.cache import TtlCache
 from viz.api.metrics import Metrics
 from viz.api.problems import AuthenticationError, PermissionDeniedError
 from viz.api.settings import ApiSettings
@@ -20,23 +23,50 @@ from viz.api.settings import ApiSettings
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What the lifespan builds and the routes share."""
+    """What the lifespan builds and the routes share.
+
+    Attributes:
+        pool: Connections of the API's routes.
+        reserved_pool: Connections only ``/health`` and the public board routes use, so a
+            busy API never leaves the boards and the probes without one.
+        public_cache: Rendered public responses, shared for a few seconds.
+    """
 
     settings: ApiSettings
     pool: ConnectionPool
+    reserved_pool: ConnectionPool
     tokens: Tokens
     passwords: Passwords
     metrics: Metrics
+    public_cache: TtlCache[str]
 
 
-def services(request: Request) -> Services:
+def running(request: Request) -> Services:
     """The running app's services."""
     return cast(Services, request.app.state.services)
 
 
+async def services(request: Request) -> Services:
+    """The running app's services (a coroutine, so looking them up takes no worker thread)."""
+    return running(request)
+
+
+@contextmanager
+def pooled(request: Request) -> Iterator[psycopg.Connection[Any]]:
+    """A connection from the pool of the request's lane, committed after use unless it failed.
+
+    Waits no longer than the request's deadline; then ``PoolTimeout``, which answers 503.
+    """
+    svc = running(request)
+    pool = svc.reserved_pool if lane_of(request.scope).reserved else svc.pool
+    timeout = remaining_s(request.scope, svc.settings.pool_timeout_s)
+    with pool.connection(timeout=timeout) as conn:
+        yield conn
+
+
 def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
     """A pooled connection for one request (committed after it unless it failed)."""
-    with services(request).pool.connection() as conn:
+    with pooled(request) as conn:
         yield conn
 
 

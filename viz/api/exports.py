@@ -1,21 +1,29 @@
 """Streamed exports of raw readings: CSV, and Circular 10/2021 files in a zip.
 
 Rows come through a server-side cursor a batch at a time and leave as they are written,
-so an export of months of data holds one batch in memory, never the whole range.
+so an export of months of data holds one batch in memory, never the whole range. An export
+streams on its request's pooled connection; admission control bounds how many run at once
+(``max_exports``) and :class:`ExportResponse` how long one may take.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any, Final
 
+import anyio
 import psycopg
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from telemetry import PARAMETERS_BY_ID, encode_files
+
+logger = logging.getLogger(__name__)
 
 BATCH: Final = 5000
 CSV_HEADER: Final = ("time", "station_id", "parameter", "value", "unit", "qc", "device_status")
@@ -29,32 +37,48 @@ _QUERY: Final = (
 
 Row = tuple[datetime, int, float, int, int]
 Connection = psycopg.Connection[Any]
+Chunks = Generator[str, None, None] | Generator[bytes, None, None]
 
 
 def _rows(
-    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
+    conn: Connection,
+    station_id: str,
+    start: datetime,
+    end: datetime,
+    parameter_id: int | None,
+    *,
+    time_limit_s: float,
 ) -> Iterator[list[Row]]:
     """Batches from a server-side cursor on the request's own connection.
 
     FastAPI keeps a request's dependencies (its pooled connection) until the streamed body
     is done, so an export uses that one connection: taking a second one from the pool would
-    let a few concurrent exports hold the whole pool.
+    let a few concurrent exports hold the whole pool. No statement runs past the export's
+    time limit, so a worker thread is never stuck in one longer than that.
     """
     params = {"station": station_id, "start": start, "end": end, "parameter": parameter_id}
     with conn.transaction(), conn.cursor(name="export") as cursor:
+        timeout_ms = str(max(int(time_limit_s * 1000), 1))
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (timeout_ms,))
         cursor.execute(_QUERY, params)
         while batch := cursor.fetchmany(BATCH):
             yield batch
 
 
 def csv_chunks(
-    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
-) -> Iterator[str]:
+    conn: Connection,
+    station_id: str,
+    start: datetime,
+    end: datetime,
+    parameter_id: int | None,
+    *,
+    time_limit_s: float,
+) -> Generator[str, None, None]:
     """CSV text, header first; values written so that they read back to the same float."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    for batch in _rows(conn, station_id, start, end, parameter_id):
+    for batch in _rows(conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s):
         for time, pid, value, qc, status in batch:
             p = PARAMETERS_BY_ID[pid]
             writer.writerow((time.isoformat(), station_id, p.code, repr(value), p.unit, qc, status))
@@ -84,8 +108,14 @@ class _Sink(io.RawIOBase):
 
 
 def circular10_zip(
-    conn: Connection, station_id: str, start: datetime, end: datetime, parameter_id: int | None
-) -> Iterator[bytes]:
+    conn: Connection,
+    station_id: str,
+    start: datetime,
+    end: datetime,
+    parameter_id: int | None,
+    *,
+    time_limit_s: float,
+) -> Generator[bytes, None, None]:
     """A zip of ``<STATION>_<YYYYMMDDhhmmss>.txt`` files, one per sampling instant.
 
     That is the layout a station's logger leaves on the provincial FTP server, so the
@@ -94,7 +124,8 @@ def circular10_zip(
     sink = _Sink()
     pending: list[tuple[datetime, str, float, int]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for batch in _rows(conn, station_id, start, end, parameter_id):
+        batches = _rows(conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s)
+        for batch in batches:
             for time, pid, value, _qc, status in batch:
                 if pending and pending[-1][0] != time:
                     for name, content in encode_files(station_id, pending):
@@ -105,3 +136,37 @@ def circular10_zip(
         for name, content in encode_files(station_id, pending):
             archive.writestr(name, content)
     yield sink.take()
+
+
+class ExportResponse(StreamingResponse):
+    """An export streamed as a download, cut after ``time_limit_s``.
+
+    Its rows are closed before FastAPI hands the request's connection back to the pool,
+    whether the export finished, failed, was cut or lost its client: a cursor closed later
+    would run on a connection another request holds by then. A cut or failed export leaves
+    the HTTP response unfinished, so the client sees a broken download, never a short file
+    that looks whole.
+    """
+
+    def __init__(
+        self, chunks: Chunks, *, media_type: str, filename: str, time_limit_s: float
+    ) -> None:
+        disposition = f'attachment; filename="{filename}"'
+        super().__init__(
+            chunks, media_type=media_type, headers={"Content-Disposition": disposition}
+        )
+        self._chunks = chunks
+        self._time_limit_s = time_limit_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            with anyio.move_on_after(self._time_limit_s) as limit:
+                await super().__call__(scope, receive, send)
+            if limit.cancelled_caught:
+                logger.warning("export cut after its %s s limit", self._time_limit_s)
+        except psycopg.Error as exc:  # its statement timed out, say: the headers are gone
+            logger.warning("export failed after it started: %s", exc)
+        finally:
+            with anyio.CancelScope(shield=True):
+                # Its own limiter: closing must not wait for a free worker thread.
+                await anyio.to_thread.run_sync(self._chunks.close, limiter=anyio.CapacityLimiter(1))

@@ -1,16 +1,23 @@
-"""Prometheus metrics of the API: requests by route and status, latency, pool use."""
+"""Prometheus metrics of the API: requests by route and status, latency, pool use.
+
+Every label value comes from a fixed set: the route template (never the raw path), a known
+HTTP method or ``other``, the status code, an admission lane. A client cannot add series.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Final
 
 from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD: Final = "other"
 
 
 class Metrics:
@@ -22,6 +29,7 @@ class Metrics:
         self._latency: defaultdict[tuple[str, str], list[float]] = defaultdict(
             lambda: [0.0] * (len(BUCKETS) + 2)  # buckets..., count, sum
         )
+        self._rejected: defaultdict[str, int] = defaultdict(int)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request."""
@@ -34,7 +42,12 @@ class Metrics:
             cells[-2] += 1
             cells[-1] += seconds
 
-    def render(self, pool: ConnectionPool) -> str:
+    def reject(self, lane: str) -> None:
+        """Count one request turned away by admission control."""
+        with self._lock:
+            self._rejected[lane] += 1
+
+    def render(self, pools: Sequence[ConnectionPool]) -> str:
         """Prometheus text exposition format."""
         lines = [
             "# HELP aquawatch_api_requests_total HTTP requests by route and status.",
@@ -59,10 +72,18 @@ class Metrics:
                 )
                 lines.append(f"aquawatch_api_request_seconds_count{{{labels}}} {cells[-2]:g}")
                 lines.append(f"aquawatch_api_request_seconds_sum{{{labels}}} {cells[-1]:.6f}")
-        stats = pool.get_stats()
+            lines += [
+                "# HELP aquawatch_api_rejected_total Requests turned away (503) by admission lane.",
+                "# TYPE aquawatch_api_rejected_total counter",
+            ]
+            for lane, n in sorted(self._rejected.items()):
+                lines.append(f'aquawatch_api_rejected_total{{lane="{lane}"}} {n}')
         lines += ["# TYPE aquawatch_api_pool gauge"]
-        for name in ("pool_size", "pool_available", "requests_waiting"):
-            lines.append(f'aquawatch_api_pool{{stat="{name}"}} {stats.get(name, 0)}')
+        for pool in pools:
+            stats = pool.get_stats()
+            for name in ("pool_size", "pool_available", "requests_waiting"):
+                labels = f'pool="{pool.name}",stat="{name}"'
+                lines.append(f"aquawatch_api_pool{{{labels}}} {stats.get(name, 0)}")
         return "\n".join(lines) + "\n"
 
 
@@ -89,5 +110,11 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+            route = getattr(scope.get("route"), "path", None)
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+            self.metrics.observe(
+                method,
+                route if isinstance(route, str) else "unmatched",
+                status,
+                time.perf_counter() - started,
+            )

@@ -6,13 +6,13 @@ import socket
 from typing import Annotated, Final
 
 import psycopg
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from telemetry import ConfigError, parse_mqtt_url
 from viz.api.auth import Principal, Scope
-from viz.api.deps import Svc, require
+from viz.api.deps import Svc, pooled, require
 
 router = APIRouter(tags=["operations"])
 BROKER_TIMEOUT_S: Final = 1.0
@@ -40,11 +40,12 @@ def _broker_reachable(url: str) -> bool:
 
 
 @router.get("/health", responses={503: {"model": Health}})
-def health(svc: Svc) -> JSONResponse:
+def health(request: Request, svc: Svc) -> JSONResponse:
     """Database, broker and ingest lag; 503 when the database or broker is down."""
     lag: float | None = None
     try:
-        with svc.pool.connection(timeout=2.0) as conn:
+        # From the reserved pool: a busy API is not a database that is down.
+        with pooled(request) as conn:
             # Bounded, so the BRIN index on ingested_at finds the newest block ranges: a
             # plain max() would read every partition on every probe.
             row = conn.execute(
@@ -69,4 +70,4 @@ def health(svc: Svc) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(svc: Svc, _: Annotated[Principal, Depends(require(Scope.METRICS_READ))]) -> str:
     """Prometheus metrics: requests by route and status, latency, pool use."""
-    return svc.metrics.render(svc.pool)
+    return svc.metrics.render((svc.pool, svc.reserved_pool))

@@ -15,6 +15,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,6 +25,7 @@ from telemetry import AquaWatchError
 logger = logging.getLogger(__name__)
 
 MEDIA_TYPE: Final = "application/problem+json"
+BUSY_RETRY_AFTER_S: Final = 1
 
 
 class NotFoundError(AquaWatchError):
@@ -87,7 +89,7 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     status: {"model": Problem, "content": {MEDIA_TYPE: {}}}
-    for status in (401, 403, 404, 409, 422, 429)
+    for status in (401, 403, 404, 409, 422, 429, 503)
 }
 """Responses every API route may give, for the OpenAPI document."""
 
@@ -148,6 +150,13 @@ async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 422, f"a value cannot be stored: {exc}")
 
 
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    # Every connection stayed in use for the whole wait: a moment later one will not be.
+    detail = "the server is busy; try again shortly"
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_S)}
+    return problem(request, 503, detail, headers=headers)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(request, 500, "an unexpected error; it has been logged")
@@ -159,4 +168,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(AquaWatchError, _domain)
     app.add_exception_handler(psycopg.DataError, _unstorable)
+    app.add_exception_handler(PoolTimeout, _busy)
     app.add_exception_handler(Exception, _unexpected)

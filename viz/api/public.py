@@ -1,19 +1,26 @@
 """The public surface for display boards: station names, latest values, VN_WQI. No login.
 
 Nothing else is reachable without credentials; these routes expose only what the boards
-show in the street.
+show in the street. Boards poll, often all at once, and the data changes every few
+minutes: answers are rendered once and served from memory for ``public_cache_s``, from
+connections reserved for the public routes and ``/health``.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from typing import Final
 
-from viz.api.deps import Conn
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, TypeAdapter
+
+from viz.api.deps import Svc, pooled
 from viz.api.latest import StationLatest, latest
 from viz.api.params import StationId
+from viz.api.problems import NotFoundError
 
 router = APIRouter(prefix="/public", tags=["public"])
+
+_LATEST: Final = TypeAdapter(list[StationLatest])
 
 
 class Board(BaseModel):
@@ -26,20 +33,40 @@ class Board(BaseModel):
     stations: list[StationLatest]
 
 
-@router.get("/stations/latest")
-def public_latest(conn: Conn) -> list[StationLatest]:
+def _json(body: bytes, max_age_s: float) -> Response:
+    cache = f"public, max-age={int(max_age_s)}" if max_age_s >= 1 else "no-cache"
+    return Response(body, media_type="application/json", headers={"Cache-Control": cache})
+
+
+@router.get("/stations/latest", response_model=list[StationLatest])
+async def public_latest(request: Request, svc: Svc) -> Response:
     """Latest values and VN_WQI of every active station (no login)."""
-    return latest(conn)
+
+    def render() -> bytes:
+        with pooled(request) as conn:
+            return _LATEST.dump_json(latest(conn))
+
+    body = await svc.public_cache.get("latest", render)
+    return _json(body, svc.settings.public_cache_s)
 
 
-@router.get("/boards/{board_id}")
-def public_board(board_id: StationId, conn: Conn) -> Board:
+@router.get("/boards/{board_id}", response_model=Board)
+async def public_board(board_id: StationId, request: Request, svc: Svc) -> Response:
     """What one display board shows: its stations' latest values and VN_WQI (no login)."""
-    row = conn.execute(
-        "SELECT id, name_vi, name_en, location, stations FROM boards WHERE id = %s", (board_id,)
-    ).fetchone()
-    if row is None:
-        raise HTTPException(404, f"no board {board_id!r}")
-    shown = {s.station_id: s for s in latest(conn, row[4])}
-    ordered = [shown[s] for s in row[4] if s in shown]
-    return Board(id=row[0], name_vi=row[1], name_en=row[2], location=row[3], stations=ordered)
+
+    def render() -> bytes:
+        with pooled(request) as conn:
+            row = conn.execute(
+                "SELECT id, name_vi, name_en, location, stations FROM boards WHERE id = %s",
+                (board_id,),
+            ).fetchone()
+            if row is None:
+                msg = f"no board {board_id!r}"
+                raise NotFoundError(msg)
+            shown = {s.station_id: s for s in latest(conn, row[4])}
+        ordered = [shown[s] for s in row[4] if s in shown]
+        board = Board(id=row[0], name_vi=row[1], name_en=row[2], location=row[3], stations=ordered)
+        return board.model_dump_json().encode()
+
+    body = await svc.public_cache.get(f"board:{board_id}", render)
+    return _json(body, svc.settings.public_cache_s)

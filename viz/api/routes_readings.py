@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final
@@ -13,10 +12,11 @@ from psycopg import sql
 from pydantic import BaseModel
 
 from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
-from viz.api.auth import Principal, Scope
-from viz.api.deps import Conn, require
-from viz.api.exports import circular10_zip, csv_chunks
+from viz.api.auth import Principal, Role, Scope
+from viz.api.deps import Conn, Svc, require
+from viz.api.exports import ExportResponse, circular10_zip, csv_chunks
 from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
+from viz.api.settings import ApiSettings
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
@@ -181,52 +181,73 @@ def aggregate(
     return Aggregate(station_id=station, bucket=bucket, series=series)
 
 
+def _check_export(settings: ApiSettings, who: Principal, start: datetime, end: datetime) -> None:
+    """Refuse a range longer than the caller's role may export at once."""
+    if who.role is Role.ADMIN:
+        days, whom = settings.export_max_days_admin, "admins"
+    elif who.role is Role.OFFICER:
+        days, whom = settings.export_max_days_officer, "officers"
+    else:
+        days, whom = settings.export_max_days_viewer, "viewers and API keys"
+    if end - start > timedelta(days=days):
+        raise HTTPException(
+            422, f"an export covers at most {days} days for {whom}; split the range"
+        )
+
+
 @router.get(
     "/export.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "CSV, header first"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "CSV, header first"},
+        503: {"description": "as many exports as allowed are running; see Retry-After"},
+    },
 )
 def export_csv(
     conn: Conn,
-    _: Reader,
+    svc: Svc,
+    who: Reader,
     station: Station,
     start: Start,
     end: End,
     parameter: Parameter = None,
-) -> StreamingResponse:
+) -> ExportResponse:
     """Stream a station's raw readings in a time range as CSV."""
     _check_range(conn, station, start, end)
-    chunks = csv_chunks(conn, station, start, end, _parameter_id(parameter))
-    name = f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv"
-    return _download(chunks, "text/csv; charset=utf-8", name)
+    _check_export(svc.settings, who, start, end)
+    limit = svc.settings.export_time_limit_s
+    return ExportResponse(
+        csv_chunks(conn, station, start, end, _parameter_id(parameter), time_limit_s=limit),
+        media_type="text/csv; charset=utf-8",
+        filename=f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv",
+        time_limit_s=limit,
+    )
 
 
 @router.get(
     "/export.circular10",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "zip of .txt files"}},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "zip of .txt files"},
+        503: {"description": "as many exports as allowed are running; see Retry-After"},
+    },
 )
 def export_circular10(
     conn: Conn,
-    _: Reader,
+    svc: Svc,
+    who: Reader,
     station: Station,
     start: Start,
     end: End,
     parameter: Parameter = None,
-) -> StreamingResponse:
+) -> ExportResponse:
     """Stream a station's readings as Circular 10/2021 files (one per instant) in a zip."""
     _check_range(conn, station, start, end)
-    chunks = circular10_zip(conn, station, start, end, _parameter_id(parameter))
-    name = f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip"
-    return _download(chunks, "application/zip", name)
-
-
-def _download(
-    chunks: Iterator[str] | Iterator[bytes], media_type: str, name: str
-) -> StreamingResponse:
-    """A streamed file the browser saves as ``name``."""
-    return StreamingResponse(
-        chunks,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    _check_export(svc.settings, who, start, end)
+    limit = svc.settings.export_time_limit_s
+    return ExportResponse(
+        circular10_zip(conn, station, start, end, _parameter_id(parameter), time_limit_s=limit),
+        media_type="application/zip",
+        filename=f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip",
+        time_limit_s=limit,
     )

@@ -8,7 +8,7 @@ from telemetry import CommonSettings
 
 
 class ApiSettings(CommonSettings):
-    """Where the API listens, how it signs tokens and how it limits logins."""
+    """Where the API listens, how it signs tokens, and how it limits logins, load and exports."""
 
     host: str = Field(default="127.0.0.1", description="address to listen on")
     port: int = Field(default=8080, ge=0, le=65535, description="port to listen on")
@@ -25,6 +25,58 @@ class ApiSettings(CommonSettings):
     )
     login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="largest request body accepted (larger: 413)"
+    )
+    reserved_pool_size: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="further connections kept for /health and the public board routes",
+    )
+    pool_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="longest a request waits for its turn and a connection before a 503",
+    )
+    max_requests: int = Field(
+        default=24,
+        ge=1,
+        le=1000,
+        description="API requests served at once (more wait up to the pool timeout, then 503)",
+    )
+    max_public_requests: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="public board requests served at once (more wait, then 503)",
+    )
+    public_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="how long the public latest values are served from memory (0: not cached)",
+    )
+    max_exports: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="exports streamed at once, each on a pooled connection (more: 503);"
+        " keep it below the pool size",
+    )
+    export_time_limit_s: float = Field(
+        default=300.0, gt=0, le=86_400, description="an export still streaming is cut after this"
+    )
+    export_max_days_viewer: int = Field(
+        default=31, ge=1, description="longest range one export covers for viewers and API keys"
+    )
+    export_max_days_officer: int = Field(
+        default=366, ge=1, description="longest range one export covers for officers"
+    )
+    export_max_days_admin: int = Field(
+        default=3660, ge=1, description="longest range one export covers for admins"
+    )
     map_tiles: str = Field(
         default="",
         pattern=r"^(|https?://\S*\{Z\}\S*\{X\}\S*\{Y\}\S*)$",

@@ -12,11 +12,11 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from alerts import handle_reply, record_delivery
-from viz.api.deps import Services, services
+from viz.api.deps import Services, pooled, services
 from viz.api.problems import NotFoundError, PermissionDeniedError
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,13 @@ Gateway = Annotated[Services, Depends(_gateway)]
 
 @router.get("/dlr", response_class=PlainTextResponse)
 def delivery_report(
-    svc: Gateway,
+    request: Request,
+    _: Gateway,
     notification: Annotated[int, Query(alias="id", ge=1, le=2**63 - 1)],
     status: Annotated[int, Query(ge=0, le=255)],
 ) -> str:
     """Kannel delivery report for one notification."""
-    with svc.pool.connection() as conn:
+    with pooled(request) as conn:  # committed before Kannel hears back
         found = record_delivery(conn, notification_id=notification, status=status)
     if not found:
         msg = f"no notification {notification}"
@@ -52,12 +53,13 @@ def delivery_report(
 
 @router.get("/mo", response_class=PlainTextResponse)
 def reply(
-    svc: Gateway,
+    request: Request,
+    _: Gateway,
     sender: Annotated[str, Query(alias="from", min_length=1, max_length=32)],
     text: Annotated[str, Query(max_length=1600)] = "",
 ) -> str:
     """A message a phone sent to the service's number."""
-    with svc.pool.connection() as conn:
+    with pooled(request) as conn:  # committed before Kannel hears back
         action = handle_reply(conn, sender=sender, text=text)
     logger.info("SMS reply from %s: %s", sender, action)
     return ""
