@@ -70,7 +70,11 @@ def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-Conn = Annotated[psycopg.Connection[Any], Depends(connection)]
+# Committed when the route function returns, before the response is sent: a client never
+# reads 200 for a write that then fails to commit.
+Conn = Annotated[psycopg.Connection[Any], Depends(connection, scope="function")]
+# Held until a streamed body is done: exports read on it while they send.
+StreamConn = Annotated[psycopg.Connection[Any], Depends(connection, scope="request")]
 Svc = Annotated[Services, Depends(services)]
 
 _bearer = HTTPBearer(

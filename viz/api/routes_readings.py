@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
 from viz.api.auth import Principal, Role, Scope
-from viz.api.deps import Conn, Svc, require
+from viz.api.deps import Conn, StreamConn, Svc, require
 from viz.api.exports import ExportResponse, circular10_zip, csv_chunks
 from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
 from viz.api.settings import ApiSettings
@@ -204,7 +204,7 @@ def _check_export(settings: ApiSettings, who: Principal, start: datetime, end: d
     },
 )
 def export_csv(
-    conn: Conn,
+    conn: StreamConn,
     svc: Svc,
     who: Reader,
     station: Station,
@@ -233,7 +233,7 @@ def export_csv(
     },
 )
 def export_circular10(
-    conn: Conn,
+    conn: StreamConn,
     svc: Svc,
     who: Reader,
     station: Station,
