@@ -83,10 +83,11 @@ _bearer = HTTPBearer(
 )
 
 
-def principal(
-    svc: Svc,
-    conn: Conn,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+
+
+def _caller(
+    svc: Services, conn: psycopg.Connection[Any], credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     """Who is calling.
 
@@ -102,13 +103,34 @@ def principal(
     return user_principal(conn, svc.tokens.username(token))
 
 
-def require(scope: Scope) -> Callable[[Principal], Principal]:
+def principal(svc: Svc, conn: Conn, credentials: Credentials) -> Principal:
+    """Who is calling, checked on the request's connection."""
+    return _caller(svc, conn, credentials)
+
+
+def streaming_principal(svc: Svc, conn: StreamConn, credentials: Credentials) -> Principal:
+    """Who is calling, checked on the connection a streamed answer keeps (no second one)."""
+    return _caller(svc, conn, credentials)
+
+
+def _admit(who: Principal, scope: Scope) -> Principal:
+    if scope not in who.scopes:
+        msg = f"needs the {scope.value} permission"
+        raise PermissionDeniedError(msg)
+    return who
+
+
+def require(scope: Scope, *, streaming: bool = False) -> Callable[[Principal], Principal]:
     """A dependency admitting only principals with ``scope``."""
+    # Annotations are resolved in this module's namespace, so each names a module-level caller.
+    if streaming:
+
+        def check_streaming(who: Annotated[Principal, Depends(streaming_principal)]) -> Principal:
+            return _admit(who, scope)
+
+        return check_streaming
 
     def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if scope not in who.scopes:
-            msg = f"needs the {scope.value} permission"
-            raise PermissionDeniedError(msg)
-        return who
+        return _admit(who, scope)
 
     return check

@@ -20,6 +20,7 @@ from viz.api.settings import ApiSettings
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
+StreamReader = Annotated[Principal, Depends(require(Scope.READINGS_READ, streaming=True))]
 
 
 class Bucket(StrEnum):
@@ -206,7 +207,7 @@ def _check_export(settings: ApiSettings, who: Principal, start: datetime, end: d
 def export_csv(
     conn: StreamConn,
     svc: Svc,
-    who: Reader,
+    who: StreamReader,
     station: Station,
     start: Start,
     end: End,
@@ -235,7 +236,7 @@ def export_csv(
 def export_circular10(
     conn: StreamConn,
     svc: Svc,
-    who: Reader,
+    who: StreamReader,
     station: Station,
     start: Start,
     end: End,
