@@ -25,6 +25,7 @@ from ingest.inbound import Decoder, Inbound, Rejection
 from telemetry import (
     AquaWatchError,
     Channel,
+    Clock,
     MqttEndpoint,
     ReadingsDocument,
     RejectReason,
@@ -56,6 +57,7 @@ class Consumer:
         inflight_window: Receive Maximum; the queue must hold at least this many.
         session_expiry_s: How long the broker keeps the session while we are away.
         protocol: ``5``, ``3.1.1`` or ``auto`` (v5, falling back to 3.1.1).
+        clock: Stamps each message's arrival (future-dated samples are judged against it).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class Consumer:
         inflight_window: int,
         session_expiry_s: int,
         protocol: Protocol = "auto",
+        clock: Clock,
     ) -> None:
         self._endpoint = endpoint
         self._client_id = client_id
@@ -80,6 +83,7 @@ class Consumer:
         self._window = inflight_window
         self._session_expiry_s = session_expiry_s
         self._protocol = protocol
+        self._clock = clock
         self._client: mqtt.Client | None = None
         self._v5 = protocol != "3.1.1"
         self._generation = 0
@@ -232,7 +236,7 @@ class Consumer:
             )
         else:
             station, body = self._decoder.decode(
-                topic=topic, payload=payload, received_at=time.time()
+                topic=topic, payload=payload, received_at=self._clock.time()
             )
         size = sum(len(s.values) for s in body.samples) if isinstance(body, ReadingsDocument) else 0
         item = Inbound(

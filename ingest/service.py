@@ -15,7 +15,7 @@ from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
-from telemetry import TopicScheme, create_pool, parse_mqtt_url
+from telemetry import Clock, TopicScheme, create_pool, parse_mqtt_url
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +29,12 @@ class IngestService:
     Args:
         settings: The worker's settings.
         protocol: MQTT protocol to use (``auto`` tries v5 first).
+        clock: What time it is (arrival of messages, age of samples).
     """
 
-    def __init__(self, settings: IngestSettings, *, protocol: Protocol = "auto") -> None:
+    def __init__(
+        self, settings: IngestSettings, *, protocol: Protocol = "auto", clock: Clock
+    ) -> None:
         self.settings = settings
         url = settings.database_url.get_secret_value()
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.inflight_window)
@@ -47,11 +50,15 @@ class IngestService:
             inflight_window=settings.inflight_window,
             session_expiry_s=settings.session_expiry_s,
             protocol=protocol,
+            clock=clock,
         )
         # One connection for the writer, one for upkeep; opened in run(), not here.
         self.pool = create_pool(url, size=2, name="ingest")
         self.writer = ReadingsWriter(
-            self.pool, metrics=self.metrics, station_refresh_s=settings.station_refresh_s
+            self.pool,
+            metrics=self.metrics,
+            station_refresh_s=settings.station_refresh_s,
+            clock=clock,
         )
         self.maintenance = Maintenance(
             self.pool, interval_s=settings.rollup_interval_s, settle_s=settings.rollup_settle_s
