@@ -13,7 +13,7 @@ import pytest
 from alerts import load_profiles
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
-from telemetry import migrate
+from telemetry import SystemClock, migrate
 from tests.support import PostgresServer, free_port, serving
 from viz.api import ApiSettings, Role, create_app
 from viz.api.accounts import KeyIn, UserIn, create_key, create_user
@@ -98,7 +98,7 @@ def api(postgres: PostgresServer) -> Iterator[Api]:
             pool_size=4,
             login_max_failures=3,
         )
-        with serving(create_app(settings), settings.port) as base:
+        with serving(create_app(settings, clock=SystemClock()), settings.port) as base:
             running = Api(base=base, database_url=url)
             with httpx.Client(base_url=running.base) as client:
                 for role in Role:

@@ -10,7 +10,7 @@ from typing import Final
 
 from fastapi import APIRouter, FastAPI
 
-from telemetry import create_pool
+from telemetry import Clock, create_pool
 from viz.api import (
     ops,
     public,
@@ -39,8 +39,13 @@ Errors are `application/problem+json` (RFC 9457) with field errors for invalid i
 Times are ISO 8601 with a UTC offset."""
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
-    """Build the application; its lifespan opens and closes the database pool."""
+def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
+    """Build the application; its lifespan opens and closes the database pool.
+
+    Args:
+        settings: The API's settings.
+        clock: What time it is for the routes (dashboard ranges, board freshness, tokens).
+    """
     metrics = Metrics()
     secret = settings.token_secret.get_secret_value().encode() or secrets.token_bytes(32)
 
@@ -53,9 +58,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.services = Services(
             settings=settings,
             pool=pool,
-            tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s),
+            tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s, clock=clock),
             passwords=Passwords(),
             metrics=metrics,
+            clock=clock,
         )
         try:
             yield

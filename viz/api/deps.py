@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
+from telemetry import Clock
 from viz.api.accounts import key_principal, user_principal
 from viz.api.auth import Passwords, Principal, Scope, Tokens
 from viz.api.metrics import Metrics
@@ -27,6 +28,7 @@ class Services:
     tokens: Tokens
     passwords: Passwords
     metrics: Metrics
+    clock: Clock
 
 
 def services(request: Request) -> Services:

@@ -19,7 +19,7 @@ from alerts.lifecycle import reconcile
 from alerts.notify import NewSubscriber, add_subscriber, fan_out
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
-from telemetry import migrate
+from telemetry import SystemClock, migrate
 from tests.support import Kannel, free_port, serving
 from viz.api import ApiSettings, create_app
 
@@ -96,7 +96,7 @@ def sms(database_url: str) -> Iterator[Sms]:
         sync_profiles(conn, rows, stations=list(registry.stations))
     token = uuid.uuid4().hex
     settings = ApiSettings(database_url=database_url, sms_callback_token=token, pool_size=2)
-    with serving(create_app(settings), free_port()) as api:
+    with serving(create_app(settings, clock=SystemClock()), free_port()) as api:
         kannel = Kannel(mo_url=f"{api}/api/v1/sms/mo?token={token}")
         try:
             kannel.start()
