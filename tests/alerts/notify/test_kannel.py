@@ -197,6 +197,11 @@ def test_the_daily_budget_stops_routine_sms_and_tells_the_officers_once(sms: Sms
         wait_for(lambda: sms.to(OFFICER), timeout=30, what="the budget notice")
         sms.alert("KG-SR-01", "shrimp.nh3.high", 3, 0.4, AT)  # critical: still sent
         wait_for(lambda: len(sms.to(FARMER)) == 3, timeout=30, what="the critical SMS")
+        wait_for(
+            lambda: sms.scalar("SELECT count(*) FROM notifications WHERE state = 'delivered'")
+            == 4,
+            timeout=30, what="the delivery reports",
+        )  # fmt: skip
     farmer = sms.to(FARMER)
     assert farmer[2].startswith("KHAN CAP ")
     assert sms.to(OFFICER) == [
