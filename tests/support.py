@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -450,13 +450,13 @@ def simulate(broker: Broker, prefix: str, *args: str) -> subprocess.Popen[bytes]
     )
 
 
-def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, int]:
-    """Wait for a simulator and return its JSON summary."""
+def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, Any]:
+    """Wait for a simulator and return its JSON summary (counts, and its start and end)."""
     import json
 
     out, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, f"simulate failed: {out!r}"
-    result: dict[str, int] = json.loads(out.decode().strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
 
 

@@ -145,8 +145,8 @@ def test_do_crash_tonight_takes_do_below_3_before_dawn(now: datetime) -> None:
 def test_cod_pulse_raises_cod_at_kg_ef_01_at_14_00(now: datetime) -> None:
     # "14:00" is the first 14:00 at or after the start: today's, or tomorrow's after it
     start = now.timestamp()
-    pulse = now.replace(hour=14, minute=0)
-    pulse = (pulse if pulse >= now else pulse + timedelta(days=1)).timestamp()
+    today = now.replace(hour=14, minute=0)
+    pulse = (today if today >= now else today + timedelta(days=1)).timestamp()
     hours = (pulse - start) / HOUR + 3
     registry = _only("KG-EF-01")
     pulsed, _ = _simulate(start=start, hours=hours, scenarios=["cod_pulse"], registry=registry)
