@@ -10,7 +10,14 @@ from alerts.profiles import load_profiles
 from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry
-from telemetry import ConfigError, add_settings_arguments, migrate, settings_from_args, stop_event
+from telemetry import (
+    ConfigError,
+    SystemClock,
+    add_settings_arguments,
+    migrate,
+    settings_from_args,
+    stop_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     migrate(url)
     stop = stop_event()
     engine = Engine(settings, registry=registry, profiles=profiles, quality=quality)
-    engine.run(url, stop)
+    engine.run(url, stop, clock=SystemClock())
     return 0
 
 

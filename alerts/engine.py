@@ -7,6 +7,10 @@ data), masks suspect and failed data, lets the
 detectors derive episodes from the window, and reconciles them with the alerts table, the
 QC flags and the new watermark in one transaction. Restarted, it refills its windows from
 the database and derives the same episodes, which the alerts table already holds.
+
+Two clocks: the worker's (``main()`` passes the system clock; tests a fixed one) says what
+time it is, which ends the windows and dates silence, the dawn forecast and lateness; the
+database's, which stamps ``ingested_at``, says which rows are new since the watermark.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -35,7 +40,7 @@ from alerts.settings import AlertSettings
 from alerts.silence import silence
 from alerts.window import Batch, Window
 from stations import Registry, Station
-from telemetry import QCFlag
+from telemetry import Clock, QCFlag
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +182,20 @@ class Engine:
         self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
         return True
 
-    def load(self, conn: psycopg.Connection[Any]) -> int:
-        """Fill the windows from the database; return the readings loaded."""
-        now = store.database_now(conn)
+    def load(self, conn: psycopg.Connection[Any], *, now: float) -> int:
+        """Fill the windows ending at ``now`` from the database; return the readings loaded."""
+        committed = store.database_now(conn)
+        if abs(now - committed) > self.settings.settle_s:
+            # Readings dated after the windows' end are not placed: keep both clocks on NTP.
+            logger.warning(
+                "%s: its clock reads %s, %+.0f s from the database's", self.worker,
+                _utc(now), now - committed,
+            )  # fmt: skip
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         self._read_edits(conn)
         self.build(now)
         stored = store.watermark(conn, self.worker)
-        self.watermark = now - self.settings.settle_s if stored is None else stored
+        self.watermark = committed - self.settings.settle_s if stored is None else stored
         since = now - self.settings.history_s
         self.reported = store.reported_before(conn, self.station_ids, before=since)
         batch = store.recent(conn, self.station_ids, since=since)
@@ -277,8 +288,12 @@ class Engine:
             epoch=cells.epoch, flag=cells.flag, half_step=cells.half_step,
         )  # fmt: skip
 
-    def tick(self, conn: psycopg.Connection[Any]) -> TickReport:
-        """Evaluate what was committed since the watermark, in one transaction."""
+    def tick(self, conn: psycopg.Connection[Any], *, now: float) -> TickReport:
+        """Evaluate what was committed since the watermark as of ``now``, in one transaction.
+
+        ``now`` (the worker's clock) ends the windows and dates the episodes; which rows are
+        new is read by the database's clock, which stamped their ``ingested_at``.
+        """
         started = time.perf_counter()
         if self._read_edits(conn):
             # Every rule is evaluated again over the window under its new limits: alerts
@@ -286,8 +301,7 @@ class Engine:
             self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
             self.full_pass = True
             logger.info("%s: threshold limits were changed; rules rebuilt", self.worker)
-        now = store.database_now(conn)
-        until = now - self.settings.settle_s
+        until = store.database_now(conn) - self.settings.settle_s
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         evaluation = self.evaluate(batch, now=now)
@@ -318,14 +332,14 @@ class Engine:
             )  # fmt: skip
         return report
 
-    def run(self, url: str, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set; a failed tick is retried on the next one."""
+    def run(self, url: str, stop: threading.Event, *, clock: Clock) -> None:
+        """Tick until ``stop`` is set, at the times ``clock`` reads; a failed tick is retried."""
         conn = psycopg.connect(url)
         try:
-            self.load(conn)
+            self.load(conn, now=clock.time())
             while not stop.is_set():
                 try:
-                    report = self.tick(conn)
+                    report = self.tick(conn, now=clock.time())
                 except psycopg.OperationalError:
                     logger.exception("tick failed; reconnecting")
                     self.full_pass = True  # what reached the database is unknown: recheck all
@@ -363,6 +377,10 @@ def _cells(
         flag=window.flags[rows, cols],
         half_step=window.step / 2,
     )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _identity(episode: Episode) -> tuple[str, str, float]:

@@ -30,7 +30,7 @@ from alerts.settings import AlertSettings
 from alerts.window import Batch
 from bench.database import bench_database
 from stations import Registry, StationKind, load_registry, sync_registry
-from telemetry import PARAMETERS, migrate
+from telemetry import PARAMETERS, SystemClock, migrate
 
 TEN = {
     StationKind.SHRIMP_RIVER:
@@ -113,8 +113,8 @@ def database_ticks(server_url: str, reg: Registry, *, ticks: int) -> None:
     with bench_database(server_url) as url, psycopg.connect(url) as conn:
         migrate(url)
         sync_registry(conn, reg, deactivate_missing=False)
-        now = conn.execute("SELECT extract(epoch FROM now())").fetchone()
-        grid = float(now[0] if now else time.time()) // 300 * 300
+        clock = SystemClock()
+        grid = clock.time() // 300 * 300
         started = time.perf_counter()
         # History up to 5 minutes before the ticks' samples, so no station falls silent
         # (15 minutes) while the bench runs.
@@ -129,21 +129,21 @@ def database_ticks(server_url: str, reg: Registry, *, ticks: int) -> None:
             quality=load_quality_config(),
         )  # fmt: skip
         started = time.perf_counter()
-        loaded = engine.load(conn)
-        first = engine.tick(conn)
+        loaded = engine.load(conn, now=clock.time())
+        first = engine.tick(conn, now=clock.time())
         print(f"  start-up: {loaded:,} readings loaded and the first tick done in"
               f" {time.perf_counter() - started:.2f} s ({len(first.transitions)} alert"
               " changes)", flush=True)  # fmt: skip
         seconds = []
         for tick in range(ticks):  # a 10-second tick of 5-minute stations: a 30th of them
             store(conn, reg, [grid], shares=[tick % 30])
-            report = engine.tick(conn)
+            report = engine.tick(conn, now=clock.time())
             seconds.append(report.seconds)
             print(f"  tick {tick + 1}: {report.readings:,} new readings, {report.flagged:,}"
                   f" flags written, {len(report.transitions)} alert changes,"
                   f" {report.seconds:.3f} s", flush=True)  # fmt: skip
         store(conn, reg, [grid], shares=range(ticks, 30))  # every station not yet reported
-        worst = engine.tick(conn)
+        worst = engine.tick(conn, now=clock.time())
         print(f"database tick, a 30th of the stations reporting: median"
               f" {float(np.median(seconds)):.3f} s; all the other stations reporting"
               f" ({worst.readings:,} readings): {worst.seconds:.3f} s"

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import numpy as np
@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from bench.database import bench_database
 from stations import load_registry, sync_registry
-from telemetry import PARAMETERS, migrate
+from telemetry import PARAMETERS, SystemClock, migrate
 from viz.api import ApiSettings, Scope, create_app
 from viz.api.accounts import KeyIn, create_key
 
@@ -95,7 +95,8 @@ def report(name: str, seconds: list[float], target_ms: float) -> None:
 @contextmanager
 def seeded_api(server_url: str) -> Iterator[tuple[str, str, datetime]]:
     """A fresh seeded database and the API on it; yields (database URL, base URL, now)."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    clock = SystemClock()
+    now = clock.now().replace(microsecond=0)
     with bench_database(server_url) as url:
         started = time.perf_counter()
         rows = seed(url, now)
@@ -103,7 +104,10 @@ def seeded_api(server_url: str) -> Iterator[tuple[str, str, datetime]]:
         settings = ApiSettings(database_url=SecretStr(url), port=free_port(), pool_size=4)
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+                create_app(settings, clock=clock),
+                host="127.0.0.1",
+                port=settings.port,
+                log_level="warning",
             )
         )
         thread = threading.Thread(target=server.run, name="bench-api", daemon=True)

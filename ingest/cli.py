@@ -8,7 +8,14 @@ import logging
 from ingest.service import IngestService, WorkerDiedError
 from ingest.settings import IngestSettings
 from stations import load_registry, sync_registry
-from telemetry import add_settings_arguments, connect, migrate, settings_from_args, stop_event
+from telemetry import (
+    SystemClock,
+    add_settings_arguments,
+    connect,
+    migrate,
+    settings_from_args,
+    stop_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
         sync_registry(conn, registry, deactivate_missing=False)
     stop = stop_event()
     try:
-        IngestService(settings, protocol=args.mqtt_protocol).run(stop)
+        IngestService(settings, protocol=args.mqtt_protocol, clock=SystemClock()).run(stop)
     except WorkerDiedError as exc:
         logger.critical("ingest worker failed (%s); exiting with status 1 to be restarted", exc)
         return 1

@@ -29,6 +29,7 @@ from ingest.metrics import IngestMetrics
 from telemetry import (
     AquaWatchError,
     Channel,
+    Clock,
     MqttEndpoint,
     ReadingsDocument,
     RejectReason,
@@ -63,6 +64,7 @@ class Consumer:
         session_expiry_s: How long the broker keeps the session while we are away.
         protocol: ``5``, ``3.1.1`` or ``auto`` (v5, falling back to 3.1.1).
         metrics: Where failed callbacks are counted.
+        clock: Stamps each message's arrival (future-dated samples are judged against it).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Consumer:
         session_expiry_s: int,
         protocol: Protocol = "auto",
         metrics: IngestMetrics | None = None,
+        clock: Clock,
     ) -> None:
         self._endpoint = endpoint
         self._client_id = client_id
@@ -89,6 +92,7 @@ class Consumer:
         self._session_expiry_s = session_expiry_s
         self._protocol = protocol
         self._metrics = metrics
+        self._clock = clock
         self._client: mqtt.Client | None = None
         self._v5 = protocol != "3.1.1"
         self._generation = 0
@@ -291,7 +295,7 @@ class Consumer:
             )
         else:
             station, body = self._decoder.decode(
-                topic=topic, payload=payload, received_at=time.time()
+                topic=topic, payload=payload, received_at=self._clock.time()
             )
         size = sum(len(s.values) for s in body.samples) if isinstance(body, ReadingsDocument) else 0
         return Inbound(

@@ -21,7 +21,7 @@ from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
-from telemetry import AquaWatchError, TopicScheme, create_pool, parse_mqtt_url
+from telemetry import AquaWatchError, Clock, TopicScheme, create_pool, parse_mqtt_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ class IngestService:
     Args:
         settings: The worker's settings.
         protocol: MQTT protocol to use (``auto`` tries v5 first).
+        clock: What time it is (arrival of messages, age of samples).
     """
 
-    def __init__(self, settings: IngestSettings, *, protocol: Protocol = "auto") -> None:
+    def __init__(
+        self, settings: IngestSettings, *, protocol: Protocol = "auto", clock: Clock
+    ) -> None:
         self.settings = settings
         url = settings.database_url.get_secret_value()
         self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=settings.inflight_window)
@@ -71,6 +74,7 @@ class IngestService:
             session_expiry_s=settings.session_expiry_s,
             protocol=protocol,
             metrics=self.metrics,
+            clock=clock,
         )
         # One connection for the writer, one for upkeep; opened in run(), not here.
         self.pool = create_pool(url, size=2, name="ingest")
@@ -79,6 +83,7 @@ class IngestService:
             metrics=self.metrics,
             station_refresh_s=settings.station_refresh_s,
             reject_raw_max_bytes=settings.reject_raw_max_bytes,
+            clock=clock,
         )
         self.maintenance = Maintenance(
             self.pool,

@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 from ingest.inbound import Inbound, Rejection
 from ingest.metrics import IngestMetrics
 from stations import active_station_ids
-from telemetry import PARAMETERS, ReadingsDocument, RejectReason, StatusDocument
+from telemetry import PARAMETERS, Clock, ReadingsDocument, RejectReason, StatusDocument
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,10 @@ class ReadingsWriter:
         metrics: IngestMetrics,
         station_refresh_s: float,
         reject_raw_max_bytes: int = 4096,
+        clock: Clock,
     ) -> None:
         self._pool = pool
+        self._clock = clock
         self._metrics = metrics
         self._station_refresh_s = station_refresh_s
         self._raw_max = reject_raw_max_bytes
@@ -237,7 +239,7 @@ class ReadingsWriter:
         metrics.readings_duplicate += result.duplicates
         metrics.messages_rejected.update(r.value for r in result.rejected)
         metrics.batches += 1
-        now = time.time()
+        now = self._clock.time()
         for item in batch:
             if isinstance(item.body, ReadingsDocument):
                 newest = max(sample.epoch for sample in item.body.samples)

@@ -4,7 +4,7 @@ Nothing else in AquaWatch imports this package; it uses only the public APIs of
 ``telemetry`` and ``stations``.
 """
 
-from simulators.engine import Clock, Outgoing, Sink, StationRunner, Tally, run
+from simulators.engine import Outgoing, Schedule, Sink, StationRunner, Tally, run
 from simulators.faults import Block, Fault, apply_faults
 from simulators.publisher import MqttPublisher, PublisherError
 from simulators.scenario import (
@@ -21,7 +21,6 @@ from simulators.signals import DoCrash, EffluentPulse, Episode, Rain, simulate
 
 __all__ = [
     "Block",
-    "Clock",
     "DoCrash",
     "EffluentPulse",
     "Episode",
@@ -32,6 +31,7 @@ __all__ = [
     "Rain",
     "Scenario",
     "ScenarioError",
+    "Schedule",
     "Script",
     "Sink",
     "StationRunner",

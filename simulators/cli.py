@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,15 +16,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from simulators.engine import Clock, StationRunner, Tally, run
+from simulators.engine import Schedule, StationRunner, Tally, run
 from simulators.publisher import MqttPublisher, PublisherError
 from simulators.scenario import Script, compile_scenarios, load_scenario, parse_duration
 from stations import load_registry
 from telemetry import (
+    Clock,
     CommonSettings,
     ConfigError,
     StationState,
     StatusDocument,
+    SystemClock,
     TopicScheme,
     add_settings_arguments,
     encode_status,
@@ -67,9 +68,10 @@ class SimulatorSettings(CommonSettings):
     )
 
 
-def _start(raw: str | None, *, fast: bool, duration: float | None, zone_name: str) -> float:
+def _start(
+    raw: str | None, *, fast: bool, duration: float | None, zone_name: str, now: float
+) -> float:
     if raw is None or raw == "now":
-        now = time.time()
         return now - duration if fast and duration is not None and raw is None else now
     try:
         moment = datetime.fromisoformat(raw)
@@ -112,7 +114,8 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
+    """Run ``aquawatch simulate``; "now" (the default start, the end of --fast) is ``clock``'s."""
     settings = settings_from_args(SimulatorSettings, args)
     if args.speed <= 0:
         msg = f"--speed must be positive, got {args.speed:g}"
@@ -127,7 +130,10 @@ def _simulate(args: argparse.Namespace) -> int:
     endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
     topics = TopicScheme(settings.topic_prefix)
     duration = _duration(args.duration)
-    start = _start(args.start, fast=args.fast, duration=duration, zone_name=stations[0].timezone)
+    now = clock.time()
+    start = _start(
+        args.start, fast=args.fast, duration=duration, zone_name=stations[0].timezone, now=now
+    )
     live_from = None
     if args.history is not None:
         if args.fast or args.start is not None:
@@ -136,7 +142,7 @@ def _simulate(args: argparse.Namespace) -> int:
         live_from = start
         start -= _duration(args.history) or 0.0
     origin = start if live_from is None else live_from
-    end = origin + duration if duration is not None else (time.time() if args.fast else None)
+    end = origin + duration if duration is not None else (now if args.fast else None)
     scripts = compile_scenarios(
         [load_scenario(name) for name in args.scenario], registry, start=start
     )
@@ -150,7 +156,7 @@ def _simulate(args: argparse.Namespace) -> int:
         )
         for s in stations
     ]
-    clock = Clock(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
+    schedule = Schedule(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
     will = (topics.status(stations[0].id), encode_status(StatusDocument(StationState.OFFLINE)))
     publisher = MqttPublisher(
         endpoint,
@@ -166,7 +172,7 @@ def _simulate(args: argparse.Namespace) -> int:
         _iso(start),
         "as fast as possible" if args.fast else f"at {args.speed:g}x real time",
     )
-    if not args.fast and args.speed > 1 and (end is None or end > time.time()):
+    if not args.fast and args.speed > 1 and (end is None or end > now):
         logger.warning(
             "at --speed %g the simulated clock overtakes the wall clock; the ingester rejects "
             "readings dated too far ahead (start in the past with --start)",
@@ -178,7 +184,7 @@ def _simulate(args: argparse.Namespace) -> int:
     reached = start
     with publisher, _stop_on_signals(stop):
         try:
-            reached = run(runners, publisher, clock=clock, tally=tally, stop=stop)
+            reached = run(runners, publisher, schedule=schedule, tally=tally, stop=stop)
         except PublisherError as exc:
             logger.error("stopped: %s", exc)
             status = 1
@@ -203,6 +209,10 @@ def _simulate(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary), flush=True)
     return status
+
+
+def _run(args: argparse.Namespace) -> int:
+    return _simulate(args, clock=SystemClock())
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -255,4 +265,4 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_settings_arguments(parser, SimulatorSettings)
-    parser.set_defaults(handler=_simulate)
+    parser.set_defaults(handler=_run)

@@ -251,8 +251,8 @@ class StationRunner:
 
 
 @dataclass(frozen=True, slots=True)
-class Clock:
-    """The simulated clock.
+class Schedule:
+    """The simulated time a run covers and how fast it goes.
 
     Attributes:
         start: Simulated start (epoch seconds).
@@ -276,7 +276,7 @@ def run(
     runners: Sequence[StationRunner],
     sink: Sink,
     *,
-    clock: Clock,
+    schedule: Schedule,
     tally: Tally,
     stop: threading.Event,
     announce: bool = True,
@@ -286,7 +286,7 @@ def run(
     Args:
         runners: The stations.
         sink: Where messages go.
-        clock: Start, end, speed and mode.
+        schedule: Start, end, speed and mode.
         tally: Counts acknowledged messages.
         stop: Set to end the run early (SIGINT, SIGTERM).
         announce: Publish retained ``online`` for every station first and ``offline`` at the end.
@@ -296,32 +296,32 @@ def run(
     """
     if announce:
         for runner in runners:
-            sink.send(runner.status(StationState.ONLINE, clock.start), tally.acknowledged)
-    generated = clock.start
-    until = clock.start
+            sink.send(runner.status(StationState.ONLINE, schedule.start), tally.acknowledged)
+    generated = schedule.start
+    until = schedule.start
     wall_start = time.monotonic()
     while not stop.is_set():
-        if clock.fast:
+        if schedule.fast:
             until = (
-                min(until + clock.block, clock.end)
-                if clock.end is not None
-                else until + clock.block
+                min(until + schedule.block, schedule.end)
+                if schedule.end is not None
+                else until + schedule.block
             )
         else:
-            origin = clock.start if clock.live_from is None else clock.live_from
-            until = origin + (time.monotonic() - wall_start) * clock.speed
-            until = until if clock.end is None else min(until, clock.end)
-        while generated <= until and (clock.end is None or generated < clock.end):
-            step_end = generated + clock.block
-            step_end = step_end if clock.end is None else min(step_end, clock.end)
+            origin = schedule.start if schedule.live_from is None else schedule.live_from
+            until = origin + (time.monotonic() - wall_start) * schedule.speed
+            until = until if schedule.end is None else min(until, schedule.end)
+        while generated <= until and (schedule.end is None or generated < schedule.end):
+            step_end = generated + schedule.block
+            step_end = step_end if schedule.end is None else min(step_end, schedule.end)
             for runner in runners:
                 runner.generate(generated, step_end)
             generated = step_end
         _publish(runners, sink, until=until, tally=tally, stop=stop)
-        if clock.end is not None and until >= clock.end:
+        if schedule.end is not None and until >= schedule.end:
             break
-        if not clock.fast:
-            stop.wait(min(0.5, max(0.01, 1.0 / clock.speed)))
+        if not schedule.fast:
+            stop.wait(min(0.5, max(0.01, 1.0 / schedule.speed)))
     if announce:
         for runner in runners:
             sink.send(runner.status(StationState.OFFLINE, until), tally.acknowledged)

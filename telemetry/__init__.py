@@ -9,6 +9,7 @@ from telemetry.circular10 import (
     encode_file,
     encode_files,
 )
+from telemetry.clock import Clock, FixedClock, SystemClock
 from telemetry.codec import (
     DeviceStatus,
     ReadingsDocument,
@@ -59,11 +60,13 @@ __all__ = [
     "Circular10Error",
     "Circular10File",
     "Circular10Line",
+    "Clock",
     "CommonSettings",
     "ConfigError",
     "DecodeError",
     "DeviceStatus",
     "ExtensionNotPreloadedError",
+    "FixedClock",
     "Flavour",
     "MigrationError",
     "MigrationStepError",
@@ -76,6 +79,7 @@ __all__ = [
     "StationState",
     "StationTopic",
     "StatusDocument",
+    "SystemClock",
     "TopicError",
     "TopicScheme",
     "add_settings_arguments",

@@ -24,9 +24,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -39,6 +41,22 @@ T = TypeVar("T")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+# The local times of day that time-dependent tests run at, all of them in every run, so a
+# bug that shows only at night fails every CI run rather than the one that starts at 04:57.
+LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+TIMES_OF_DAY = ("00:30", "04:57", "12:00", "19:30")
+
+
+def local_time(clock: str, *, day: str = "2026-11-22") -> datetime:
+    """An aware instant at ``clock`` (``HH:MM``) in Kiên Giang on ``day``."""
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=LOCAL_ZONE)
+
+
+at_times_of_day = pytest.mark.parametrize(
+    "now", [local_time(t) for t in TIMES_OF_DAY], ids=TIMES_OF_DAY
+)
+"""Runs a test once per time of day, with ``now`` the aware instant it runs at."""
 
 
 def unavailable(message: str) -> NoReturn:
@@ -510,13 +528,13 @@ def simulate(broker: Broker, prefix: str, *args: str) -> subprocess.Popen[bytes]
     )
 
 
-def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, int]:
-    """Wait for a simulator and return its JSON summary."""
+def summary(process: subprocess.Popen[bytes], *, timeout: float) -> dict[str, Any]:
+    """Wait for a simulator and return its JSON summary (counts, and its start and end)."""
     import json
 
     out, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, f"simulate failed: {out!r}"
-    result: dict[str, int] = json.loads(out.decode().strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
 
 

@@ -89,3 +89,31 @@ def test_the_string_scan_sees_what_imports_do_not() -> None:
         'subprocess.run([sys.executable, "-m", "simulators.cli"])\n'
     )
     assert _named_in_strings(tree) == {"ingest", "viz.api", "simulators.cli"}
+
+
+# Reading the wall clock: only telemetry/clock.py may; everything else takes a Clock.
+WALL_CLOCK = {("time", "time"), ("datetime", "now"), ("datetime", "utcnow"),
+              ("datetime", "today"), ("date", "today")}  # fmt: skip
+
+
+def _reads_wall_clock(node: ast.AST) -> bool:
+    """``time.time()``, ``datetime.now()``, ``dt.datetime.now()``, ``from time import time``."""
+    if isinstance(node, ast.ImportFrom):
+        return any((node.module, a.name) in WALL_CLOCK for a in node.names)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    owner = node.func.value
+    name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+    return (name, node.func.attr) in WALL_CLOCK
+
+
+def test_only_the_clock_module_reads_the_wall_clock() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path != ROOT / "telemetry" / "clock.py"
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if _reads_wall_clock(node)
+    ]
+    assert not found, f"read the time from a telemetry.Clock instead: {found}"

@@ -12,7 +12,14 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from telemetry import ConfigError, add_settings_arguments, connect, migrate, settings_from_args
+from telemetry import (
+    ConfigError,
+    SystemClock,
+    add_settings_arguments,
+    connect,
+    migrate,
+    settings_from_args,
+)
 from viz.api import ApiSettings, Role, create_app
 from viz.api.accounts import UserIn, create_user
 from viz.api.auth import Passwords
@@ -38,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     migrate(settings.database_url.get_secret_value())
     print(f"AquaWatch API on http://{settings.host}:{settings.port}/docs", flush=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, clock=SystemClock()),
         host=settings.host,
         port=settings.port,
         log_level=args.log_level.lower(),

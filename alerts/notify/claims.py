@@ -31,7 +31,7 @@ from alerts.notify.messages import (
     rule_text,
 )
 from alerts.notify.outbox import enqueue_notice
-from alerts.notify.policy import Action, Decision, Facts, Limits, decide
+from alerts.notify.policy import Action, Decision, Facts, Limits, decide, local_midnight
 from alerts.notify.settings import NotifySettings
 from alerts.notify.text import Coding
 
@@ -84,8 +84,14 @@ def recover(conn: psycopg.Connection[Any], *, in_doubt_s: float) -> int:
     return cursor.rowcount
 
 
-def claim(conn: psycopg.Connection[Any], *, worker: str, settings: NotifySettings) -> list[Sms]:
-    """Claim due notifications, apply the policy, fix their text; commit; return what to send."""
+def claim(
+    conn: psycopg.Connection[Any], *, worker: str, settings: NotifySettings, now: datetime
+) -> list[Sms]:
+    """Claim due notifications, apply the policy, fix their text; commit; return what to send.
+
+    ``now`` (the notifier's clock) places quiet hours and the local day of the budget; the
+    outbox's own times (due, claimed) are the database's, which stamped them.
+    """
     limits = Limits(hourly_cap=settings.hourly_cap, daily_budget=settings.daily_budget)
     out: list[Sms] = []
     with conn.transaction():
@@ -103,7 +109,7 @@ def claim(conn: psycopg.Connection[Any], *, worker: str, settings: NotifySetting
             return out
         recipients = _recipients(conn, sorted({r.subscriber_id for r in rows if r.subscriber_id}))
         alerts = _alert_facts(conn, [r.alert_id for r in rows if r.alert_id is not None])
-        now, today = _clock(conn)
+        today = local_midnight(now)
         sent_today = _count(conn, f"state IN {_SENT} AND claimed_at >= %s", (today,))
         hourly: dict[int, int] = {}
         for row in rows:
@@ -133,15 +139,6 @@ def claim(conn: psycopg.Connection[Any], *, worker: str, settings: NotifySetting
                 sent_today += 1
                 hourly[sub] += 1
     return out
-
-
-def _clock(conn: psycopg.Connection[Any]) -> tuple[datetime, datetime]:
-    row = conn.execute(
-        "SELECT now(), date_trunc('day', now() AT TIME ZONE 'Asia/Ho_Chi_Minh')"
-        " AT TIME ZONE 'Asia/Ho_Chi_Minh'"
-    ).fetchone()
-    assert row is not None
-    return row[0], row[1]
 
 
 def _count(conn: psycopg.Connection[Any], where: str, params: Sequence[object]) -> int:

@@ -21,6 +21,7 @@ from alerts.notify.subscribers import (
 from alerts.notify.worker import Notifier
 from telemetry import (
     CommonSettings,
+    SystemClock,
     add_settings_arguments,
     describe_validation_error,
     migrate,
@@ -43,7 +44,7 @@ def _notify(args: argparse.Namespace) -> int:
     # httpx logs every request URL at INFO: the gateway's password and the callback token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logger.info("notifier on %s", redact_url(settings.sms_url.get_secret_value()))
-    Notifier(settings, channel=channel).run(url, stop)
+    Notifier(settings, channel=channel, clock=SystemClock()).run(url, stop)
     return 0
 
 

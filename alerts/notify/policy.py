@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-__all__ = ["Action", "Decision", "Facts", "Limits", "decide", "quiet_until"]
+__all__ = ["Action", "Decision", "Facts", "Limits", "decide", "local_midnight", "quiet_until"]
 
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 SERVICE_KINDS = frozenset({"budget", "optout", "ack", "ack_refused", "help"})
@@ -78,6 +78,11 @@ class Facts:
     cooled_severity: int | None = None
     sent_last_hour: int = 0
     sent_today: int = 0
+
+
+def local_midnight(now: datetime) -> datetime:
+    """The start of the local day (Asia/Ho_Chi_Minh) that ``now`` falls in."""
+    return now.astimezone(_LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def quiet_until(now: datetime, quiet: tuple[time, time] | None) -> datetime | None:

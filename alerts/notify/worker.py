@@ -18,6 +18,7 @@ from alerts.notify.claims import claim, recover
 from alerts.notify.outbox import escalate
 from alerts.notify.phones import mask_phone
 from alerts.notify.settings import NotifySettings
+from telemetry import Clock
 
 __all__ = ["Notifier", "record_send"]
 
@@ -71,11 +72,13 @@ class Notifier:
     Args:
         settings: Its settings.
         channel: Where messages go.
+        clock: What time it is, for quiet hours and the budget's local day.
     """
 
-    def __init__(self, settings: NotifySettings, *, channel: Channel) -> None:
+    def __init__(self, settings: NotifySettings, *, channel: Channel, clock: Clock) -> None:
         self.settings = settings
         self.channel = channel
+        self.clock = clock
         self.worker = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
 
     def step(self, conn: psycopg.Connection[Any]) -> int:
@@ -91,7 +94,8 @@ class Notifier:
         conn.commit()
         if escalated:
             logger.info("%d escalations to officers on duty", escalated)
-        return self.send(conn, claim(conn, worker=self.worker, settings=self.settings))
+        batch = claim(conn, worker=self.worker, settings=self.settings, now=self.clock.now())
+        return self.send(conn, batch)
 
     def send(self, conn: psycopg.Connection[Any], batch: list[Sms]) -> int:
         """Send a claimed batch, each row only while this worker still holds its claim."""

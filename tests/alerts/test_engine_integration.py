@@ -1,8 +1,11 @@
-"""Simulator → broker → ingester → database → alert engine, and a restart of the engine."""
+"""Simulator → broker → ingester → database → alert engine, and a restart of the engine.
+
+The run ends at fixed local times across the day: its data is the day before ``now``, and
+the engine evaluates it at ``now`` (its clock), whatever the wall clock reads.
+"""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +16,19 @@ from alerts.engine import Engine
 from alerts.profiles import load_profiles
 from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
+from simulators import resolve_time
 from stations import load_registry
 from telemetry import QCFlag
-from tests.support import Broker, IngestProcess, count, simulate, summary, wait_for
+from tests.support import (
+    LOCAL_ZONE,
+    Broker,
+    IngestProcess,
+    at_times_of_day,
+    count,
+    simulate,
+    summary,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,35 +39,40 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-@pytest.fixture
-def stored(database_url: str, broker: Broker, prefix: str, tmp_path: Path) -> tuple[str, float]:
-    """A day of the seven stations in the database, with a stuck DO sensor and a COD pulse.
+def stuck_at(start: float) -> float:
+    """When the DO sensor sticks: 4 h into the day, or at 09:00 if that falls in 03:00-09:00.
 
-    The sensor sticks 4 h into the day, or at 09:00 local if that would be between 03:00 and
-    09:00: stuck at the dawn minimum, its frozen value would continue a real low-DO dip for
-    the half hour the flat-line check needs, which is not what this test is about.
+    Stuck at the dawn minimum, its frozen value would continue a real low-DO dip for the
+    half hour the flat-line check needs, which is not what this test is about.
     """
-    start = time.time() - HOURS * 3600
     stuck = start + 4 * 3600
-    local_hour = ((stuck + 7 * 3600) % 86_400) / 3600
+    local_hour = datetime.fromtimestamp(stuck, LOCAL_ZONE).hour
     if 3 <= local_hour < 9:
-        stuck += (9 - local_hour) * 3600
-    scenario = tmp_path / "engine.yaml"
+        stuck = datetime.fromtimestamp(stuck, LOCAL_ZONE).replace(hour=9, minute=0).timestamp()
+    return stuck
+
+
+def store_day(
+    database_url: str, broker: Broker, prefix: str, tmp_path: Path, *, end: float
+) -> None:
+    """The day before ``end`` of the seven stations in the database: the built-in COD pulse
+    scenario (14:00 at KG-EF-01) and a DO sensor at KG-SR-02 stuck for 10 h."""
+    start = end - HOURS * 3600
+    scenario = tmp_path / "stuck.yaml"
     scenario.write_text(
-        "name: engine\nevents:\n"
-        f"  - {{at: '{iso(stuck)}', station: KG-SR-02, event: stuck,"
+        "name: stuck\nevents:\n"
+        f"  - {{at: '{iso(stuck_at(start))}', station: KG-SR-02, event: stuck,"
         " parameter: do, duration: 10h}\n"
-        f"  - {{at: '{iso(start + 12 * 3600)}', station: KG-EF-01, event: cod_pulse,"
-        " duration: 2h, factor: 4}\n"
     )
     worker = IngestProcess(database_url=database_url, broker=broker, prefix=prefix)
     worker.start()
     try:
         published = summary(
-            simulate(broker, prefix, "--fast", "--duration", f"{HOURS}h", "--seed", "3",
-                     "--scenario", str(scenario)),
+            simulate(broker, prefix, "--fast", "--start", iso(start), "--duration", f"{HOURS}h",
+                     "--seed", "3", "--scenario", "cod_pulse", "--scenario", str(scenario)),
             timeout=120,
         )  # fmt: skip
+        assert published["end"] == iso(end)
         wait_for(
             lambda: count(database_url, "SELECT count(*) FROM readings") == published["readings"],
             timeout=60,
@@ -62,7 +80,6 @@ def stored(database_url: str, broker: Broker, prefix: str, tmp_path: Path) -> tu
         )
     finally:
         worker.close()
-    return database_url, stuck
 
 
 def engine() -> Engine:
@@ -80,14 +97,18 @@ def alerts(url: str) -> list[tuple[str, str, str, int]]:
     return [(str(a), str(b), str(c), int(d)) for a, b, c, d in rows]
 
 
+@at_times_of_day
 def test_scenarios_raise_the_right_alerts_and_a_restart_repeats_none(
-    stored: tuple[str, float],
+    now: datetime, database_url: str, broker: Broker, prefix: str, tmp_path: Path
 ) -> None:
-    url, stuck = stored
+    end = now.timestamp()
+    store_day(database_url, broker, prefix, tmp_path, end=end)
+    url = database_url
+    stuck = stuck_at(end - HOURS * 3600)
     first = engine()
     with psycopg.connect(url) as conn:
-        first.load(conn)
-        report = first.tick(conn)
+        first.load(conn, now=end)
+        report = first.tick(conn, now=end)
     raised = alerts(url)
     rules = {(s, r) for s, r, _, _ in raised}
 
@@ -101,10 +122,20 @@ def test_scenarios_raise_the_right_alerts_and_a_restart_repeats_none(
             " GROUP BY 1",
             (stuck + 7 * 3600, stuck + 10 * 3600),  # well into the stuck hours
         ).fetchall()
-    assert {q for q, _ in flags} <= {QCFlag.SUSPECT, QCFlag.FAIL}  # stored with the readings
+    # Stored with the readings, for each of the 36 five-minute samples of those hours.
+    assert {q for q, _ in flags} <= {QCFlag.SUSPECT, QCFlag.FAIL}
+    assert sum(n for _, n in flags) == 36
 
-    # The COD pulse at the fishing port: a pollution alert there, notices downstream.
-    assert ("KG-EF-01", "effluent.cod.high") in rules
+    # The COD pulse at the fishing port (14:00-16:00, inside the day whenever it ends): a
+    # pollution alert there, opened during the pulse, and notices downstream.
+    pulse = resolve_time("14:00", start=end - HOURS * 3600, zone=LOCAL_ZONE)
+    with psycopg.connect(url) as conn:
+        opened = conn.execute(
+            "SELECT extract(epoch FROM opened_at)::float8 FROM alerts"
+            " WHERE station_id = 'KG-EF-01' AND rule_id = 'effluent.cod.high'"
+        ).fetchall()
+    assert len(opened) == 1
+    assert pulse < opened[0][0] <= pulse + 2 * 3600, datetime.fromtimestamp(opened[0][0], UTC)
     assert ("KG-SR-01", "pollution.upstream.KG-EF-01.cod") in rules
     assert ("KG-SR-03", "pollution.upstream.KG-EF-01.cod") in rules
 
@@ -127,8 +158,8 @@ def test_scenarios_raise_the_right_alerts_and_a_restart_repeats_none(
     with psycopg.connect(url) as conn:
         events = conn.execute("SELECT count(*) FROM alert_events").fetchone()
         second = engine()
-        second.load(conn)
-        again = second.tick(conn)
+        second.load(conn, now=end)
+        again = second.tick(conn, now=end)
         events_after = conn.execute("SELECT count(*) FROM alert_events").fetchone()
     assert again.transitions == []
     assert alerts(url) == raised

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -13,12 +13,14 @@ from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
+from tests.support import at_times_of_day
 
 pytestmark = pytest.mark.integration
 
 
+@at_times_of_day
 def test_silent_for_longer_than_the_window_stays_offline_and_new_stations_are_not(
-    database_url: str,
+    now: datetime, database_url: str
 ) -> None:
     migrate(database_url)
     registry = load_registry()
@@ -29,14 +31,14 @@ def test_silent_for_longer_than_the_window_stays_offline_and_new_stations_are_no
         conn.execute(
             "INSERT INTO readings (time, station_id, parameter_id, value)"
             " VALUES (to_timestamp(%s), 'KG-SR-01', %s, 5.0)",
-            (time.time() - 30 * 3600, PARAMETERS["do"].id),
+            (now.timestamp() - 30 * 3600, PARAMETERS["do"].id),
         )
         conn.commit()
         engine = Engine(
             AlertSettings(), registry=registry, profiles=load_profiles(),
             quality=load_quality_config(),
         )  # fmt: skip
-        engine.load(conn)
-        engine.tick(conn)
+        engine.load(conn, now=now.timestamp())
+        engine.tick(conn, now=now.timestamp())
         rows = conn.execute("SELECT station_id, rule_id, state FROM alerts ORDER BY 1").fetchall()
     assert rows == [("KG-SR-01", "station.offline", "open")]

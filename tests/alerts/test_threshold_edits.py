@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -13,6 +13,7 @@ from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
+from tests.support import at_times_of_day
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +25,13 @@ def do_alerts(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object
     ).fetchall()
 
 
-def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(database_url: str) -> None:
+@at_times_of_day
+def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(
+    now: datetime, database_url: str
+) -> None:
     migrate(database_url)
     registry = load_registry()
-    now = time.time() // 300 * 300
+    at = now.timestamp()
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, registry, deactivate_missing=False)
         # Two hours of DO at 4.5 mg/L: above every tier of the file (advisory below 4).
@@ -36,15 +40,15 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(database_u
                 conn.execute(
                     "INSERT INTO readings (time, station_id, parameter_id, value)"
                     " VALUES (to_timestamp(%s), %s, %s, 4.5)",
-                    (now - 300 * k, station, PARAMETERS["do"].id),
+                    (at - 300 * k, station, PARAMETERS["do"].id),
                 )
         conn.commit()
         engine = Engine(
             AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
             quality=load_quality_config(),
         )  # fmt: skip
-        engine.load(conn)
-        engine.tick(conn)
+        engine.load(conn, now=at)
+        engine.tick(conn, now=at)
         assert do_alerts(conn) == []
 
         # An officer raises the warning limit at KG-SR-01 only (as PUT .../thresholds does).
@@ -53,7 +57,7 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(database_u
             " VALUES ('KG-SR-01', 'shrimp.do.low', 5.0, 'pond stocked densely', 'user:officer')"
         )
         conn.commit()
-        engine.tick(conn)
+        engine.tick(conn, now=at)
         assert do_alerts(conn) == [("KG-SR-01", 2, "open")]
 
         # An admin edits the profile's advisory limit for every shrimp river.
@@ -62,7 +66,7 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(database_u
             " VALUES ('shrimp_river', 'shrimp.do.low', 4.8, 'provincial advice 2026', 'user:a')"
         )
         conn.commit()
-        engine.tick(conn)
+        engine.tick(conn, now=at)
         assert do_alerts(conn) == [("KG-SR-01", 2, "open"), ("KG-SR-02", 1, "open")]
         # The rows the API shows keep the file's limits; the edits lie beside them.
         file_limits = conn.execute(
@@ -75,5 +79,5 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(database_u
         conn.execute("DELETE FROM threshold_overrides")
         conn.execute("DELETE FROM profile_edits")
         conn.commit()
-        engine.tick(conn)
+        engine.tick(conn, now=at)
         assert do_alerts(conn) == [("KG-SR-01", 2, "resolved"), ("KG-SR-02", 1, "resolved")]

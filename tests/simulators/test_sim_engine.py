@@ -5,14 +5,14 @@ from __future__ import annotations
 import ast
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from simulators import (
-    Clock,
     Outgoing,
+    Schedule,
     Script,
     StationRunner,
     Tally,
@@ -23,6 +23,7 @@ from simulators import (
 )
 from stations import Registry, load_registry
 from telemetry import TopicScheme, decode_readings
+from tests.support import at_times_of_day
 
 START = datetime.fromisoformat("2026-11-22T00:00:00+07:00").timestamp()
 HOUR = 3600.0
@@ -43,6 +44,7 @@ class ListSink:
 def _simulate(
     *,
     seed: int = 1,
+    start: float = START,
     hours: float = 6.0,
     scenarios: Sequence[str] = (),
     registry: Registry | None = None,
@@ -50,7 +52,7 @@ def _simulate(
     batch_size: int = 50,
 ) -> tuple[list[Outgoing], Tally]:
     registry = registry or load_registry()
-    scripts = compile_scenarios([load_scenario(s) for s in scenarios], registry, start=START)
+    scripts = compile_scenarios([load_scenario(s) for s in scenarios], registry, start=start)
     runners = [
         StationRunner(
             s,
@@ -62,8 +64,8 @@ def _simulate(
         for s in registry.stations.values()
     ]
     sink, tally = ListSink(), Tally()
-    clock = Clock(START, START + hours * HOUR, fast=True, block=block)
-    run(runners, sink, clock=clock, tally=tally, stop=threading.Event())
+    schedule = Schedule(start, start + hours * HOUR, fast=True, block=block)
+    run(runners, sink, schedule=schedule, tally=tally, stop=threading.Event())
     return sink.sent, tally
 
 
@@ -113,13 +115,25 @@ def test_payloads_use_the_wire_format_with_local_offset_and_increasing_seq() -> 
         assert b'"ts":"2026-11-22T00:00:00+07:00"' in mine[0].payload
 
 
-def test_do_crash_tonight_takes_do_below_3_before_dawn() -> None:
-    # start 00:00: "tonight 18:30" is 18:30 of the same day; dawn is the next 06:00
-    crashed, _ = _simulate(hours=31, scenarios=["do_crash_tonight"])
-    calm, _ = _simulate(hours=31)
-    night = START + 18.5 * HOUR
-    dawn = START + 30 * HOUR
+def _only(*station_ids: str) -> Registry:
+    stations = load_registry().stations
+    return Registry(tuple(stations[s] for s in station_ids), (), source="test")
+
+
+@at_times_of_day
+def test_do_crash_tonight_takes_do_below_3_before_dawn(now: datetime) -> None:
+    # "tonight 18:30" is 18:30 of the start's date (under way already when the run starts
+    # at 19:30); dawn is the next 06:00
+    start = now.timestamp()
+    night = now.replace(hour=18, minute=30).timestamp()
+    dawn = (now.replace(hour=6, minute=0) + timedelta(days=1)).timestamp()
+    hours = (dawn - start) / HOUR
+    registry = _only("KG-SR-01", "KG-SR-02")
+    crashed, _ = _simulate(start=start, hours=hours, scenarios=["do_crash_tonight"],
+                           registry=registry)  # fmt: skip
+    calm, _ = _simulate(start=start, hours=hours, registry=registry)
     do = _series(crashed, "KG-SR-02", "do")
+    assert max(do) == dawn - 300  # the run reached dawn
     below = sorted(t for t, v in do.items() if night <= t < dawn and v < 3.0)
     assert below, "DO never fell below 3 mg/L"
     assert below[0] < dawn - 3 * HOUR  # hours of warning before dawn
@@ -127,15 +141,23 @@ def test_do_crash_tonight_takes_do_below_3_before_dawn() -> None:
     assert _series(crashed, "KG-SR-01", "do") == _series(calm, "KG-SR-01", "do")
 
 
-def test_cod_pulse_raises_cod_at_kg_ef_01_at_14_00() -> None:
-    pulsed, _ = _simulate(hours=20, scenarios=["cod_pulse"])
-    calm, _ = _simulate(hours=20)
+@at_times_of_day
+def test_cod_pulse_raises_cod_at_kg_ef_01_at_14_00(now: datetime) -> None:
+    # "14:00" is the first 14:00 at or after the start: today's, or tomorrow's after it
+    start = now.timestamp()
+    today = now.replace(hour=14, minute=0)
+    pulse = (today if today >= now else today + timedelta(days=1)).timestamp()
+    hours = (pulse - start) / HOUR + 3
+    registry = _only("KG-EF-01")
+    pulsed, _ = _simulate(start=start, hours=hours, scenarios=["cod_pulse"], registry=registry)
+    calm, _ = _simulate(start=start, hours=hours, registry=registry)
     with_pulse, without = _series(pulsed, "KG-EF-01", "cod"), _series(calm, "KG-EF-01", "cod")
+    assert with_pulse.keys() == without.keys()
+    assert max(with_pulse) > pulse + 2 * HOUR  # the run outlasted the pulse
     for t, value in with_pulse.items():
-        hour = _local_hour(t)
-        if hour <= 14.0:
+        if t <= pulse:
             assert value == without[t]
-        elif 14.25 <= hour < 16.0:
+        elif pulse + 0.25 * HOUR <= t < pulse + 2 * HOUR:
             assert value == pytest.approx(4 * without[t], rel=0.01)
     assert max(with_pulse.values()) > 150.0  # over QCVN 40:2011 column B
 
@@ -207,8 +229,8 @@ def test_skew_onto_the_sampling_grid_counts_repeated_identities_once() -> None:
         registry.stations["KG-SR-01"], seed=1, script=script, topics=TopicScheme(), batch_size=50
     )
     sink, tally = ListSink(), Tally()
-    clock = Clock(START, START + 2 * HOUR, fast=True)
-    run([runner], sink, clock=clock, tally=tally, stop=threading.Event(), announce=False)
+    schedule = Schedule(START, START + 2 * HOUR, fast=True)
+    run([runner], sink, schedule=schedule, tally=tally, stop=threading.Event(), announce=False)
     assert tally.samples == 24
     assert tally.readings == (24 - 1) * 8  # 01:25 stamped 01:25 and 01:30 stamped 01:25
 
@@ -230,7 +252,7 @@ def test_stop_ends_the_run_early_and_counts_only_what_was_sent() -> None:
         for s in registry.stations.values()
     ]
     sink, tally = ListSink(), Tally()
-    run(runners, sink, clock=Clock(START, None), tally=tally, stop=stop)
+    run(runners, sink, schedule=Schedule(START, None), tally=tally, stop=stop)
     assert tally.messages == 0
     assert tally.status_messages == 14
 
@@ -270,8 +292,8 @@ def test_history_is_published_at_once_then_the_run_goes_live() -> None:
 
     sink, tally = StopAfterHistory(), Tally()
     # One hour of history before "now" (live_from); real time, speed 1.
-    clock = Clock(START - HOUR, None, live_from=START)
-    run(runners, sink, clock=clock, tally=tally, stop=stop)
+    schedule = Schedule(START - HOUR, None, live_from=START)
+    run(runners, sink, schedule=schedule, tally=tally, stop=stop)
     times = sorted(
         {s.epoch for m in sink.sent if m.samples for s in decode_readings(m.payload).samples}
     )

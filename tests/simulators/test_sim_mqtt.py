@@ -8,15 +8,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.cli import register_cli
-from telemetry import decode_readings
-from tests.support import Broker
+from simulators.cli import _simulate, register_cli
+from telemetry import FixedClock, decode_readings
+from tests.support import Broker, local_time
 
 
 class Counter:
@@ -88,3 +89,21 @@ def test_fast_run_through_mosquitto_matches_the_summary(
         assert counter.messages == summary["messages"]
         assert counter.samples == summary["samples"]
         assert counter.readings == summary["readings"]
+
+
+@pytest.mark.integration
+def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
+    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = argparse.ArgumentParser(prog="aquawatch")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["simulate", "--fast", "--duration", "30m", "--stations", "1",
+         "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
+    )  # fmt: skip
+    now = local_time("04:57")
+    assert _simulate(args, clock=FixedClock(now)) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert datetime.fromisoformat(summary["start"]) == now - timedelta(minutes=30)
+    assert datetime.fromisoformat(summary["end"]) == now
+    assert summary["samples"] == 6  # 04:30, 04:35 ... 04:55

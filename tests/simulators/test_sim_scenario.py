@@ -20,6 +20,7 @@ from simulators import (
 )
 from simulators.faults import ClockSkew, Outage, Spike, Stuck
 from stations import load_registry
+from tests.support import local_time
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime.fromisoformat("2026-11-22T10:00:00+07:00").timestamp()
@@ -64,6 +65,30 @@ def test_bad_durations(raw: str) -> None:
 )
 def test_times(text: str, expected: str) -> None:
     assert resolve_time(text, start=START, zone=HCM) == _local(expected)
+
+
+# The built-in scenarios' times, for runs started at each time of day on 22/11.
+@pytest.mark.parametrize(
+    ("start", "text", "expected"),
+    [
+        ("00:30", "14:00", "2026-11-22T14:00:00"),
+        ("04:57", "14:00", "2026-11-22T14:00:00"),
+        ("12:00", "14:00", "2026-11-22T14:00:00"),
+        ("19:30", "14:00", "2026-11-23T14:00:00"),  # today's is past: tomorrow's
+        # "tonight" is the night that begins on the start's date, even one under way at
+        # 19:30, and still to come after midnight
+        ("00:30", "tonight 18:30", "2026-11-22T18:30:00"),
+        ("04:57", "tonight 18:30", "2026-11-22T18:30:00"),
+        ("12:00", "tonight 18:30", "2026-11-22T18:30:00"),
+        ("19:30", "tonight 18:30", "2026-11-22T18:30:00"),
+        ("00:30", "tonight 02:00", "2026-11-23T02:00:00"),
+        ("19:30", "tonight 02:00", "2026-11-23T02:00:00"),
+        ("04:57", "+1h", "2026-11-22T05:57:00"),
+    ],
+)
+def test_times_from_each_time_of_day(start: str, text: str, expected: str) -> None:
+    moment = local_time(start).timestamp()
+    assert resolve_time(text, start=moment, zone=HCM) == _local(expected)
 
 
 def _write(tmp_path: Path, text: str) -> Path:

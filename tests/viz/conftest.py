@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from alerts import load_profiles
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
-from telemetry import migrate
+from telemetry import SystemClock, migrate
 from tests.support import Broker, PostgresServer, free_port, serving
 from viz.api import ApiSettings, Role, create_app
 from viz.api.accounts import KeyIn, UserIn, create_key, create_user
@@ -115,7 +115,7 @@ def api(postgres: PostgresServer, api_broker: Broker) -> Iterator[Api]:
             pool_size=4,
             login_max_failures=3,
         )
-        with serving(create_app(settings), settings.port) as base:
+        with serving(create_app(settings, clock=SystemClock()), settings.port) as base:
             running = Api(base=base, database_url=url)
             with httpx.Client(base_url=running.base) as client:
                 for role in Role:
@@ -151,6 +151,6 @@ def another_server(api: Api, **overrides: Any) -> Iterator[tuple[str, FastAPI]]:
             token_secret=SECRET,
             **overrides,
         )
-        app = create_app(settings)
+        app = create_app(settings, clock=SystemClock())
         with serving(app, settings.port) as base:
             yield base, app

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from telemetry import PARAMETERS
+from telemetry import PARAMETERS, SystemClock
 from tests.support import ARTIFACTS, PostgresServer, free_port, serving, unavailable
 from tests.viz.conftest import PASSWORD, insert_readings, prepare
 from viz.api import ApiSettings, create_app
@@ -90,7 +90,7 @@ def site(postgres: PostgresServer) -> Iterator[tuple[str, str]]:
         prepare(url)
         seed(url, datetime.now(UTC))
         settings = ApiSettings(database_url=url, port=free_port(), pool_size=4)
-        with serving(create_app(settings), settings.port) as base:
+        with serving(create_app(settings, clock=SystemClock()), settings.port) as base:
             yield base, url
 
 

@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from telemetry import decode_file
+from telemetry import SystemClock, decode_file
 from tests.support import free_port, serving, wait_for
 from tests.viz.conftest import Api, another_server, insert_readings
 from viz.api import ApiSettings, create_app
@@ -122,7 +122,7 @@ def test_public_latest_shows_values_and_index_only(stored: Api) -> None:
 def test_an_export_needs_no_more_than_the_request_connection(stored: Api) -> None:
     """With a pool of one, an export streams on the connection its request already holds."""
     settings = ApiSettings(database_url=stored.database_url, pool_size=1)
-    with serving(create_app(settings), free_port()) as base:
+    with serving(create_app(settings, clock=SystemClock()), free_port()) as base:
         headers = {"Authorization": f"Bearer {stored.key}"}
         with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
             reply = client.get("/api/v1/readings/export.csv", params=RANGE)

@@ -11,7 +11,7 @@ from typing import Final
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
-from telemetry import create_pool
+from telemetry import Clock, create_pool
 from viz.api import (
     ops,
     public,
@@ -52,8 +52,13 @@ LANES: Final = (
 SPARE_THREADS: Final = 8
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
-    """Build the application; its lifespan opens and closes the database pools."""
+def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
+    """Build the application; its lifespan opens and closes the database pools.
+
+    Args:
+        settings: The API's settings.
+        clock: What time it is for the routes (dashboard ranges, board freshness, tokens).
+    """
     metrics = Metrics()
     secret = settings.token_secret.get_secret_value().encode() or secrets.token_bytes(32)
     admission = Admission(
@@ -88,10 +93,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings=settings,
             pool=pool,
             reserved_pool=reserved,
-            tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s),
+            tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s, clock=clock),
             passwords=Passwords(),
             metrics=metrics,
             public_cache=TtlCache(settings.public_cache_s),
+            clock=clock,
         )
         try:
             yield

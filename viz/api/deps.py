@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
+from telemetry import Clock
 from viz.api.accounts import key_principal, user_principal
 from viz.api.admission import lane_of, remaining_s
 from viz.api.auth import Passwords, Principal, Scope, Tokens
@@ -39,6 +40,7 @@ class Services:
     passwords: Passwords
     metrics: Metrics
     public_cache: TtlCache[str]
+    clock: Clock
 
 
 def running(request: Request) -> Services:

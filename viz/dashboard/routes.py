@@ -7,7 +7,7 @@ through the API's own routes). Boards and their feeds are public.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -47,11 +47,10 @@ def _station(conn: psycopg.Connection[Any], station_id: str) -> tuple[Any, ...]:
 
 
 def _window(
-    zone: ZoneInfo, chosen: Range, start: datetime | None, end: datetime | None
+    zone: ZoneInfo, chosen: Range, start: datetime | None, end: datetime | None, *, now: datetime
 ) -> tuple[datetime, datetime]:
     """A range as aware instants; custom bounds without an offset are the station's time."""
     if chosen != "custom":
-        now = datetime.now(UTC)
         return now - SPANS[chosen], now
     if start is None or end is None:
         raise HTTPException(422, "a custom range needs start and end")
@@ -71,6 +70,7 @@ def overview(svc: Svc) -> str:
 def station(
     station_id: StationId,
     conn: Conn,
+    svc: Svc,
     range: Range = "24h",
     start: datetime | None = None,
     end: datetime | None = None,
@@ -78,9 +78,10 @@ def station(
     """A station's time series."""
     name_vi, name_en, parameters, tz, _ = _station(conn, station_id)
     zone = ZoneInfo(tz)
+    now = svc.clock.now()
     if range == "custom":
-        _window(zone, range, start, end)
-    offset = datetime.now(zone).strftime("UTC%z")
+        _window(zone, range, start, end, now=now)
+    offset = now.astimezone(zone).strftime("UTC%z")
     view = StationView(
         station_id=station_id,
         name_vi=name_vi,
@@ -95,9 +96,9 @@ def station(
 
 
 @router.get("/dashboard/data/overview.json")
-def overview_data(conn: Conn) -> dict[str, dict[str, list[Any]]]:
+def overview_data(conn: Conn, svc: Svc) -> dict[str, dict[str, list[Any]]]:
     """Map, station-table and latest-value columns: what the public surface shows (no login)."""
-    return overview_json(conn, now=datetime.now(UTC))
+    return overview_json(conn, now=svc.clock.now())
 
 
 @router.get("/dashboard/data/station_alerts.json")
@@ -118,6 +119,7 @@ def alerts_data(
 def station_data(
     station_id: StationId,
     conn: Conn,
+    svc: Svc,
     _: Reader,
     range: Range = "24h",
     start: datetime | None = None,
@@ -126,7 +128,7 @@ def station_data(
     """A station page's series, flagged points, alert markers and threshold zones."""
     _, _, parameters, tz, interval = _station(conn, station_id)
     zone = ZoneInfo(tz)
-    begin, finish = _window(zone, range, start, end)
+    begin, finish = _window(zone, range, start, end, now=svc.clock.now())
     return series_json(
         conn,
         station_id,
@@ -139,9 +141,9 @@ def station_data(
 
 
 @router.get("/boards/{board_id}.json")
-def board_json(board_id: StationId, conn: Conn) -> BoardFeed:
+def board_json(board_id: StationId, conn: Conn, svc: Svc) -> BoardFeed:
     """A display board's feed (LED controllers and the board page)."""
-    feed = board_feed(conn, board_id, now=datetime.now(UTC))
+    feed = board_feed(conn, board_id, now=svc.clock.now())
     if feed is None:
         raise HTTPException(404, f"no board {board_id!r}")
     return feed

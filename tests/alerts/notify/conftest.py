@@ -6,9 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -16,10 +18,11 @@ import pytest
 
 from alerts import Episode, load_profiles
 from alerts.lifecycle import reconcile
-from alerts.notify import NewSubscriber, add_subscriber, fan_out
+from alerts.notify import NewSubscriber, Notifier, NotifySettings, add_subscriber, fan_out
+from alerts.notify.channels import channel_from_settings
 from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
-from telemetry import migrate
+from telemetry import Clock, SystemClock, migrate
 from tests.support import Kannel, free_port, serving
 from viz.api import ApiSettings, create_app
 
@@ -33,21 +36,39 @@ class Sms:
     token: str
     kannel: Kannel
 
-    def notifier(self, **settings: str) -> subprocess.Popen[bytes]:
-        """Start ``aquawatch notify`` on this Kannel with small timings."""
-        env = {
-            **os.environ,
-            "AQUAWATCH_DATABASE_URL": self.url,
-            "AQUAWATCH_SMS_URL": self.kannel.sms_url,
-            "AQUAWATCH_SMS_CALLBACK_URL": self.api,
-            "AQUAWATCH_SMS_CALLBACK_TOKEN": self.token,
-            "AQUAWATCH_POLL_S": "0.1",
-            "AQUAWATCH_IN_DOUBT_S": "3",
-            **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()},
+    def _settings(self, **settings: str) -> dict[str, str]:
+        """Notifier settings by field name: this rig's, small timings, then ``settings``."""
+        return {
+            "database_url": self.url,
+            "sms_url": self.kannel.sms_url,
+            "sms_callback_url": self.api,
+            "sms_callback_token": self.token,
+            "poll_s": "0.1",
+            "in_doubt_s": "3",
+            **settings,
         }
+
+    def notifier(self, **settings: str) -> subprocess.Popen[bytes]:
+        """Start ``aquawatch notify`` on this Kannel (on the machine's clock)."""
+        env = {f"AQUAWATCH_{k.upper()}": v for k, v in self._settings(**settings).items()}
         return subprocess.Popen(
-            [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "notify"], env=env
+            [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "notify"],
+            env={**os.environ, **env},
         )
+
+    @contextmanager
+    def notifier_at(self, clock: Clock, **settings: str) -> Iterator[None]:
+        """A notifier in a thread of this process, on ``clock``, for as long as the block."""
+        config = NotifySettings.model_validate(self._settings(**settings))
+        worker = Notifier(config, channel=channel_from_settings(config), clock=clock)
+        done = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(self.url, done), name="notifier")
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=20)
 
     def subscriber(self, phone: str, *stations: str, **fields: object) -> int:
         """Add a subscriber following ``stations``."""
@@ -96,7 +117,7 @@ def sms(database_url: str) -> Iterator[Sms]:
         sync_profiles(conn, rows, stations=list(registry.stations))
     token = uuid.uuid4().hex
     settings = ApiSettings(database_url=database_url, sms_callback_token=token, pool_size=2)
-    with serving(create_app(settings), free_port()) as api:
+    with serving(create_app(settings, clock=SystemClock()), free_port()) as api:
         kannel = Kannel(mo_url=f"{api}/api/v1/sms/mo?token={token}")
         try:
             kannel.start()

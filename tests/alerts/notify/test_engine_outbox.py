@@ -1,8 +1,9 @@
-"""The engine's tick writes the outbox rows in the transaction that opens the alert."""
+"""The engine's tick writes the outbox rows in the transaction that opens the alert; claims
+respect quiet hours at the notifier's time of day."""
 
 from __future__ import annotations
 
-import time
+from datetime import datetime, time
 
 import psycopg
 import pytest
@@ -21,15 +22,22 @@ from alerts.notify import LogChannel, Notifier, NotifySettings
 from alerts.notify.claims import claim
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
-from telemetry import PARAMETERS, migrate
+from telemetry import PARAMETERS, FixedClock, migrate
+from tests.support import LOCAL_ZONE, at_times_of_day, local_time
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(database_url: str) -> None:
+NOON = local_time("12:00").timestamp()
+
+
+@at_times_of_day
+def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(
+    now: datetime, database_url: str
+) -> None:
     migrate(database_url)
     registry = load_registry()
-    now = time.time() // 300 * 300
+    at = now.timestamp()
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, registry, deactivate_missing=False)
         for phone, station in (("0912000001", "KG-SR-01"), ("0912000002", "KG-SR-01"),
@@ -39,16 +47,16 @@ def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(database_url: st
             conn.execute(
                 "INSERT INTO readings (time, station_id, parameter_id, value)"
                 " VALUES (to_timestamp(%s), 'KG-SR-01', %s, 3.0)",
-                (now - 300 * k, PARAMETERS["do"].id),
+                (at - 300 * k, PARAMETERS["do"].id),
             )
         conn.commit()
         engine = Engine(
             AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
             quality=load_quality_config(),
         )  # fmt: skip
-        engine.load(conn)
-        engine.tick(conn)
-        engine.tick(conn)  # again: nothing new, nothing queued twice
+        engine.load(conn, now=at)
+        engine.tick(conn, now=at)
+        engine.tick(conn, now=at + 10)  # again: nothing new, nothing queued twice
         queued = conn.execute(
             "SELECT n.phone, a.rule_id, a.severity FROM notifications n"
             " JOIN alerts a ON a.id = n.alert_id ORDER BY n.phone"
@@ -65,7 +73,7 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
         sync_registry(conn, load_registry(), deactivate_missing=False)
         add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
                                            stations=("KG-SR-01",)))  # fmt: skip
-        at = time.time() - 3600
+        at = NOON - 3600
         episode = Episode(
             "KG-SR-01",
             "shrimp.do.low",
@@ -76,7 +84,7 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
             value=1.9,
         )
         changes = reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                            now=time.time(), late_after_s=900)  # fmt: skip
+                            now=NOON, late_after_s=900)  # fmt: skip
         fan_out(conn, changes)
         queued = conn.execute("SELECT kind, severity FROM notifications").fetchall()
     assert [c.kind for c in changes] == ["opened", "escalated", "escalated"]
@@ -93,13 +101,13 @@ def test_a_row_taken_back_from_a_slow_batch_is_not_sent_by_its_first_worker(
         for n in range(1, 4):
             add_subscriber(conn, NewSubscriber(name="Nông dân", phone=f"091200000{n}",
                                                stations=("KG-SR-01",)))  # fmt: skip
-        at = time.time() - 600
+        at = NOON - 600
         episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
         fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                                now=time.time(), late_after_s=900))  # fmt: skip
+                                now=NOON, late_after_s=900))  # fmt: skip
         conn.commit()
-        worker = Notifier(settings, channel=LogChannel())
-        batch = claim(conn, worker="A", settings=settings)
+        worker = Notifier(settings, channel=LogChannel(), clock=FixedClock(NOON))
+        batch = claim(conn, worker="A", settings=settings, now=local_time("12:00"))
         # While A works through its batch, the last row outlasts in_doubt_s and B takes it.
         conn.execute(
             "UPDATE notifications SET claimed_by = 'B' WHERE id = %s", (batch[-1].notification_id,)
@@ -118,14 +126,59 @@ def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: st
         sync_registry(conn, load_registry(), deactivate_missing=False)
         farmer = add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
                                                     stations=("KG-SR-01",)))  # fmt: skip
-        at = time.time() - 600
+        at = NOON - 600
         episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
         fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                                now=time.time(), late_after_s=900))  # fmt: skip
+                                now=NOON, late_after_s=900))  # fmt: skip
         conn.commit()
         # A reply (opt-out) in progress holds the subscriber and will update their outbox.
         reply.execute("SELECT 1 FROM subscribers WHERE id = %s FOR UPDATE", (farmer,))
-        assert claim(conn, worker="A", settings=settings) == []
+        assert claim(conn, worker="A", settings=settings, now=local_time("12:00")) == []
         assert conn.execute("SELECT state FROM notifications").fetchone() == ("pending",)
         reply.commit()
-        assert len(claim(conn, worker="A", settings=settings)) == 1
+        assert len(claim(conn, worker="A", settings=settings, now=local_time("12:00"))) == 1
+
+
+# Quiet hours 21:00-05:00: when a warning claimed at each time of day may go out.
+QUIET = (time(21, 0), time(5, 0))
+POSTPONED_UNTIL = {"00:30": "05:00", "04:57": "05:00", "12:00": None, "19:30": None}
+
+
+@at_times_of_day
+def test_quiet_hours_hold_a_warning_until_morning_and_never_a_critical_alert(
+    now: datetime, database_url: str
+) -> None:
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url)
+    at = now.timestamp() - 600
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        for phone, quiet in (("0912000001", QUIET), ("0912000002", (None, None))):
+            new = NewSubscriber(name="Nông dân", phone=phone, stations=("KG-SR-01",),
+                                quiet_start=quiet[0], quiet_end=quiet[1])  # fmt: skip
+            add_subscriber(conn, new)
+        episodes = [
+            Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2),
+            Episode("KG-SR-01", "shrimp.nh3.high", "threshold", at, 3, value=0.4),
+        ]
+        fan_out(conn, reconcile(conn, episodes, clear={}, window_start=at - 3600,
+                                now=now.timestamp(), late_after_s=900))  # fmt: skip
+        conn.commit()
+        sent = claim(conn, worker="A", settings=settings, now=now)
+        rows = conn.execute(
+            "SELECT n.phone, n.severity, n.state, n.not_before, n.reason FROM notifications n"
+            " ORDER BY n.phone, n.severity"
+        ).fetchall()
+    until = POSTPONED_UNTIL[now.astimezone(LOCAL_ZONE).strftime("%H:%M")]
+    states = [(phone, severity, state) for phone, severity, state, _, _ in rows]
+    assert states == [
+        ("+84912000001", 2, "pending" if until else "sending"),
+        ("+84912000001", 3, "sending"),  # critical: quiet hours do not hold it
+        ("+84912000002", 2, "sending"),
+        ("+84912000002", 3, "sending"),
+    ]
+    assert len(sent) == (3 if until else 4)
+    if until:
+        _, _, _, not_before, reason = rows[0]
+        assert reason == "quiet hours"
+        assert not_before == local_time(until)  # this morning's end, not tomorrow's
