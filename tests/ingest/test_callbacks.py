@@ -20,6 +20,7 @@ from telemetry import (
     ReadingsDocument,
     RejectReason,
     StatusDocument,
+    SystemClock,
     TopicScheme,
     parse_mqtt_url,
 )
@@ -60,6 +61,7 @@ def _consumer(decoder: Decoder | None = None) -> tuple[Consumer, queue.Queue[Inb
         inflight_window=10,
         session_expiry_s=60,
         metrics=IngestMetrics(inbox.qsize),
+        clock=SystemClock(),
     )
     client = consumer._build_client()
     return consumer, inbox, client
