@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from alerts import Severity
 from telemetry import QCFlag
-from viz.api.latest import LatestValue, StationLatest, latest
+from viz.api.queries.latest import LatestValue, StationLatest, latest
 from viz.messages import vi
 from viz.palette import DISCONNECTED, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from alerts import Severity
 from telemetry import PARAMETERS_BY_ID, QCFlag
-from viz.api.thresholds import rules
+from viz.api.queries.thresholds import rules
 from viz.palette import QC_COLOURS, SEVERITY_COLOURS
 
 __all__ = ["Plan", "Threshold", "bands", "plan", "series_json", "thresholds"]

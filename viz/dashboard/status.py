@@ -22,7 +22,7 @@ from psycopg.rows import class_row
 
 from alerts import Severity
 from telemetry import QCFlag, StationState, worst
-from viz.api.latest import StationLatest, latest
+from viz.api.queries.latest import StationLatest, latest
 from viz.boards import display_number, freshness
 from viz.messages import vi
 from viz.palette import DISCONNECTED, NORMAL, ONLINE, QC_COLOURS, SEVERITY_COLOURS, hex_rgb

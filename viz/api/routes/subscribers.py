@@ -19,10 +19,10 @@ from alerts import (
     remove_subscriber,
     replace_subscriber,
 )
-from viz.api.audit import record
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
 from viz.api.problems import NotFoundError
+from viz.api.queries.audit import record
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 Reader = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_READ))]

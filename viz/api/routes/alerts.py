@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from alerts import Severity, acknowledge, fan_out, resolve
-from viz.api.audit import record
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
 from viz.api.params import Instant, StationId
+from viz.api.queries.audit import record
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 Reader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]

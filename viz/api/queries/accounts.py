@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import psycopg
 from pydantic import BaseModel, Field, StringConstraints
 
-from viz.api.audit import record
 from viz.api.auth import (
     KEY_SCOPES,
     ROLE_SCOPES,
@@ -28,6 +27,7 @@ from viz.api.problems import (
     NotFoundError,
     TooManyAttemptsError,
 )
+from viz.api.queries.audit import record
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
 Password = Annotated[str, Field(min_length=10, max_length=256)]

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
-from viz.api.latest import StationLatest, latest
 from viz.api.params import StationId
-from viz.api.thresholds import Limits, Rule, override, remove_override, rules
+from viz.api.queries.latest import StationLatest, latest
+from viz.api.queries.thresholds import Limits, Rule, override, remove_override, rules
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 Reader = Annotated[Principal, Depends(require(Scope.STATIONS_READ))]

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from viz.api.deps import Svc, pooled
-from viz.api.latest import StationLatest, latest
 from viz.api.params import StationId
 from viz.api.problems import NotFoundError
+from viz.api.queries.latest import StationLatest, latest
 
 router = APIRouter(prefix="/public", tags=["public"])
 

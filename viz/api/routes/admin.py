@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from viz.api import accounts
-from viz.api.accounts import ApiKey, KeyIn, User, UserChange, UserIn, Username
-from viz.api.audit import AuditEntry, entries
 from viz.api.auth import Principal, Role, Scope
 from viz.api.deps import Conn, Svc, principal, require
 from viz.api.params import Instant
-from viz.api.thresholds import Limits, Rule, edit_profile, rules
+from viz.api.queries import accounts
+from viz.api.queries.accounts import ApiKey, KeyIn, User, UserChange, UserIn, Username
+from viz.api.queries.audit import AuditEntry, entries
+from viz.api.queries.thresholds import Limits, Rule, edit_profile, rules
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
-from viz.api.audit import record
 from viz.api.problems import NotFoundError
+from viz.api.queries.audit import record
 
 Limit = Annotated[float, Field(ge=-1e9, le=1e9)]
 
