@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from alerts import Severity
 from telemetry import QCFlag
+from viz.api.queries.boards import board
 from viz.api.queries.latest import LatestValue, StationLatest, latest
 from viz.messages import vi
 from viz.palette import DISCONNECTED, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
@@ -35,7 +36,6 @@ DEFAULT_ZONE: Final = "Asia/Ho_Chi_Minh"
 MIN_STALE: Final = timedelta(minutes=15)
 STALE_INTERVALS: Final = 3
 
-_BOARD = "SELECT id, name_vi, location, stations FROM boards WHERE id = %s"
 _STATIONS = "SELECT id, sampling_interval_s, timezone FROM stations WHERE id = ANY(%s)"
 # Worst open (or acknowledged) alert per station and measured quantity.
 _ALERTS = (
@@ -138,10 +138,10 @@ def _tile(
 
 def board_feed(conn: psycopg.Connection[Any], board_id: str, *, now: datetime) -> BoardFeed | None:
     """The feed of one board, or None when there is no such board."""
-    row = conn.execute(_BOARD, (board_id,)).fetchone()
-    if row is None:
+    found = board(conn, board_id)
+    if found is None:
         return None
-    bid, name, location, ids = row
+    ids = found.stations
     info = {sid: (interval, ZoneInfo(tz)) for sid, interval, tz in conn.execute(_STATIONS, (ids,))}
     alerts: dict[str, dict[str, int]] = {}
     for sid, quantity, severity in conn.execute(_ALERTS, (ids,)):
@@ -160,5 +160,9 @@ def board_feed(conn: psycopg.Connection[Any], board_id: str, *, now: datetime) -
     ]
     zone = next(iter(info.values()))[1] if info else ZoneInfo(DEFAULT_ZONE)
     return BoardFeed(
-        board=bid, name=name, location=location, generated_at=now.astimezone(zone), stations=tiles
+        board=found.id,
+        name=found.name_vi,
+        location=found.location,
+        generated_at=now.astimezone(zone),
+        stations=tiles,
     )
