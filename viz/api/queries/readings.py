@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 from pydantic import BaseModel
 
 from telemetry import PARAMETERS_BY_ID, QCFlag
@@ -178,3 +178,19 @@ def export_batches(
         )
         while batch := cursor.fetchmany(BATCH):
             yield batch
+
+
+LAG_WINDOW: Final = "1 hour"
+
+
+def ingest_lag_s(conn: psycopg.Connection[Any]) -> float | None:
+    """Seconds since the newest reading was stored; None when none was in the last LAG_WINDOW."""
+    # Bounded, so the BRIN index on ingested_at finds the newest block ranges: a plain
+    # max() would read every partition on every probe.
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "SELECT extract(epoch FROM now() - max(ingested_at))::float8 AS lag FROM readings"
+            " WHERE ingested_at > now() - %s::interval",
+            (LAG_WINDOW,),
+        ).fetchone()
+    return row["lag"] if row else None
