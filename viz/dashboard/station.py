@@ -84,22 +84,42 @@ def _plot(
     )
     fig.xaxis.formatter = DatetimeTickFormatter(hours="%H:%M", days="%d/%m", months="%m/%Y")
     only = CDSView(filter=GroupFilter(column_name="code", group=code))
-    fig.hstrip("y0", "y1", source=zones, view=only, fill_color="colour", fill_alpha=0.15,
-               line_color=None)  # fmt: skip
+    fig.hstrip(
+        "y0", "y1", source=zones, view=only, fill_color="colour", fill_alpha=0.15, line_color=None
+    )
     area = fig.varea(
-        "t", f"{code}_lo", f"{code}_hi", source=series, fill_color="#9ecae1", fill_alpha=0.5,
+        "t",
+        f"{code}_lo",
+        f"{code}_hi",
+        source=series,
+        fill_color="#9ecae1",
+        fill_alpha=0.5,
         legend_label=both("min_max"),
-    )  # fmt: skip
+    )
     line = fig.line("t", code, source=series, line_width=2, color="#08519c", name=f"line:{code}")
     y_range.renderers = [area, line]  # zones reach far; they must not set the scale
     fig.scatter(
-        "t", "value", source=flags, view=only, marker="x", size=9, line_width=2,
-        color="colour", legend_label=f"QC: {both('flag_suspect')} · {both('flag_fail')}",
-    )  # fmt: skip
+        "t",
+        "value",
+        source=flags,
+        view=only,
+        marker="x",
+        size=9,
+        line_width=2,
+        color="colour",
+        legend_label=f"QC: {both('flag_suspect')} · {both('flag_fail')}",
+    )
     fig.scatter(
-        "t", "value", source=alerts, view=only, marker="inverted_triangle", size=14,
-        fill_color="colour", line_color="black", legend_label=both("alert_marker"),
-    )  # fmt: skip
+        "t",
+        "value",
+        source=alerts,
+        view=only,
+        marker="inverted_triangle",
+        size=14,
+        fill_color="colour",
+        line_color="black",
+        legend_label=both("alert_marker"),
+    )
     fig.legend.orientation = "horizontal"
     fig.legend.label_text_font_size = "8pt"
     fig.add_layout(fig.legend[0], "above")

@@ -40,15 +40,39 @@ __all__ = [
 ]
 
 STATION_COLUMNS: Final = (
-    "id", "name", "name_en", "lat", "lon", "x", "y", "state", "state_text", "status_colour",
-    "line", "quality", "wqi", "wqi_colour", "last", "url",
-)  # fmt: skip
+    "id",
+    "name",
+    "name_en",
+    "lat",
+    "lon",
+    "x",
+    "y",
+    "state",
+    "state_text",
+    "status_colour",
+    "line",
+    "quality",
+    "wqi",
+    "wqi_colour",
+    "last",
+    "url",
+)
 """Columns of the public station rows (map and station table)."""
 
 VALUE_COLUMNS: Final = (
-    "station", "station_name", "station_name_en", "parameter", "name", "name_en", "value",
-    "text", "unit", "qc", "qc_colour", "time",
-)  # fmt: skip
+    "station",
+    "station_name",
+    "station_name_en",
+    "parameter",
+    "name",
+    "name_en",
+    "value",
+    "text",
+    "unit",
+    "qc",
+    "qc_colour",
+    "time",
+)
 """Columns of the public latest-value rows, one per station and parameter."""
 
 _STATIONS = (

@@ -130,9 +130,16 @@ def override(
         if not rules(conn, station_id=station_id, rule_id=rule_id):
             msg = f"station {station_id!r} has no rule {rule_id!r}"
             raise NotFoundError(msg)
-        _set_limits(conn, "threshold_overrides", ("station_id", station_id), rule_id, limits,
-                    actor=actor, action="threshold.override",
-                    target=f"station:{station_id}/{rule_id}")  # fmt: skip
+        _set_limits(
+            conn,
+            "threshold_overrides",
+            ("station_id", station_id),
+            rule_id,
+            limits,
+            actor=actor,
+            action="threshold.override",
+            target=f"station:{station_id}/{rule_id}",
+        )
         return rules(conn, station_id=station_id, rule_id=rule_id)[0]
 
 
@@ -176,8 +183,16 @@ def edit_profile(
         if not rules(conn, profile=profile, rule_id=rule_id):
             msg = f"profile {profile!r} has no rule {rule_id!r} in force"
             raise NotFoundError(msg)
-        _set_limits(conn, "profile_edits", ("profile", profile), rule_id, limits, actor=actor,
-                    action="profile.edit", target=f"profile:{profile}/{rule_id}")  # fmt: skip
+        _set_limits(
+            conn,
+            "profile_edits",
+            ("profile", profile),
+            rule_id,
+            limits,
+            actor=actor,
+            action="profile.edit",
+            target=f"profile:{profile}/{rule_id}",
+        )
         return rules(conn, profile=profile, rule_id=rule_id)
 
 
@@ -212,5 +227,11 @@ def _set_limits(
         ).format(**names),
         (key[1], rule_id, limits.advisory, limits.warning, limits.critical, limits.source, actor),
     )
-    record(conn, actor=actor, action=action, target=target, before=_limits(before),
-           after=limits.model_dump())  # fmt: skip
+    record(
+        conn,
+        actor=actor,
+        action=action,
+        target=target,
+        before=_limits(before),
+        after=limits.model_dump(),
+    )
