@@ -26,10 +26,10 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from telemetry import PARAMETERS
+from telemetry import PARAMETERS, QCFlag
 from viz.dashboard.page import render
 from viz.dashboard.widgets import POLL_MS, alert_panel, empty_source, header, json_source
-from viz.messages import both
+from viz.messages import FLAG_KEYS, both
 
 __all__ = ["RANGES", "StationView", "station_page"]
 
@@ -107,7 +107,7 @@ def _plot(
         size=9,
         line_width=2,
         color="colour",
-        legend_label=f"QC: {both('flag_suspect')} · {both('flag_fail')}",
+        legend_label=f"QC: {both(FLAG_KEYS[QCFlag.SUSPECT])} · {both(FLAG_KEYS[QCFlag.FAIL])}",
     )
     fig.scatter(
         "t",

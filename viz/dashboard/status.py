@@ -25,7 +25,7 @@ from telemetry import QCFlag, StationState, worst
 from viz.api.queries.alerts import State
 from viz.api.queries.latest import StationLatest, latest
 from viz.boards import display_number, freshness
-from viz.messages import vi
+from viz.messages import FLAG_KEYS, SEVERITY_KEYS, vi
 from viz.palette import DISCONNECTED, NORMAL, ONLINE, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 
 __all__ = [
@@ -211,7 +211,7 @@ def overview_json(
             "state_text": vi(_LINK_TEXT[state]),
             "status_colour": _LINK_COLOURS[state],
             "line": QC_COLOURS[quality],
-            "quality": vi(f"flag_{quality.name.lower()}"),
+            "quality": vi(FLAG_KEYS[quality]),
             "wqi": f"{wqi.value} {wqi.band_vi}" if wqi is not None else vi("no_wqi"),
             "wqi_colour": hex_rgb(wqi.rgb) if wqi is not None else "#ffffff",
             "last": _local(last, zone),
@@ -230,7 +230,7 @@ def overview_json(
                 "value": v.value,
                 "text": display_number(v.value),
                 "unit": v.unit,
-                "qc": vi(f"flag_{v.qc.name.lower()}"),
+                "qc": vi(FLAG_KEYS[v.qc]),
                 "qc_colour": QC_COLOURS[v.qc],
                 "time": _local(v.time, zone),
             }
@@ -247,7 +247,9 @@ def station_alerts(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
     for r in rows:
         severity = r.severity
         out["id"].append(r.id)
-        out["alert"].append(vi("no_alert") if severity is None else vi(f"severity_{severity}"))
+        out["alert"].append(
+            vi("no_alert") if severity is None else vi(SEVERITY_KEYS[Severity(severity)])
+        )
         out["fill"].append(NORMAL if severity is None else SEVERITY_COLOURS[Severity(severity)])
     return out
 
@@ -265,7 +267,7 @@ def open_alerts(conn: psycopg.Connection[Any], station: str | None = None) -> di
             "station_name": a.station_name,
             "rule": a.rule_id,
             "message": a.message,
-            "severity": vi(f"severity_{a.severity}"),
+            "severity": vi(SEVERITY_KEYS[Severity(a.severity)]),
             "state": a.state,
             "opened": a.opened_at.astimezone(ZoneInfo(a.timezone)).strftime("%d/%m/%Y %H:%M"),
             "value": a.value,
