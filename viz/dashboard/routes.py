@@ -23,7 +23,7 @@ from viz.boards import BoardFeed, board_feed
 from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import series_json
-from viz.dashboard.station import StationView, station_page
+from viz.dashboard.station import StationPage, station_page
 from viz.dashboard.status import open_alerts, overview_json, station_alerts
 
 __all__ = ["router"]
@@ -72,7 +72,7 @@ def station(
     if range == "custom":
         _window(zone, range, start, end, now=now)
     offset = now.astimezone(zone).strftime("UTC%z")
-    view = StationView(
+    view = StationPage(
         station_id=station_id,
         name_vi=found.name_vi,
         name_en=found.name_en,

@@ -25,7 +25,7 @@ from telemetry import PARAMETERS_BY_ID, QCFlag
 from viz.api.queries.thresholds import rules
 from viz.palette import QC_COLOURS, SEVERITY_COLOURS
 
-__all__ = ["Plan", "Threshold", "bands", "plan", "series_json", "thresholds"]
+__all__ = ["Plan", "Threshold", "bands", "measured_thresholds", "plan", "series_json"]
 
 RAW_SPAN: Final = timedelta(days=2)
 HOURLY_SPAN: Final = timedelta(days=60)
@@ -169,7 +169,7 @@ def series_json(
         "series": series,
         "flags": _flags(conn, station, start, end, zone),
         "alerts": _alerts(conn, station, start, end, zone),
-        "bands": bands(thresholds(conn, station)),
+        "bands": bands(measured_thresholds(conn, station)),
         "step_s": step,
         "points": int(grid.size),
     }
@@ -238,7 +238,7 @@ def _alerts(
     return _points(found, zone)
 
 
-def thresholds(conn: psycopg.Connection[Any], station: str) -> list[Threshold]:
+def measured_thresholds(conn: psycopg.Connection[Any], station: str) -> list[Threshold]:
     """Threshold rules in force (overrides and edits included) on the measured parameters."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute("SELECT parameters FROM stations WHERE id = %s", (station,)).fetchone()

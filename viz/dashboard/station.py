@@ -31,7 +31,7 @@ from viz.dashboard.page import render
 from viz.dashboard.widgets import POLL_MS, alert_panel, empty_source, header, json_source
 from viz.messages import FLAG_KEYS, both
 
-__all__ = ["RANGES", "StationView", "station_page"]
+__all__ = ["RANGES", "StationPage", "station_page"]
 
 RANGES: Final = ("24h", "7d", "30d")
 _POINT_COLUMNS: Final = ("t", "code", "value", "colour")
@@ -45,7 +45,7 @@ return AW.gaps(reply.series);
 
 
 @dataclass(frozen=True, slots=True)
-class StationView:
+class StationPage:
     """What the station page shows: the station, its range and its thresholds."""
 
     station_id: str
@@ -60,7 +60,7 @@ class StationView:
 
 def _plot(
     code: str,
-    view: StationView,
+    view: StationPage,
     *,
     series: ColumnDataSource,
     flags: ColumnDataSource,
@@ -134,7 +134,7 @@ def _plot(
     return fig
 
 
-def _nav(view: StationView) -> str:
+def _nav(view: StationPage) -> str:
     base = f"/dashboard/stations/{view.station_id}"
     links = "".join(
         f'<a class="{"on" if r == view.range else ""}" href="{base}?range={r}">'
@@ -152,7 +152,7 @@ def _nav(view: StationView) -> str:
 
 
 @lru_cache(maxsize=256)
-def station_page(view: StationView) -> str:
+def station_page(view: StationPage) -> str:
     """The HTML of ``/dashboard/stations/{id}`` (pages hold no data, so they are cached)."""
     columns = ["t"] + [f"{c}{s}" for c in view.parameters for s in ("", "_lo", "_hi")]
     if view.range == "custom" and view.start and view.end:

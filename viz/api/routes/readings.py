@@ -47,7 +47,7 @@ class Aggregate(BaseModel):
     series: list[Series]
 
 
-Station = Annotated[StationId, Query(description="station id, e.g. KG-SR-01")]
+StationParam = Annotated[StationId, Query(description="station id, e.g. KG-SR-01")]
 Start = Annotated[Instant, Query(description="inclusive, ISO 8601 with offset")]
 End = Annotated[Instant, Query(description="exclusive, ISO 8601 with offset")]
 Parameter = Annotated[ParameterCode | None, Query(description="parameter code (default: all)")]
@@ -67,7 +67,7 @@ def _parameter_id(code: str | None) -> int | None:
 def raw(
     conn: Conn,
     _: Reader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,
@@ -102,7 +102,7 @@ def raw(
 def aggregate(
     conn: Conn,
     _: Reader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     bucket: Bucket = Bucket.HOUR,
@@ -151,7 +151,7 @@ def export_csv(
     conn: StreamConn,
     svc: Svc,
     who: StreamReader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,
@@ -180,7 +180,7 @@ def export_circular10(
     conn: StreamConn,
     svc: Svc,
     who: StreamReader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,
