@@ -20,7 +20,7 @@ router = APIRouter(tags=["operations"])
 BROKER_TIMEOUT_S: Final = 1.0
 
 
-class Status(StrEnum):
+class HealthStatus(StrEnum):
     """Whether the API can serve."""
 
     OK = "ok"
@@ -30,7 +30,7 @@ class Status(StrEnum):
 class Health(BaseModel):
     """Whether the API can serve: the database answers, the broker accepts connections."""
 
-    status: Status
+    status: HealthStatus
     database: bool
     broker: bool
     # Since the newest reading was stored; None when none was in the last hour.
@@ -59,13 +59,13 @@ def health(request: Request, svc: Svc) -> JSONResponse:
         database = False
     broker = _broker_reachable(svc.settings.mqtt_url.get_secret_value())
     body = Health(
-        status=Status.OK if database and broker else Status.DEGRADED,
+        status=HealthStatus.OK if database and broker else HealthStatus.DEGRADED,
         database=database,
         broker=broker,
         ingest_lag_s=lag,
     )
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=200 if body.status is Status.OK else 503
+        body.model_dump(mode="json"), status_code=200 if body.status is HealthStatus.OK else 503
     )
 
 
