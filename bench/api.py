@@ -29,7 +29,7 @@ from bench.database import bench_database
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, SystemClock, migrate
 from viz.api import ApiSettings, Scope, create_app
-from viz.api.accounts import KeyIn, create_key
+from viz.api.queries.accounts import KeyIn, create_key
 
 DAYS = 30
 STEP_S = 300

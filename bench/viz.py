@@ -21,8 +21,8 @@ from playwright.sync_api import sync_playwright
 
 from bench.api import seeded_api
 from viz.api import Role
-from viz.api.accounts import UserIn, create_user
 from viz.api.auth import Passwords
+from viz.api.queries.accounts import UserIn, create_user
 
 TARGET_MS = 2000.0
 PAGE = "/dashboard/stations/KG-SR-01?range=30d"

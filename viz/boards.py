@@ -8,16 +8,20 @@ worst open alert on that parameter, else the colour of the reading's QC flag.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from alerts import Severity
 from telemetry import QCFlag
-from viz.api.latest import LatestValue, StationLatest, latest
+from viz.api.queries.alerts import State
+from viz.api.queries.boards import board
+from viz.api.queries.latest import LatestValue, StationLatest, latest
 from viz.messages import vi
 from viz.palette import DISCONNECTED, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 
@@ -35,14 +39,27 @@ DEFAULT_ZONE: Final = "Asia/Ho_Chi_Minh"
 MIN_STALE: Final = timedelta(minutes=15)
 STALE_INTERVALS: Final = 3
 
-_BOARD = "SELECT id, name_vi, location, stations FROM boards WHERE id = %s"
 _STATIONS = "SELECT id, sampling_interval_s, timezone FROM stations WHERE id = ANY(%s)"
 # Worst open (or acknowledged) alert per station and measured quantity.
 _ALERTS = (
-    "SELECT a.station_id, t.quantity, max(a.severity) FROM alerts a"
+    "SELECT a.station_id, t.quantity, max(a.severity) AS severity FROM alerts a"
     " JOIN threshold_profiles t ON t.station_id = a.station_id AND t.rule_id = a.rule_id"
-    " WHERE a.state <> 'resolved' AND a.station_id = ANY(%s) GROUP BY 1, 2"
+    " WHERE a.state <> %s AND a.station_id = ANY(%s) GROUP BY 1, 2"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sampling:
+    id: str
+    sampling_interval_s: int
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class _WorstAlert:
+    station_id: str
+    quantity: str
+    severity: int
 
 
 class BoardValue(BaseModel):
@@ -138,14 +155,19 @@ def _tile(
 
 def board_feed(conn: psycopg.Connection[Any], board_id: str, *, now: datetime) -> BoardFeed | None:
     """The feed of one board, or None when there is no such board."""
-    row = conn.execute(_BOARD, (board_id,)).fetchone()
-    if row is None:
+    found = board(conn, board_id)
+    if found is None:
         return None
-    bid, name, location, ids = row
-    info = {sid: (interval, ZoneInfo(tz)) for sid, interval, tz in conn.execute(_STATIONS, (ids,))}
+    ids = found.stations
+    with conn.cursor(row_factory=class_row(_Sampling)) as cur:
+        info = {
+            s.id: (s.sampling_interval_s, ZoneInfo(s.timezone))
+            for s in cur.execute(_STATIONS, (ids,))
+        }
     alerts: dict[str, dict[str, int]] = {}
-    for sid, quantity, severity in conn.execute(_ALERTS, (ids,)):
-        alerts.setdefault(sid, {})[quantity] = severity
+    with conn.cursor(row_factory=class_row(_WorstAlert)) as cur:
+        for a in cur.execute(_ALERTS, (State.RESOLVED.value, ids)):
+            alerts.setdefault(a.station_id, {})[a.quantity] = a.severity
     shown = {s.station_id: s for s in latest(conn, ids)}
     tiles = [
         _tile(
@@ -160,5 +182,9 @@ def board_feed(conn: psycopg.Connection[Any], board_id: str, *, now: datetime) -
     ]
     zone = next(iter(info.values()))[1] if info else ZoneInfo(DEFAULT_ZONE)
     return BoardFeed(
-        board=bid, name=name, location=location, generated_at=now.astimezone(zone), stations=tiles
+        board=found.id,
+        name=found.name_vi,
+        location=found.location,
+        generated_at=now.astimezone(zone),
+        stations=tiles,
     )

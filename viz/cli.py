@@ -21,8 +21,8 @@ from telemetry import (
     settings_from_args,
 )
 from viz.api import ApiSettings, Role, create_app
-from viz.api.accounts import UserIn, create_user
 from viz.api.auth import Passwords
+from viz.api.queries.accounts import UserIn, create_user
 
 
 class RedactSecrets(logging.Filter):

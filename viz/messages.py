@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["MESSAGES", "Message", "both", "vi"]
+from alerts import Severity
+from telemetry import QCFlag
+
+__all__ = ["FLAG_KEYS", "MESSAGES", "SEVERITY_KEYS", "Message", "both", "vi"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,26 @@ MESSAGES: Final = MappingProxyType(
         ),
     }
 )
+
+FLAG_KEYS: Final = MappingProxyType(
+    {
+        QCFlag.GOOD: "flag_good",
+        QCFlag.UNKNOWN: "flag_unknown",
+        QCFlag.SUSPECT: "flag_suspect",
+        QCFlag.FAIL: "flag_fail",
+        QCFlag.MISSING: "flag_missing",
+    }
+)
+"""The catalogue key of each QC flag's name."""
+
+SEVERITY_KEYS: Final = MappingProxyType(
+    {
+        Severity.ADVISORY: "severity_1",
+        Severity.WARNING: "severity_2",
+        Severity.CRITICAL: "severity_3",
+    }
+)
+"""The catalogue key of each alert tier's name."""
 
 
 def vi(key: str) -> str:

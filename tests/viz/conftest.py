@@ -20,8 +20,8 @@ from stations import load_registry, sync_registry
 from telemetry import SystemClock, migrate
 from tests.support import Broker, PostgresServer, free_port, serving
 from viz.api import ApiSettings, Role, create_app
-from viz.api.accounts import KeyIn, UserIn, create_key, create_user
 from viz.api.auth import Passwords, Scope
+from viz.api.queries.accounts import KeyIn, UserIn, create_key, create_user
 
 PASSWORD = "correct-horse-battery"
 SECRET = "test-secret-of-at-least-32-bytes!"

@@ -12,16 +12,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from telemetry import Clock, create_pool
-from viz.api import (
-    ops,
-    public,
-    routes_admin,
-    routes_alerts,
-    routes_readings,
-    routes_stations,
-    routes_subscribers,
-    sms,
-)
+from viz.api import sms
 from viz.api.admission import HEALTH_SLOTS, Admission, AdmissionMiddleware, Lane
 from viz.api.auth import Passwords, Tokens
 from viz.api.body_limit import BodyLimitMiddleware
@@ -29,6 +20,7 @@ from viz.api.cache import TtlCache
 from viz.api.deps import Services
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
+from viz.api.routes import admin, alerts, ops, public, readings, stations, subscribers
 from viz.api.settings import ApiSettings
 from viz.dashboard import install_dashboards
 
@@ -119,7 +111,7 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    routes = (routes_stations, routes_readings, routes_alerts, routes_subscribers, routes_admin)
+    routes = (stations, readings, alerts, subscribers, admin)
     for module in (*routes, public, sms):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -133,9 +133,11 @@ class Tokens:
             # PyJWT would check the times against the machine's clock: they are checked
             # against the service's below.
             claims = jwt.decode(
-                token, self._secret, algorithms=[_ALGORITHM],
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
                 options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},
-            )  # fmt: skip
+            )
         except jwt.PyJWTError as exc:
             raise AuthenticationError(msg) from exc
         expires = claims["exp"]

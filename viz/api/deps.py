@@ -13,12 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
 from telemetry import Clock
-from viz.api.accounts import key_principal, user_principal
 from viz.api.admission import lane_of, remaining_s
 from viz.api.auth import Passwords, Principal, Scope, Tokens
 from viz.api.cache import TtlCache
 from viz.api.metrics import Metrics
 from viz.api.problems import AuthenticationError, PermissionDeniedError
+from viz.api.queries.accounts import key_principal, user_principal
 from viz.api.settings import ApiSettings
 
 

@@ -12,7 +12,7 @@ import csv
 import io
 import logging
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from datetime import datetime
 from typing import Any, Final
 
@@ -22,47 +22,14 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from telemetry import PARAMETERS_BY_ID, encode_files
+from viz.api.queries.readings import export_batches
 
 logger = logging.getLogger(__name__)
 
-BATCH: Final = 5000
 CSV_HEADER: Final = ("time", "station_id", "parameter", "value", "unit", "qc", "device_status")
 
-_QUERY: Final = (
-    "SELECT time, parameter_id, value, qc, device_status FROM readings"
-    " WHERE station_id = %(station)s AND time >= %(start)s AND time < %(end)s"
-    " AND (%(parameter)s::smallint IS NULL OR parameter_id = %(parameter)s)"
-    " ORDER BY time, parameter_id"
-)
-
-Row = tuple[datetime, int, float, int, int]
 Connection = psycopg.Connection[Any]
 Chunks = Generator[str, None, None] | Generator[bytes, None, None]
-
-
-def _rows(
-    conn: Connection,
-    station_id: str,
-    start: datetime,
-    end: datetime,
-    parameter_id: int | None,
-    *,
-    time_limit_s: float,
-) -> Iterator[list[Row]]:
-    """Batches from a server-side cursor on the request's own connection.
-
-    FastAPI keeps a request's dependencies (its pooled connection) until the streamed body
-    is done, so an export uses that one connection: taking a second one from the pool would
-    let a few concurrent exports hold the whole pool. No statement runs past the export's
-    time limit, so a worker thread is never stuck in one longer than that.
-    """
-    params = {"station": station_id, "start": start, "end": end, "parameter": parameter_id}
-    with conn.transaction(), conn.cursor(name="export") as cursor:
-        timeout_ms = str(max(int(time_limit_s * 1000), 1))
-        conn.execute("SELECT set_config('statement_timeout', %s, true)", (timeout_ms,))
-        cursor.execute(_QUERY, params)
-        while batch := cursor.fetchmany(BATCH):
-            yield batch
 
 
 def csv_chunks(
@@ -78,10 +45,21 @@ def csv_chunks(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    for batch in _rows(conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s):
-        for time, pid, value, qc, status in batch:
-            p = PARAMETERS_BY_ID[pid]
-            writer.writerow((time.isoformat(), station_id, p.code, repr(value), p.unit, qc, status))
+    batches = export_batches(conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s)
+    for batch in batches:
+        for r in batch:
+            p = PARAMETERS_BY_ID[r.parameter_id]
+            writer.writerow(
+                (
+                    r.time.isoformat(),
+                    station_id,
+                    p.code,
+                    repr(r.value),
+                    p.unit,
+                    r.qc,
+                    r.device_status,
+                )
+            )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -124,14 +102,18 @@ def circular10_zip(
     sink = _Sink()
     pending: list[tuple[datetime, str, float, int]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        batches = _rows(conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s)
+        batches = export_batches(
+            conn, station_id, start, end, parameter_id, time_limit_s=time_limit_s
+        )
         for batch in batches:
-            for time, pid, value, _qc, status in batch:
-                if pending and pending[-1][0] != time:
+            for r in batch:
+                if pending and pending[-1][0] != r.time:
                     for name, content in encode_files(station_id, pending):
                         archive.writestr(name, content)
                     pending.clear()
-                pending.append((time, PARAMETERS_BY_ID[pid].code, value, status))
+                pending.append(
+                    (r.time, PARAMETERS_BY_ID[r.parameter_id].code, r.value, r.device_status)
+                )
             yield sink.take()
         for name, content in encode_files(station_id, pending):
             archive.writestr(name, content)

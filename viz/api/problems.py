@@ -1,7 +1,7 @@
 """One error shape for every failure: RFC 9457 problem details (``application/problem+json``).
 
 Domain errors are mapped to statuses here, in one place; routes raise ``HTTPException``
-only for what they decide themselves (an unknown station, say).
+only for what they decide themselves (a range that ends before it starts, say).
 """
 
 from __future__ import annotations

@@ -49,10 +49,17 @@ def _chart(board_id: str, names: tuple[str, ...]) -> figure:
     fig.hbar(y="name", right="wqi", height=0.7, source=source, fill_color="colour", line_color=None)
     fig.add_layout(
         LabelSet(
-            x="wqi", y="name", text="label", source=source, x_offset=8, y_offset=-14,
-            text_color="#ffffff", text_font_size="26px", text_font_style="bold",
+            x="wqi",
+            y="name",
+            text="label",
+            source=source,
+            x_offset=8,
+            y_offset=-14,
+            text_color="#ffffff",
+            text_font_size="26px",
+            text_font_style="bold",
         )
-    )  # fmt: skip
+    )
     for axis in (fig.xaxis, fig.yaxis):
         axis.major_label_text_color = "#ffffff"
         axis.major_label_text_font_size = "24px"

@@ -95,11 +95,16 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
     if tiles:
         (left, bottom), (right, top) = web_mercator(103.75, 9.3), web_mercator(105.75, 10.6)
         fig = figure(
-            title=both("map"), x_range=Range1d(start=left, end=right),
+            title=both("map"),
+            x_range=Range1d(start=left, end=right),
             y_range=Range1d(start=bottom, end=top),
-            x_axis_type="mercator", y_axis_type="mercator", match_aspect=True, width=720,
-            height=520, tools="pan,wheel_zoom,reset,save",
-        )  # fmt: skip
+            x_axis_type="mercator",
+            y_axis_type="mercator",
+            match_aspect=True,
+            width=720,
+            height=520,
+            tools="pan,wheel_zoom,reset,save",
+        )
         fig.add_tile(WMTSTileSource(url=tiles))
         x, y = "x", "y"
     else:
@@ -135,10 +140,16 @@ def _map(source: ColumnDataSource, tiles: str) -> figure:
     )
     fig.add_layout(
         LabelSet(
-            x=x, y=y, text="id", source=source, x_offset=14, y_offset=-6,
-            text_font_size="12pt", text_font_style="bold",
+            x=x,
+            y=y,
+            text="id",
+            source=source,
+            x_offset=14,
+            y_offset=-6,
+            text_font_size="12pt",
+            text_font_style="bold",
         )
-    )  # fmt: skip
+    )
     fig.add_tools(
         HoverTool(
             renderers=[dots],

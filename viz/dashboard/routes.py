@@ -11,18 +11,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, Svc, require
 from viz.api.params import StationId
+from viz.api.queries.boards import board_titles
+from viz.api.queries.stations import active_station
 from viz.boards import BoardFeed, board_feed
 from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import series_json
-from viz.dashboard.station import StationView, station_page
+from viz.dashboard.station import StationPage, station_page
 from viz.dashboard.status import open_alerts, overview_json, station_alerts
 
 __all__ = ["router"]
@@ -33,17 +34,6 @@ Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
 Range = Literal["24h", "7d", "30d", "custom"]
 SPANS: Final = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_SPAN: Final = timedelta(days=400)
-_STATION = (
-    "SELECT name_vi, name_en, parameters, timezone, sampling_interval_s FROM stations"
-    " WHERE id = %s AND active"
-)
-
-
-def _station(conn: psycopg.Connection[Any], station_id: str) -> tuple[Any, ...]:
-    row = conn.execute(_STATION, (station_id,)).fetchone()
-    if row is None:
-        raise HTTPException(404, f"no station {station_id!r}")
-    return tuple(row)
 
 
 def _window(
@@ -76,18 +66,18 @@ def station(
     end: datetime | None = None,
 ) -> str:
     """A station's time series."""
-    name_vi, name_en, parameters, tz, _ = _station(conn, station_id)
-    zone = ZoneInfo(tz)
+    found = active_station(conn, station_id)
+    zone = ZoneInfo(found.timezone)
     now = svc.clock.now()
     if range == "custom":
         _window(zone, range, start, end, now=now)
     offset = now.astimezone(zone).strftime("UTC%z")
-    view = StationView(
+    view = StationPage(
         station_id=station_id,
-        name_vi=name_vi,
-        name_en=name_en,
+        name_vi=found.name_vi,
+        name_en=found.name_en,
         utc_offset=f"{offset[:-2]}:{offset[-2:]}",
-        parameters=tuple(parameters),
+        parameters=tuple(found.parameters),
         range=range,
         start=start.replace(tzinfo=None) if start else None,
         end=end.replace(tzinfo=None) if end else None,
@@ -126,17 +116,17 @@ def station_data(
     end: datetime | None = None,
 ) -> dict[str, Any]:
     """A station page's series, flagged points, alert markers and threshold zones."""
-    _, _, parameters, tz, interval = _station(conn, station_id)
-    zone = ZoneInfo(tz)
+    found = active_station(conn, station_id)
+    zone = ZoneInfo(found.timezone)
     begin, finish = _window(zone, range, start, end, now=svc.clock.now())
     return series_json(
         conn,
         station_id,
         start=begin,
         end=finish,
-        sampling_interval_s=interval,
+        sampling_interval_s=found.sampling_interval_s,
         zone=zone,
-        parameters=list(parameters),
+        parameters=list(found.parameters),
     )
 
 
@@ -152,12 +142,8 @@ def board_json(board_id: StationId, conn: Conn, svc: Svc) -> BoardFeed:
 @router.get("/boards/{board_id}", response_class=HTMLResponse)
 def board(board_id: StationId, conn: Conn) -> str:
     """A display board's page."""
-    row = conn.execute(
-        "SELECT b.name_vi, b.location, array_agg(s.name_vi ORDER BY u.n) FROM boards b"
-        " CROSS JOIN LATERAL unnest(b.stations) WITH ORDINALITY AS u(id, n)"
-        " JOIN stations s ON s.id = u.id AND s.active WHERE b.id = %s GROUP BY 1, 2",
-        (board_id,),
-    ).fetchone()
-    if row is None:
+    titles = board_titles(conn, board_id)
+    if titles is None:
         raise HTTPException(404, f"no board {board_id!r}")
-    return board_page(board_id, name=row[0], location=row[1], station_names=tuple(row[2]))
+    names = tuple(titles.station_names)
+    return board_page(board_id, name=titles.name_vi, location=titles.location, station_names=names)

@@ -18,13 +18,14 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row, dict_row
 
 from alerts import Severity
 from telemetry import PARAMETERS_BY_ID, QCFlag
-from viz.api.thresholds import rules
+from viz.api.queries.thresholds import rules
 from viz.palette import QC_COLOURS, SEVERITY_COLOURS
 
-__all__ = ["Plan", "Threshold", "bands", "plan", "series_json", "thresholds"]
+__all__ = ["Plan", "Threshold", "bands", "measured_thresholds", "plan", "series_json"]
 
 RAW_SPAN: Final = timedelta(days=2)
 HOURLY_SPAN: Final = timedelta(days=60)
@@ -50,24 +51,49 @@ class Threshold:
     tiers: tuple[float | None, float | None, float | None]  # advisory, warning, critical
 
 
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    bucket: datetime
+    parameter_id: int
+    mean: float
+    min: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Flagged:
+    time: datetime
+    parameter_id: int
+    value: float
+    qc: int
+
+
+@dataclass(frozen=True, slots=True)
+class _AlertMark:
+    opened_at: datetime
+    quantity: str
+    value: float
+    severity: int
+
+
 def plan(span: timedelta, *, sampling_interval_s: int) -> Plan:
     """Pick the bucket source and width for a range."""
     if span <= RAW_SPAN:
-        return Plan(None, timedelta(seconds=sampling_interval_s))
+        return Plan(table=None, step=timedelta(seconds=sampling_interval_s))
     if span <= HOURLY_SPAN:
-        return Plan("readings_1h", timedelta(hours=1))
-    return Plan("readings_1d", timedelta(days=1))
+        return Plan(table="readings_1h", step=timedelta(hours=1))
+    return Plan(table="readings_1d", step=timedelta(days=1))
 
 
 def _buckets(
     conn: psycopg.Connection[Any], station: str, start: datetime, end: datetime, p: Plan
-) -> list[tuple[datetime, int, float, float, float]]:
+) -> list[_Bucket]:
     query: sql.Composable
     args = {"s": station, "start": start, "end": end, "step": p.step, "origin": _ORIGIN}
     if p.table is None:
         query = sql.SQL(
-            "SELECT date_bin(%(step)s, time, %(origin)s::timestamptz) AS b, parameter_id,"
-            " avg(value), min(value), max(value) FROM readings"
+            "SELECT date_bin(%(step)s, time, %(origin)s::timestamptz) AS bucket, parameter_id,"
+            " avg(value) AS mean, min(value) AS min, max(value) AS max FROM readings"
             " WHERE station_id = %(s)s AND time >= %(start)s AND time < %(end)s GROUP BY 1, 2"
         )
     else:
@@ -75,7 +101,8 @@ def _buckets(
             "SELECT bucket, parameter_id, mean, min, max FROM {}"
             " WHERE station_id = %(s)s AND bucket >= %(start)s AND bucket < %(end)s"
         ).format(sql.Identifier(p.table))
-    return conn.execute(query, args).fetchall()
+    with conn.cursor(row_factory=class_row(_Bucket)) as cur:
+        return cur.execute(query, args).fetchall()
 
 
 def _local_ms(times: npt.NDArray[np.float64], zone: ZoneInfo) -> npt.NDArray[np.float64]:
@@ -127,66 +154,101 @@ def series_json(
     for code in parameters:
         for suffix in ("", "_lo", "_hi"):
             columns[code + suffix] = np.full(grid.size, np.nan)
-    for bucket, pid, mean, low, high in _buckets(conn, station, start, end, p):
-        code = PARAMETERS_BY_ID[pid].code
-        i = round((bucket.timestamp() - first) / step)
+    for b in _buckets(conn, station, start, end, p):
+        code = PARAMETERS_BY_ID[b.parameter_id].code
+        i = round((b.bucket.timestamp() - first) / step)
         if code in parameters and 0 <= i < grid.size:
-            columns[code][i], columns[code + "_lo"][i], columns[code + "_hi"][i] = mean, low, high
+            columns[code][i], columns[code + "_lo"][i], columns[code + "_hi"][i] = (
+                b.mean,
+                b.min,
+                b.max,
+            )
     series: dict[str, Any] = {"t": _local_ms(grid, zone).tolist()}
     series |= {name: _column(values) for name, values in columns.items()}
     return {
         "series": series,
         "flags": _flags(conn, station, start, end, zone),
         "alerts": _alerts(conn, station, start, end, zone),
-        "bands": bands(thresholds(conn, station)),
+        "bands": bands(measured_thresholds(conn, station)),
         "step_s": step,
         "points": int(grid.size),
     }
 
 
-def _points(rows: list[tuple[datetime, str, float, str]], zone: ZoneInfo) -> dict[str, list[Any]]:
-    times = np.array([r[0].timestamp() for r in rows], dtype=np.float64)
+@dataclass(frozen=True, slots=True)
+class _Point:
+    time: datetime
+    code: str
+    value: float
+    colour: str
+
+
+def _points(points: list[_Point], zone: ZoneInfo) -> dict[str, list[Any]]:
+    times = np.array([p.time.timestamp() for p in points], dtype=np.float64)
     return {
         "t": _local_ms(times, zone).tolist(),
-        "code": [r[1] for r in rows],
-        "value": [r[2] for r in rows],
-        "colour": [r[3] for r in rows],
+        "code": [p.code for p in points],
+        "value": [p.value for p in points],
+        "colour": [p.colour for p in points],
     }
 
 
 def _flags(
     conn: psycopg.Connection[Any], station: str, start: datetime, end: datetime, zone: ZoneInfo
 ) -> dict[str, list[Any]]:
-    rows = conn.execute(
-        "SELECT time, parameter_id, value, qc FROM readings WHERE station_id = %s"
-        " AND time >= %s AND time < %s AND qc = ANY(%s) ORDER BY time LIMIT 5000",
-        (station, start, end, [int(f) for f in _FLAGGED]),
-    ).fetchall()
-    found = [(t, PARAMETERS_BY_ID[pid].code, v, QC_COLOURS[QCFlag(q)]) for t, pid, v, q in rows]
+    with conn.cursor(row_factory=class_row(_Flagged)) as cur:
+        rows = cur.execute(
+            "SELECT time, parameter_id, value, qc FROM readings WHERE station_id = %s"
+            " AND time >= %s AND time < %s AND qc = ANY(%s) ORDER BY time LIMIT 5000",
+            (station, start, end, [int(f) for f in _FLAGGED]),
+        ).fetchall()
+    found = [
+        _Point(
+            time=r.time,
+            code=PARAMETERS_BY_ID[r.parameter_id].code,
+            value=r.value,
+            colour=QC_COLOURS[QCFlag(r.qc)],
+        )
+        for r in rows
+    ]
     return _points(found, zone)
 
 
 def _alerts(
     conn: psycopg.Connection[Any], station: str, start: datetime, end: datetime, zone: ZoneInfo
 ) -> dict[str, list[Any]]:
-    rows = conn.execute(
-        "SELECT a.opened_at, t.quantity, a.value, a.severity FROM alerts a"
-        " JOIN threshold_profiles t ON t.station_id = a.station_id AND t.rule_id = a.rule_id"
-        " WHERE a.station_id = %s AND a.opened_at < %s"
-        " AND (a.resolved_at IS NULL OR a.resolved_at >= %s) AND a.value IS NOT NULL"
-        " ORDER BY a.opened_at LIMIT 1000",
-        (station, end, start),
-    ).fetchall()
-    found = [(max(t, start), q, v, SEVERITY_COLOURS[s]) for t, q, v, s in rows]
+    with conn.cursor(row_factory=class_row(_AlertMark)) as cur:
+        rows = cur.execute(
+            "SELECT a.opened_at, t.quantity, a.value, a.severity FROM alerts a"
+            " JOIN threshold_profiles t ON t.station_id = a.station_id AND t.rule_id = a.rule_id"
+            " WHERE a.station_id = %s AND a.opened_at < %s"
+            " AND (a.resolved_at IS NULL OR a.resolved_at >= %s) AND a.value IS NOT NULL"
+            " ORDER BY a.opened_at LIMIT 1000",
+            (station, end, start),
+        ).fetchall()
+    found = [
+        _Point(
+            time=max(r.opened_at, start),
+            code=r.quantity,
+            value=r.value,
+            colour=SEVERITY_COLOURS[Severity(r.severity)],
+        )
+        for r in rows
+    ]
     return _points(found, zone)
 
 
-def thresholds(conn: psycopg.Connection[Any], station: str) -> list[Threshold]:
+def measured_thresholds(conn: psycopg.Connection[Any], station: str) -> list[Threshold]:
     """Threshold rules in force (overrides and edits included) on the measured parameters."""
-    row = conn.execute("SELECT parameters FROM stations WHERE id = %s", (station,)).fetchone()
-    measured = set(row[0]) if row else set()
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT parameters FROM stations WHERE id = %s", (station,)).fetchone()
+    measured = set(row["parameters"]) if row else set()
     return [
-        Threshold(r.quantity, r.direction, (r.advisory, r.warning, r.critical))
+        Threshold(
+            parameter=r.quantity,
+            direction=r.direction,
+            tiers=(r.advisory, r.warning, r.critical),
+        )
         for r in rules(conn, station_id=station)
         if r.family == "threshold" and r.quantity in measured
     ]

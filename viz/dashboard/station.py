@@ -26,12 +26,12 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from telemetry import PARAMETERS
+from telemetry import PARAMETERS, QCFlag
 from viz.dashboard.page import render
 from viz.dashboard.widgets import POLL_MS, alert_panel, empty_source, header, json_source
-from viz.messages import both
+from viz.messages import FLAG_KEYS, both
 
-__all__ = ["RANGES", "StationView", "station_page"]
+__all__ = ["RANGES", "StationPage", "station_page"]
 
 RANGES: Final = ("24h", "7d", "30d")
 _POINT_COLUMNS: Final = ("t", "code", "value", "colour")
@@ -45,7 +45,7 @@ return AW.gaps(reply.series);
 
 
 @dataclass(frozen=True, slots=True)
-class StationView:
+class StationPage:
     """What the station page shows: the station, its range and its thresholds."""
 
     station_id: str
@@ -60,7 +60,7 @@ class StationView:
 
 def _plot(
     code: str,
-    view: StationView,
+    view: StationPage,
     *,
     series: ColumnDataSource,
     flags: ColumnDataSource,
@@ -84,22 +84,42 @@ def _plot(
     )
     fig.xaxis.formatter = DatetimeTickFormatter(hours="%H:%M", days="%d/%m", months="%m/%Y")
     only = CDSView(filter=GroupFilter(column_name="code", group=code))
-    fig.hstrip("y0", "y1", source=zones, view=only, fill_color="colour", fill_alpha=0.15,
-               line_color=None)  # fmt: skip
+    fig.hstrip(
+        "y0", "y1", source=zones, view=only, fill_color="colour", fill_alpha=0.15, line_color=None
+    )
     area = fig.varea(
-        "t", f"{code}_lo", f"{code}_hi", source=series, fill_color="#9ecae1", fill_alpha=0.5,
+        "t",
+        f"{code}_lo",
+        f"{code}_hi",
+        source=series,
+        fill_color="#9ecae1",
+        fill_alpha=0.5,
         legend_label=both("min_max"),
-    )  # fmt: skip
+    )
     line = fig.line("t", code, source=series, line_width=2, color="#08519c", name=f"line:{code}")
     y_range.renderers = [area, line]  # zones reach far; they must not set the scale
     fig.scatter(
-        "t", "value", source=flags, view=only, marker="x", size=9, line_width=2,
-        color="colour", legend_label=f"QC: {both('flag_suspect')} · {both('flag_fail')}",
-    )  # fmt: skip
+        "t",
+        "value",
+        source=flags,
+        view=only,
+        marker="x",
+        size=9,
+        line_width=2,
+        color="colour",
+        legend_label=f"QC: {both(FLAG_KEYS[QCFlag.SUSPECT])} · {both(FLAG_KEYS[QCFlag.FAIL])}",
+    )
     fig.scatter(
-        "t", "value", source=alerts, view=only, marker="inverted_triangle", size=14,
-        fill_color="colour", line_color="black", legend_label=both("alert_marker"),
-    )  # fmt: skip
+        "t",
+        "value",
+        source=alerts,
+        view=only,
+        marker="inverted_triangle",
+        size=14,
+        fill_color="colour",
+        line_color="black",
+        legend_label=both("alert_marker"),
+    )
     fig.legend.orientation = "horizontal"
     fig.legend.label_text_font_size = "8pt"
     fig.add_layout(fig.legend[0], "above")
@@ -114,7 +134,7 @@ def _plot(
     return fig
 
 
-def _nav(view: StationView) -> str:
+def _nav(view: StationPage) -> str:
     base = f"/dashboard/stations/{view.station_id}"
     links = "".join(
         f'<a class="{"on" if r == view.range else ""}" href="{base}?range={r}">'
@@ -132,7 +152,7 @@ def _nav(view: StationView) -> str:
 
 
 @lru_cache(maxsize=256)
-def station_page(view: StationView) -> str:
+def station_page(view: StationPage) -> str:
     """The HTML of ``/dashboard/stations/{id}`` (pages hold no data, so they are cached)."""
     columns = ["t"] + [f"{c}{s}" for c in view.parameters for s in ("", "_lo", "_hi")]
     if view.range == "custom" and view.start and view.end:

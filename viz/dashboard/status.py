@@ -22,9 +22,10 @@ from psycopg.rows import class_row
 
 from alerts import Severity
 from telemetry import QCFlag, StationState, worst
-from viz.api.latest import StationLatest, latest
+from viz.api.queries.alerts import State
+from viz.api.queries.latest import StationLatest, latest
 from viz.boards import display_number, freshness
-from viz.messages import vi
+from viz.messages import FLAG_KEYS, SEVERITY_KEYS, vi
 from viz.palette import DISCONNECTED, NORMAL, ONLINE, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
 
 __all__ = [
@@ -39,30 +40,58 @@ __all__ = [
 ]
 
 STATION_COLUMNS: Final = (
-    "id", "name", "name_en", "lat", "lon", "x", "y", "state", "state_text", "status_colour",
-    "line", "quality", "wqi", "wqi_colour", "last", "url",
-)  # fmt: skip
+    "id",
+    "name",
+    "name_en",
+    "lat",
+    "lon",
+    "x",
+    "y",
+    "state",
+    "state_text",
+    "status_colour",
+    "line",
+    "quality",
+    "wqi",
+    "wqi_colour",
+    "last",
+    "url",
+)
 """Columns of the public station rows (map and station table)."""
 
 VALUE_COLUMNS: Final = (
-    "station", "station_name", "station_name_en", "parameter", "name", "name_en", "value",
-    "text", "unit", "qc", "qc_colour", "time",
-)  # fmt: skip
+    "station",
+    "station_name",
+    "station_name_en",
+    "parameter",
+    "name",
+    "name_en",
+    "value",
+    "text",
+    "unit",
+    "qc",
+    "qc_colour",
+    "time",
+)
 """Columns of the public latest-value rows, one per station and parameter."""
 
 _STATIONS = (
     "SELECT id, latitude, longitude, sampling_interval_s, timezone FROM stations"
     " WHERE active ORDER BY id"
 )
+# Each active station with its worst open (or acknowledged) alert, if any.
 _WORST = (
-    "SELECT station_id, max(severity) FROM alerts WHERE state <> 'resolved' GROUP BY station_id"
+    "SELECT s.id, w.severity FROM stations s LEFT JOIN (SELECT station_id, max(severity)"
+    " AS severity FROM alerts WHERE state <> %s GROUP BY station_id) w ON w.station_id = s.id"
+    " WHERE s.active ORDER BY s.id"
 )
 _OPEN = (
-    "SELECT a.id, a.station_id, s.name_vi, a.rule_id, coalesce(t.message_vi, a.rule_id),"
-    " a.severity, a.state, a.opened_at, a.value, s.timezone FROM alerts a"
+    "SELECT a.id, a.station_id, s.name_vi AS station_name, a.rule_id,"
+    " coalesce(t.message_vi, a.rule_id) AS message, a.severity, a.state, a.opened_at, a.value,"
+    " s.timezone FROM alerts a"
     " JOIN stations s ON s.id = a.station_id"
     " LEFT JOIN threshold_profiles t ON t.station_id = a.station_id AND t.rule_id = a.rule_id"
-    " WHERE a.state <> 'resolved' AND (%(s)s::text IS NULL OR a.station_id = %(s)s)"
+    " WHERE a.state <> %(resolved)s AND (%(s)s::text IS NULL OR a.station_id = %(s)s)"
     " ORDER BY a.severity DESC, a.opened_at DESC LIMIT 500"
 )
 
@@ -77,6 +106,26 @@ class Link(StrEnum):
 
 _LINK_TEXT: Final = {Link.ONLINE: "online", Link.OFFLINE: "offline", Link.STALE: "disconnected"}
 _LINK_COLOURS: Final = {Link.ONLINE: ONLINE, Link.OFFLINE: DISCONNECTED, Link.STALE: DISCONNECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Worst:
+    id: str
+    severity: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenAlert:
+    id: int
+    station_id: str
+    station_name: str
+    rule_id: str
+    message: str
+    severity: int
+    state: str
+    opened_at: datetime
+    value: float | None
+    timezone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +211,7 @@ def overview_json(
             "state_text": vi(_LINK_TEXT[state]),
             "status_colour": _LINK_COLOURS[state],
             "line": QC_COLOURS[quality],
-            "quality": vi(f"flag_{quality.name.lower()}"),
+            "quality": vi(FLAG_KEYS[quality]),
             "wqi": f"{wqi.value} {wqi.band_vi}" if wqi is not None else vi("no_wqi"),
             "wqi_colour": hex_rgb(wqi.rgb) if wqi is not None else "#ffffff",
             "last": _local(last, zone),
@@ -181,7 +230,7 @@ def overview_json(
                 "value": v.value,
                 "text": display_number(v.value),
                 "unit": v.unit,
-                "qc": vi(f"flag_{v.qc.name.lower()}"),
+                "qc": vi(FLAG_KEYS[v.qc]),
                 "qc_colour": QC_COLOURS[v.qc],
                 "time": _local(v.time, zone),
             }
@@ -192,29 +241,38 @@ def overview_json(
 
 def station_alerts(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
     """Each active station's worst open alert, as text and as the map's fill (officers)."""
-    severities = dict(conn.execute(_WORST).fetchall())
     out: dict[str, list[Any]] = {"id": [], "alert": [], "fill": []}
-    for (sid,) in conn.execute("SELECT id FROM stations WHERE active ORDER BY id"):
-        severity = severities.get(sid)
-        out["id"].append(sid)
-        out["alert"].append(vi("no_alert") if severity is None else vi(f"severity_{severity}"))
+    with conn.cursor(row_factory=class_row(_Worst)) as cur:
+        rows = cur.execute(_WORST, (State.RESOLVED.value,)).fetchall()
+    for r in rows:
+        severity = r.severity
+        out["id"].append(r.id)
+        out["alert"].append(
+            vi("no_alert") if severity is None else vi(SEVERITY_KEYS[Severity(severity)])
+        )
         out["fill"].append(NORMAL if severity is None else SEVERITY_COLOURS[Severity(severity)])
     return out
 
 
 def open_alerts(conn: psycopg.Connection[Any], station: str | None = None) -> dict[str, list[Any]]:
     """Columns of the open-alert table (open and acknowledged), worst and newest first."""
-    rows = conn.execute(_OPEN, {"s": station}).fetchall()
+    with conn.cursor(row_factory=class_row(_OpenAlert)) as cur:
+        rows = cur.execute(_OPEN, {"s": station, "resolved": State.RESOLVED.value}).fetchall()
     keys = ("id", "station", "station_name", "rule", "message", "severity", "state", "opened")
     out: dict[str, list[Any]] = {k: [] for k in (*keys, "value", "colour")}
-    for aid, sid, name, rule, message, severity, state, opened, value, tz in rows:
-        local = opened.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
-        for key, item in zip(
-            keys,
-            (aid, sid, name, rule, message, vi(f"severity_{severity}"), state, local),
-            strict=True,
-        ):
+    for a in rows:
+        cells = {
+            "id": a.id,
+            "station": a.station_id,
+            "station_name": a.station_name,
+            "rule": a.rule_id,
+            "message": a.message,
+            "severity": vi(SEVERITY_KEYS[Severity(a.severity)]),
+            "state": a.state,
+            "opened": a.opened_at.astimezone(ZoneInfo(a.timezone)).strftime("%d/%m/%Y %H:%M"),
+            "value": a.value,
+            "colour": SEVERITY_COLOURS[Severity(a.severity)],
+        }
+        for key, item in cells.items():
             out[key].append(item)
-        out["value"].append(value)
-        out["colour"].append(SEVERITY_COLOURS[Severity(severity)])
     return out

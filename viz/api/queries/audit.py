@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
@@ -54,15 +55,12 @@ def entries(
     action: str | None,
 ) -> list[AuditEntry]:
     """Newest entries first, optionally older than ``before_id`` and filtered."""
-    rows = conn.execute(
-        "SELECT id, at, actor, action, target, before, after FROM audit_log"
-        " WHERE (%(before)s::bigint IS NULL OR id < %(before)s)"
-        " AND (%(actor)s::text IS NULL OR actor = %(actor)s)"
-        " AND (%(action)s::text IS NULL OR action = %(action)s)"
-        " ORDER BY id DESC LIMIT %(limit)s",
-        {"before": before_id, "actor": actor, "action": action, "limit": limit},
-    ).fetchall()
-    return [
-        AuditEntry(id=r[0], at=r[1], actor=r[2], action=r[3], target=r[4], before=r[5], after=r[6])
-        for r in rows
-    ]
+    with conn.cursor(row_factory=class_row(AuditEntry)) as cur:
+        return cur.execute(
+            "SELECT id, at, actor, action, target, before, after FROM audit_log"
+            " WHERE (%(before)s::bigint IS NULL OR id < %(before)s)"
+            " AND (%(actor)s::text IS NULL OR actor = %(actor)s)"
+            " AND (%(action)s::text IS NULL OR action = %(action)s)"
+            " ORDER BY id DESC LIMIT %(limit)s",
+            {"before": before_id, "actor": actor, "action": action, "limit": limit},
+        ).fetchall()

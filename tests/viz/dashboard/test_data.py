@@ -6,14 +6,14 @@ import psycopg
 import pytest
 
 from tests.viz.conftest import Api, insert_alert
-from viz.dashboard.series import thresholds
+from viz.dashboard.series import measured_thresholds
 
 pytestmark = pytest.mark.integration
 
 
 def do_low(url: str) -> tuple[float | None, ...]:
     with psycopg.connect(url) as conn:
-        (found,) = [t for t in thresholds(conn, "KG-SR-01") if t.parameter == "do"]
+        (found,) = [t for t in measured_thresholds(conn, "KG-SR-01") if t.parameter == "do"]
     return found.tiers
 
 

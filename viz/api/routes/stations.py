@@ -4,54 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Response
 
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
-from viz.api.latest import StationLatest, latest
 from viz.api.params import StationId
-from viz.api.thresholds import Limits, Rule, override, remove_override, rules
+from viz.api.queries.latest import StationLatest, latest
+from viz.api.queries.stations import StationView, active_station, active_stations
+from viz.api.queries.thresholds import Limits, Rule, override, remove_override, rules
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 Reader = Annotated[Principal, Depends(require(Scope.STATIONS_READ))]
 Officer = Annotated[Principal, Depends(require(Scope.OVERRIDES_WRITE))]
 
 
-class Station(BaseModel):
-    """A monitoring station."""
-
-    id: str
-    kind: str
-    name_vi: str
-    name_en: str
-    district: str
-    latitude: float
-    longitude: float
-    timezone: str
-    sampling_interval_s: int
-    parameters: list[str]
-    example_site: bool
-
-
-_STATION = (
-    "SELECT id, kind, name_vi, name_en, district, latitude, longitude, timezone,"
-    " sampling_interval_s, parameters, example_site FROM stations WHERE active"
-)
-
-
-def _known(conn: Conn, station_id: str) -> Station:
-    row = conn.execute(_STATION + " AND id = %s", (station_id,)).fetchone()
-    if row is None:
-        raise HTTPException(404, f"no station {station_id!r}")
-    return Station(**dict(zip(Station.model_fields, row, strict=True)))
-
-
 @router.get("")
-def list_stations(conn: Conn, _: Reader) -> list[Station]:
+def list_stations(conn: Conn, _: Reader) -> list[StationView]:
     """List the active stations."""
-    rows = conn.execute(_STATION + " ORDER BY id").fetchall()
-    return [Station(**dict(zip(Station.model_fields, r, strict=True))) for r in rows]
+    return active_stations(conn)
 
 
 @router.get("/latest")
@@ -61,22 +31,22 @@ def latest_all(conn: Conn, _: Reader) -> list[StationLatest]:
 
 
 @router.get("/{station_id}")
-def get_station(station_id: StationId, conn: Conn, _: Reader) -> Station:
+def get_station(station_id: StationId, conn: Conn, _: Reader) -> StationView:
     """One station."""
-    return _known(conn, station_id)
+    return active_station(conn, station_id)
 
 
 @router.get("/{station_id}/latest")
 def latest_one(station_id: StationId, conn: Conn, _: Reader) -> StationLatest:
     """Latest values of one station, with QC flags, device and station status."""
-    _known(conn, station_id)
+    active_station(conn, station_id)
     return latest(conn, [station_id])[0]
 
 
 @router.get("/{station_id}/thresholds")
 def station_rules(station_id: StationId, conn: Conn, _: Reader) -> list[Rule]:
     """Threshold rules in force at a station, with where each limit comes from."""
-    _known(conn, station_id)
+    active_station(conn, station_id)
     return rules(conn, station_id=station_id)
 
 
@@ -85,13 +55,13 @@ def put_override(
     station_id: StationId, rule_id: str, limits: Limits, conn: Conn, who: Officer
 ) -> Rule:
     """Override a rule's limits at one station (officers), naming the source."""
-    _known(conn, station_id)
+    active_station(conn, station_id)
     return override(conn, station_id, rule_id, limits, actor=who.actor)
 
 
 @router.delete("/{station_id}/thresholds/{rule_id}", status_code=204)
 def delete_override(station_id: StationId, rule_id: str, conn: Conn, who: Officer) -> Response:
     """Remove a station's override of a rule (officers)."""
-    _known(conn, station_id)
+    active_station(conn, station_id)
     remove_override(conn, station_id, rule_id, actor=who.actor)
     return Response(status_code=204)

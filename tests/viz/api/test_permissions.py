@@ -74,8 +74,11 @@ CASES = {
     "station latest": Case("GET", lambda a: "/api/v1/stations/KG-SR-01/latest", everyone("key")),
     "thresholds": Case("GET", lambda a: "/api/v1/stations/KG-SR-01/thresholds", everyone("key")),
     "override": Case(
-        "PUT", lambda a: f"/api/v1/stations/KG-SR-01/thresholds/{rule(a)[1]}",
-        frozenset({"officer", "admin"}), lambda: LIMITS, "threshold.override",
+        "PUT",
+        lambda a: f"/api/v1/stations/KG-SR-01/thresholds/{rule(a)[1]}",
+        frozenset({"officer", "admin"}),
+        lambda: LIMITS,
+        "threshold.override",
     ),
     "raw readings": Case("GET", lambda a: f"/api/v1/readings?{RANGE}", everyone("key")),
     "aggregate": Case("GET", lambda a: f"/api/v1/readings/aggregate?{RANGE}", everyone("key")),
@@ -85,40 +88,68 @@ CASES = {
     ),
     "alerts": Case("GET", lambda a: "/api/v1/alerts", everyone()),
     "acknowledge": Case(
-        "POST", lambda a: fresh_alert(a, "acknowledge"), frozenset({"officer", "admin"}),
-        lambda: {"note": "seen"}, "alert.acknowledge",
+        "POST",
+        lambda a: fresh_alert(a, "acknowledge"),
+        frozenset({"officer", "admin"}),
+        lambda: {"note": "seen"},
+        "alert.acknowledge",
     ),
     "resolve": Case(
-        "POST", lambda a: fresh_alert(a, "resolve"), frozenset({"officer", "admin"}),
-        lambda: {"note": "aerators on"}, "alert.resolve",
+        "POST",
+        lambda a: fresh_alert(a, "resolve"),
+        frozenset({"officer", "admin"}),
+        lambda: {"note": "aerators on"},
+        "alert.resolve",
     ),
     "subscribers": Case("GET", lambda a: "/api/v1/subscribers", frozenset({"officer", "admin"})),
     "add subscriber": Case(
-        "POST", lambda a: "/api/v1/subscribers", frozenset({"officer", "admin"}), farmer,
+        "POST",
+        lambda a: "/api/v1/subscribers",
+        frozenset({"officer", "admin"}),
+        farmer,
         "subscriber.create",
     ),
     "change subscriber": Case(
-        "PUT", fresh_subscriber, frozenset({"officer", "admin"}), farmer, "subscriber.change",
+        "PUT",
+        fresh_subscriber,
+        frozenset({"officer", "admin"}),
+        farmer,
+        "subscriber.change",
     ),
     "remove subscriber": Case(
-        "DELETE", fresh_subscriber, frozenset({"officer", "admin"}), None, "subscriber.delete",
+        "DELETE",
+        fresh_subscriber,
+        frozenset({"officer", "admin"}),
+        None,
+        "subscriber.delete",
     ),
     "profiles": Case("GET", lambda a: "/api/v1/threshold-profiles", everyone()),
     "edit profile": Case(
-        "PUT", lambda a: "/api/v1/threshold-profiles/{}/rules/{}".format(*rule(a)),
-        frozenset({"admin"}), lambda: LIMITS, "profile.edit",
+        "PUT",
+        lambda a: "/api/v1/threshold-profiles/{}/rules/{}".format(*rule(a)),
+        frozenset({"admin"}),
+        lambda: LIMITS,
+        "profile.edit",
     ),
     "users": Case("GET", lambda a: "/api/v1/users", frozenset({"admin"})),
     "create user": Case(
-        "POST", lambda a: "/api/v1/users", frozenset({"admin"}),
-        lambda: {"username": f"farmer{next(_unique)}", "role": "viewer",
-                 "password": "long-enough-pass"},
+        "POST",
+        lambda a: "/api/v1/users",
+        frozenset({"admin"}),
+        lambda: {
+            "username": f"farmer{next(_unique)}",
+            "role": "viewer",
+            "password": "long-enough-pass",
+        },
         "user.create",
     ),
     "keys": Case("GET", lambda a: "/api/v1/api-keys", frozenset({"admin"})),
     "create key": Case(
-        "POST", lambda a: "/api/v1/api-keys", frozenset({"admin"}),
-        lambda: {"name": "IOC", "scopes": ["alerts:read"]}, "api_key.create",
+        "POST",
+        lambda a: "/api/v1/api-keys",
+        frozenset({"admin"}),
+        lambda: {"name": "IOC", "scopes": ["alerts:read"]},
+        "api_key.create",
     ),
     "audit": Case("GET", lambda a: "/api/v1/audit", frozenset({"admin"})),
     "rejects": Case("GET", lambda a: "/api/v1/rejects", frozenset({"admin"})),
@@ -130,7 +161,7 @@ CASES = {
     "public board": Case(
         "GET", lambda a: "/api/v1/public/boards/BD-RG", everyone("key", "anonymous")
     ),
-}  # fmt: skip
+}
 
 
 def audit_count(api: Api, action: str) -> int:
@@ -229,8 +260,10 @@ def test_subscribers_are_validated_and_their_changes_audited(api: Api) -> None:
         log = client.get("/api/v1/audit", params={"actor": "user:officer"}).json()
     mine = [e for e in log if e["target"] == f"subscriber:{subscriber_id}"]
     assert [e["action"] for e in mine] == [
-        "subscriber.delete", "subscriber.change", "subscriber.create",
-    ]  # fmt: skip
+        "subscriber.delete",
+        "subscriber.change",
+        "subscriber.create",
+    ]
     assert mine[1]["before"]["stations"] == ["KG-SR-01"]
     assert mine[1]["after"]["min_severity"] == 3
 
@@ -238,8 +271,9 @@ def test_subscribers_are_validated_and_their_changes_audited(api: Api) -> None:
 def test_resolving_through_the_api_tells_those_who_were_sent_the_alert(api: Api) -> None:
     alert = insert_alert(api.database_url, "KG-SR-03", "shrimp.do.low")
     with psycopg.connect(api.database_url) as conn:
-        told = add_subscriber(conn, NewSubscriber.model_validate(
-            {**farmer(), "stations": ["KG-SR-03"]}))  # fmt: skip
+        told = add_subscriber(
+            conn, NewSubscriber.model_validate({**farmer(), "stations": ["KG-SR-03"]})
+        )
         add_subscriber(conn, NewSubscriber.model_validate({**farmer(), "stations": ["KG-SR-03"]}))
         conn.execute(
             "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
@@ -16,7 +18,7 @@ from viz.wqi import band, vn_wqi
 
 # One index probe per (station, parameter) the station measures, newest first.
 _LATEST = (
-    "SELECT s.id, r.parameter_id, r.time, r.value, r.qc, r.device_status"
+    "SELECT s.id AS station_id, r.parameter_id, r.time, r.value, r.qc, r.device_status"
     " FROM stations s"
     " CROSS JOIN LATERAL unnest(s.parameters) AS u(code)"
     " JOIN parameters p ON p.code = u.code"
@@ -29,6 +31,25 @@ _STATIONS = (
     " LEFT JOIN station_status st ON st.station_id = s.id"
     " WHERE s.active AND (%(ids)s::text[] IS NULL OR s.id = ANY(%(ids)s)) ORDER BY s.id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Newest:
+    station_id: str
+    parameter_id: int
+    time: datetime
+    value: float
+    qc: int
+    device_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Station:
+    id: str
+    name_vi: str
+    name_en: str
+    state: str | None
+    received_at: datetime | None
 
 
 class LatestValue(BaseModel):
@@ -71,33 +92,35 @@ def latest(
     """Latest values of the active stations (all, or those named)."""
     ids = list(station_ids) if station_ids is not None else None
     by_station: defaultdict[str, list[LatestValue]] = defaultdict(list)
-    for sid, pid, time, value, qc, status in conn.execute(_LATEST, {"ids": ids}):
-        p = PARAMETERS_BY_ID[pid]
-        by_station[sid].append(
-            LatestValue(
-                parameter=p.code,
-                name_vi=p.name_vi,
-                name_en=p.name_en,
-                unit=p.unit,
-                time=time,
-                value=value,
-                qc=QCFlag(qc),
-                device_status=status,
+    with conn.cursor(row_factory=class_row(_Newest)) as cur:
+        for r in cur.execute(_LATEST, {"ids": ids}):
+            p = PARAMETERS_BY_ID[r.parameter_id]
+            by_station[r.station_id].append(
+                LatestValue(
+                    parameter=p.code,
+                    name_vi=p.name_vi,
+                    name_en=p.name_en,
+                    unit=p.unit,
+                    time=r.time,
+                    value=r.value,
+                    qc=QCFlag(r.qc),
+                    device_status=r.device_status,
+                )
             )
-        )
-    stations = conn.execute(_STATIONS, {"ids": ids}).fetchall()
-    indices = _indices([by_station[s[0]] for s in stations])
+    with conn.cursor(row_factory=class_row(_Station)) as cur:
+        stations = cur.execute(_STATIONS, {"ids": ids}).fetchall()
+    indices = _indices([by_station[s.id] for s in stations])
     return [
         StationLatest(
-            station_id=sid,
-            name_vi=vi,
-            name_en=en,
-            status=state,
-            status_at=at,
-            values=by_station[sid],
+            station_id=s.id,
+            name_vi=s.name_vi,
+            name_en=s.name_en,
+            status=s.state,
+            status_at=s.received_at,
+            values=by_station[s.id],
             wqi=wqi,
         )
-        for (sid, vi, en, state, at), wqi in zip(stations, indices, strict=True)
+        for s, wqi in zip(stations, indices, strict=True)
     ]
 
 

@@ -8,14 +8,17 @@ wins over the file. Every change names its source and is audited.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import class_row
 from pydantic import BaseModel, Field, model_validator
 
-from viz.api.audit import record
 from viz.api.problems import NotFoundError
+from viz.api.queries.audit import record
 
 Limit = Annotated[float, Field(ge=-1e9, le=1e9)]
 
@@ -36,6 +39,22 @@ class Limits(BaseModel):
         return self
 
 
+class Origin(StrEnum):
+    """Where the limits of a rule in force come from."""
+
+    FILE = "file"
+    PROFILE_EDIT = "profile_edit"
+    STATION_OVERRIDE = "station_override"
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    advisory: float | None
+    warning: float | None
+    critical: float | None
+    source: str
+
+
 class Rule(BaseModel):
     """A rule in force at a station, with the origin of its limits."""
 
@@ -50,7 +69,7 @@ class Rule(BaseModel):
     warning: float | None
     critical: float | None
     source: str
-    origin: str  # file, profile_edit or station_override
+    origin: Origin
     changed_by: str | None
     message_vi: str
     message_en: str
@@ -58,11 +77,13 @@ class Rule(BaseModel):
 
 _RULES = (
     "SELECT t.station_id, t.rule_id, t.profile, t.family, t.quantity, t.direction, t.units,"
-    " coalesce(o.advisory, e.advisory, t.advisory), coalesce(o.warning, e.warning, t.warning),"
-    " coalesce(o.critical, e.critical, t.critical), coalesce(o.source, e.source, t.source),"
-    " CASE WHEN o.station_id IS NOT NULL THEN 'station_override'"
-    "  WHEN e.profile IS NOT NULL THEN 'profile_edit' ELSE 'file' END,"
-    " coalesce(o.updated_by, e.updated_by), t.message_vi, t.message_en"
+    " coalesce(o.advisory, e.advisory, t.advisory) AS advisory,"
+    " coalesce(o.warning, e.warning, t.warning) AS warning,"
+    " coalesce(o.critical, e.critical, t.critical) AS critical,"
+    " coalesce(o.source, e.source, t.source) AS source,"
+    " CASE WHEN o.station_id IS NOT NULL THEN %(station_override)s::text"
+    "  WHEN e.profile IS NOT NULL THEN %(profile_edit)s::text ELSE %(file)s::text END AS origin,"
+    " coalesce(o.updated_by, e.updated_by) AS changed_by, t.message_vi, t.message_en"
     " FROM threshold_profiles t"
     " LEFT JOIN profile_edits e ON e.profile = t.profile AND e.rule_id = t.rule_id"
     " LEFT JOIN threshold_overrides o ON o.station_id = t.station_id AND o.rule_id = t.rule_id"
@@ -71,7 +92,6 @@ _RULES = (
     " AND (%(rule)s::text IS NULL OR t.rule_id = %(rule)s)"
     " ORDER BY t.station_id, t.rule_id"
 )
-_FIELDS = tuple(Rule.model_fields)
 
 
 def rules(
@@ -82,14 +102,20 @@ def rules(
     rule_id: str | None = None,
 ) -> list[Rule]:
     """The rules in force, filtered."""
-    rows = conn.execute(_RULES, {"station": station_id, "profile": profile, "rule": rule_id})
-    return [Rule(**dict(zip(_FIELDS, row, strict=True))) for row in rows]
+    args = {
+        "station": station_id,
+        "profile": profile,
+        "rule": rule_id,
+        "file": Origin.FILE.value,
+        "profile_edit": Origin.PROFILE_EDIT.value,
+        "station_override": Origin.STATION_OVERRIDE.value,
+    }
+    with conn.cursor(row_factory=class_row(Rule)) as cur:
+        return cur.execute(_RULES, args).fetchall()
 
 
-def _limits(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {"advisory": row[0], "warning": row[1], "critical": row[2], "source": row[3]}
+def _limits(row: _Limits | None) -> dict[str, Any] | None:
+    return None if row is None else asdict(row)
 
 
 def override(
@@ -104,9 +130,16 @@ def override(
         if not rules(conn, station_id=station_id, rule_id=rule_id):
             msg = f"station {station_id!r} has no rule {rule_id!r}"
             raise NotFoundError(msg)
-        _set_limits(conn, "threshold_overrides", ("station_id", station_id), rule_id, limits,
-                    actor=actor, action="threshold.override",
-                    target=f"station:{station_id}/{rule_id}")  # fmt: skip
+        _set_limits(
+            conn,
+            "threshold_overrides",
+            ("station_id", station_id),
+            rule_id,
+            limits,
+            actor=actor,
+            action="threshold.override",
+            target=f"station:{station_id}/{rule_id}",
+        )
         return rules(conn, station_id=station_id, rule_id=rule_id)[0]
 
 
@@ -119,11 +152,12 @@ def remove_override(
         NotFoundError: There is no such override.
     """
     with conn.transaction():
-        before = conn.execute(
-            "DELETE FROM threshold_overrides WHERE station_id = %s AND rule_id = %s"
-            " RETURNING advisory, warning, critical, source",
-            (station_id, rule_id),
-        ).fetchone()
+        with conn.cursor(row_factory=class_row(_Limits)) as cur:
+            before = cur.execute(
+                "DELETE FROM threshold_overrides WHERE station_id = %s AND rule_id = %s"
+                " RETURNING advisory, warning, critical, source",
+                (station_id, rule_id),
+            ).fetchone()
         if before is None:
             msg = f"station {station_id!r} has no override of {rule_id!r}"
             raise NotFoundError(msg)
@@ -149,8 +183,16 @@ def edit_profile(
         if not rules(conn, profile=profile, rule_id=rule_id):
             msg = f"profile {profile!r} has no rule {rule_id!r} in force"
             raise NotFoundError(msg)
-        _set_limits(conn, "profile_edits", ("profile", profile), rule_id, limits, actor=actor,
-                    action="profile.edit", target=f"profile:{profile}/{rule_id}")  # fmt: skip
+        _set_limits(
+            conn,
+            "profile_edits",
+            ("profile", profile),
+            rule_id,
+            limits,
+            actor=actor,
+            action="profile.edit",
+            target=f"profile:{profile}/{rule_id}",
+        )
         return rules(conn, profile=profile, rule_id=rule_id)
 
 
@@ -167,13 +209,14 @@ def _set_limits(
 ) -> None:
     """Upsert one row of ``table`` keyed by (``key``, rule) and audit before and after."""
     names = {"table": sql.Identifier(table), "key": sql.Identifier(key[0])}
-    before = conn.execute(
-        sql.SQL(
-            "SELECT advisory, warning, critical, source FROM {table}"
-            " WHERE {key} = %s AND rule_id = %s FOR UPDATE"
-        ).format(**names),
-        (key[1], rule_id),
-    ).fetchone()
+    with conn.cursor(row_factory=class_row(_Limits)) as cur:
+        before = cur.execute(
+            sql.SQL(
+                "SELECT advisory, warning, critical, source FROM {table}"
+                " WHERE {key} = %s AND rule_id = %s FOR UPDATE"
+            ).format(**names),
+            (key[1], rule_id),
+        ).fetchone()
     conn.execute(
         sql.SQL(
             "INSERT INTO {table} ({key}, rule_id, advisory, warning, critical, source, updated_by)"
@@ -184,5 +227,11 @@ def _set_limits(
         ).format(**names),
         (key[1], rule_id, limits.advisory, limits.warning, limits.critical, limits.source, actor),
     )
-    record(conn, actor=actor, action=action, target=target, before=_limits(before),
-           after=limits.model_dump())  # fmt: skip
+    record(
+        conn,
+        actor=actor,
+        action=action,
+        target=target,
+        before=_limits(before),
+        after=limits.model_dump(),
+    )

@@ -102,10 +102,16 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -125,8 +131,9 @@ def _page(browser: Any, base: str, token: str | None, size: tuple[int, int]) -> 
 def _login(base: str) -> str:
     import httpx
 
-    reply = httpx.post(f"{base}/api/v1/auth/token", json={"username": "officer",
-                       "password": PASSWORD})  # fmt: skip
+    reply = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": "officer", "password": PASSWORD}
+    )
     token: str = reply.json()["access_token"]
     return token
 

@@ -18,8 +18,10 @@ def test_a_token_lasts_its_lifetime_by_the_services_clock() -> None:
     tokens = Tokens(SECRET, lifetime_s=3600, clock=clock)
     token = tokens.issue("officer")
     assert jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False}) == {
-        "sub": "officer", "iat": int(clock.time()), "exp": int(clock.time()) + 3600,
-    }  # fmt: skip
+        "sub": "officer",
+        "iat": int(clock.time()),
+        "exp": int(clock.time()) + 3600,
+    }
     clock.advance(3599)
     assert tokens.username(token) == "officer"
     clock.advance(1)

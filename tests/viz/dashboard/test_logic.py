@@ -104,7 +104,10 @@ EARLIER, LATER = T0 - timedelta(minutes=1), T0 + timedelta(minutes=1)
     ],
 )
 def test_a_stations_link_from_its_status_and_readings(
-    status: str | None, status_at: datetime | None, last: datetime | None, stale: bool,
+    status: str | None,
+    status_at: datetime | None,
+    last: datetime | None,
+    stale: bool,
     expected: Link,
-) -> None:  # fmt: skip
+) -> None:
     assert link(status, status_at, last, stale=stale) is expected

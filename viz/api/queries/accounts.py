@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
+from psycopg.rows import class_row
 from pydantic import BaseModel, Field, StringConstraints
 
-from viz.api.audit import record
 from viz.api.auth import (
     KEY_SCOPES,
     ROLE_SCOPES,
@@ -28,6 +29,7 @@ from viz.api.problems import (
     NotFoundError,
     TooManyAttemptsError,
 )
+from viz.api.queries.audit import record
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
 Password = Annotated[str, Field(min_length=10, max_length=256)]
@@ -77,23 +79,34 @@ class ApiKey(BaseModel):
     revoked_at: datetime | None
 
 
-_USER = "SELECT username, role, active, created_at, updated_at FROM users"
-_KEY = "SELECT prefix, name, scopes, created_by, created_at, revoked_at FROM api_keys"
+_USER_COLUMNS = "username, role, active, created_at, updated_at"
+_KEY_COLUMNS = "prefix, name, scopes, created_by, created_at, revoked_at"
+_USER = f"SELECT {_USER_COLUMNS} FROM users"
+_KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys"
 
 
-def _user(row: tuple[Any, ...]) -> User:
-    return User(username=row[0], role=row[1], active=row[2], created_at=row[3], updated_at=row[4])
+@dataclass(frozen=True, slots=True)
+class _Login:
+    password_hash: str
+    active: bool
 
 
-def _key(row: tuple[Any, ...]) -> ApiKey:
-    return ApiKey(
-        prefix=row[0],
-        name=row[1],
-        scopes=row[2],
-        created_by=row[3],
-        created_at=row[4],
-        revoked_at=row[5],
-    )
+@dataclass(frozen=True, slots=True)
+class _Failures:
+    by_user: int
+    by_client: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _KeySecret:
+    secret_sha256: str
+    scopes: list[str]
 
 
 def _audit_view(user: User) -> dict[str, Any]:
@@ -102,7 +115,8 @@ def _audit_view(user: User) -> dict[str, Any]:
 
 def users(conn: psycopg.Connection[Any]) -> list[User]:
     """Every account, by name."""
-    return [_user(r) for r in conn.execute(_USER + " ORDER BY username").fetchall()]
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        return cur.execute(_USER + " ORDER BY username").fetchall()
 
 
 def get_user(conn: psycopg.Connection[Any], username: str) -> User:
@@ -111,11 +125,12 @@ def get_user(conn: psycopg.Connection[Any], username: str) -> User:
     Raises:
         NotFoundError: No such user.
     """
-    row = conn.execute(_USER + " WHERE username = %s", (username,)).fetchone()
-    if row is None:
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        user = cur.execute(_USER + " WHERE username = %s", (username,)).fetchone()
+    if user is None:
         msg = f"no user {username!r}"
         raise NotFoundError(msg)
-    return _user(row)
+    return user
 
 
 def create_user(
@@ -126,18 +141,17 @@ def create_user(
     Raises:
         ConflictError: The name is taken.
     """
-    with conn.transaction():
+    with conn.transaction(), conn.cursor(row_factory=class_row(User)) as cur:
         try:
-            row = conn.execute(
+            user = cur.execute(
                 "INSERT INTO users (username, role, password_hash) VALUES (%s, %s, %s)"
-                " RETURNING username, role, active, created_at, updated_at",
+                " RETURNING " + _USER_COLUMNS,
                 (new.username, new.role.value, passwords.hash(new.password)),
             ).fetchone()
         except psycopg.errors.UniqueViolation as exc:
             msg = f"user {new.username!r} exists"
             raise ConflictError(msg) from exc
-        assert row is not None
-        user = _user(row)
+        assert user is not None
         record(
             conn,
             actor=actor,
@@ -164,19 +178,19 @@ def change_user(
     """
     with conn.transaction():
         before = get_user(conn, username)
-        row = conn.execute(
-            "UPDATE users SET role = coalesce(%s, role), active = coalesce(%s, active),"
-            " password_hash = coalesce(%s, password_hash), updated_at = now()"
-            " WHERE username = %s RETURNING username, role, active, created_at, updated_at",
-            (
-                change.role.value if change.role else None,
-                change.active,
-                passwords.hash(change.password) if change.password else None,
-                username,
-            ),
-        ).fetchone()
-        assert row is not None
-        after = _user(row)
+        with conn.cursor(row_factory=class_row(User)) as cur:
+            after = cur.execute(
+                "UPDATE users SET role = coalesce(%s, role), active = coalesce(%s, active),"
+                " password_hash = coalesce(%s, password_hash), updated_at = now()"
+                " WHERE username = %s RETURNING " + _USER_COLUMNS,
+                (
+                    change.role.value if change.role else None,
+                    change.active,
+                    passwords.hash(change.password) if change.password else None,
+                    username,
+                ),
+            ).fetchone()
+        assert after is not None
         audit_after = {**_audit_view(after), "password_changed": change.password is not None}
         record(
             conn,
@@ -218,21 +232,24 @@ def login(
     """
     # One attempt per user name at a time, so parallel guesses all count against the limit.
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || %s))", (username,))
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE username = %(u)s), count(*) FILTER (WHERE client = %(c)s)"
-        " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
-        " AND (username = %(u)s OR client = %(c)s)",
-        {"u": username, "c": client, "w": window_s},
-    ).fetchone()
-    if row is not None and max(row) >= max_failures:
+    with conn.cursor(row_factory=class_row(_Failures)) as cur:
+        failures = cur.execute(
+            "SELECT count(*) FILTER (WHERE username = %(u)s) AS by_user,"
+            " count(*) FILTER (WHERE client = %(c)s) AS by_client"
+            " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
+            " AND (username = %(u)s OR client = %(c)s)",
+            {"u": username, "c": client, "w": window_s},
+        ).fetchone()
+    if failures is not None and max(failures.by_user, failures.by_client) >= max_failures:
         msg = f"too many failed logins; try again in {window_s} s"
         raise TooManyAttemptsError(msg, retry_after=window_s)
-    found = conn.execute(
-        "SELECT password_hash, active FROM users WHERE username = %s", (username,)
-    ).fetchone()
+    with conn.cursor(row_factory=class_row(_Login)) as cur:
+        found = cur.execute(
+            "SELECT password_hash, active FROM users WHERE username = %s", (username,)
+        ).fetchone()
     # An unknown name costs the same argon2 work, so timing does not tell which names exist.
-    matches = passwords.verify(found[0] if found else passwords.dummy, password)
-    if found is None or not matches or not found[1]:
+    matches = passwords.verify(found.password_hash if found else passwords.dummy, password)
+    if found is None or not matches or not found.active:
         conn.execute(
             "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
         )
@@ -247,11 +264,14 @@ def user_principal(conn: psycopg.Connection[Any], username: str) -> Principal:
     Raises:
         AuthenticationError: The user no longer exists or is inactive.
     """
-    row = conn.execute("SELECT role, active FROM users WHERE username = %s", (username,)).fetchone()
-    if row is None or not row[1]:
+    with conn.cursor(row_factory=class_row(_Standing)) as cur:
+        found = cur.execute(
+            "SELECT role, active FROM users WHERE username = %s", (username,)
+        ).fetchone()
+    if found is None or not found.active:
         msg = "the account is inactive or gone"
         raise AuthenticationError(msg)
-    role = Role(row[0])
+    role = Role(found.role)
     return Principal(actor=f"user:{username}", scopes=ROLE_SCOPES[role], role=role)
 
 
@@ -262,21 +282,24 @@ def key_principal(conn: psycopg.Connection[Any], key: str) -> Principal:
         AuthenticationError: Not a key, unknown, revoked or wrong secret.
     """
     parts = split_api_key(key)
-    row = None
+    found = None
     if parts is not None:
-        row = conn.execute(
-            "SELECT secret_sha256, scopes FROM api_keys WHERE prefix = %s AND revoked_at IS NULL",
-            (parts[0],),
-        ).fetchone()
-    if parts is None or row is None or not same_digest(row[0], parts[1]):
+        with conn.cursor(row_factory=class_row(_KeySecret)) as cur:
+            found = cur.execute(
+                "SELECT secret_sha256, scopes FROM api_keys"
+                " WHERE prefix = %s AND revoked_at IS NULL",
+                (parts[0],),
+            ).fetchone()
+    if parts is None or found is None or not same_digest(found.secret_sha256, parts[1]):
         msg = "invalid API key"
         raise AuthenticationError(msg)
-    return Principal(actor=f"key:{parts[0]}", scopes=frozenset(Scope(s) for s in row[1]))
+    return Principal(actor=f"key:{parts[0]}", scopes=frozenset(Scope(s) for s in found.scopes))
 
 
 def keys(conn: psycopg.Connection[Any]) -> list[ApiKey]:
     """Every API key, newest first."""
-    return [_key(r) for r in conn.execute(_KEY + " ORDER BY created_at DESC, id DESC").fetchall()]
+    with conn.cursor(row_factory=class_row(ApiKey)) as cur:
+        return cur.execute(_KEY + " ORDER BY created_at DESC, id DESC").fetchall()
 
 
 def create_key(conn: psycopg.Connection[Any], new: KeyIn, *, actor: str) -> tuple[ApiKey, str]:
@@ -291,15 +314,13 @@ def create_key(conn: psycopg.Connection[Any], new: KeyIn, *, actor: str) -> tupl
         raise InvalidInputError(msg)
     made: NewKey = new_api_key()
     scopes = sorted({s.value for s in new.scopes})
-    with conn.transaction():
-        row = conn.execute(
+    with conn.transaction(), conn.cursor(row_factory=class_row(ApiKey)) as cur:
+        key = cur.execute(
             "INSERT INTO api_keys (prefix, secret_sha256, name, scopes, created_by)"
-            " VALUES (%s, %s, %s, %s, %s)"
-            " RETURNING prefix, name, scopes, created_by, created_at, revoked_at",
+            " VALUES (%s, %s, %s, %s, %s) RETURNING " + _KEY_COLUMNS,
             (made.prefix, made.digest, new.name, scopes, actor),
         ).fetchone()
-        assert row is not None
-        key = _key(row)
+        assert key is not None
         record(
             conn,
             actor=actor,
@@ -317,16 +338,15 @@ def revoke_key(conn: psycopg.Connection[Any], prefix: str, *, actor: str) -> Api
     Raises:
         NotFoundError: No such unrevoked key.
     """
-    with conn.transaction():
-        row = conn.execute(
+    with conn.transaction(), conn.cursor(row_factory=class_row(ApiKey)) as cur:
+        key = cur.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL"
-            " RETURNING prefix, name, scopes, created_by, created_at, revoked_at",
+            " RETURNING " + _KEY_COLUMNS,
             (prefix,),
         ).fetchone()
-        if row is None:
+        if key is None:
             msg = f"no active API key {prefix!r}"
             raise NotFoundError(msg)
-        key = _key(row)
         record(
             conn,
             actor=actor,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from viz.api import accounts
-from viz.api.accounts import ApiKey, KeyIn, User, UserChange, UserIn, Username
-from viz.api.audit import AuditEntry, entries
 from viz.api.auth import Principal, Role, Scope
 from viz.api.deps import Conn, Svc, principal, require
 from viz.api.params import Instant
-from viz.api.thresholds import Limits, Rule, edit_profile, rules
+from viz.api.queries import accounts
+from viz.api.queries.accounts import ApiKey, KeyIn, User, UserChange, UserIn, Username
+from viz.api.queries.audit import AuditEntry, entries
+from viz.api.queries.rejects import Reject, rejected_messages
+from viz.api.queries.thresholds import Limits, Rule, edit_profile, rules
 
 router = APIRouter()
 Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]
@@ -52,17 +52,6 @@ class NewKey(BaseModel):
 
     key: str
     api_key: ApiKey
-
-
-class Reject(BaseModel):
-    """A message the ingester could not accept (payload as text, bytes replaced if not UTF-8)."""
-
-    id: int
-    received_at: datetime
-    topic: str
-    reason: str
-    detail: str
-    payload: str
 
 
 @router.post("/auth/token", tags=["auth"])
@@ -147,25 +136,7 @@ def rejects(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Reject]:
     """Messages the ingester rejected, newest first (admins)."""
-    rows = conn.execute(
-        "SELECT id, received_at, topic, reason, detail, payload FROM rejects"
-        " WHERE (%(reason)s::text IS NULL OR reason = %(reason)s)"
-        " AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)"
-        " AND (%(before)s::bigint IS NULL OR id < %(before)s)"
-        " ORDER BY id DESC LIMIT %(limit)s",
-        {"reason": reason, "since": since, "before": before_id, "limit": limit},
-    ).fetchall()
-    return [
-        Reject(
-            id=r[0],
-            received_at=r[1],
-            topic=r[2],
-            reason=r[3],
-            detail=r[4],
-            payload=bytes(r[5]).decode("utf-8", errors="replace"),
-        )
-        for r in rows
-    ]
+    return rejected_messages(conn, reason=reason, since=since, before_id=before_id, limit=limit)
 
 
 @router.get("/threshold-profiles", tags=["thresholds"])

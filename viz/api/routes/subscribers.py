@@ -19,10 +19,10 @@ from alerts import (
     remove_subscriber,
     replace_subscriber,
 )
-from viz.api.audit import record
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
 from viz.api.problems import NotFoundError
+from viz.api.queries.audit import record
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"])
 Reader = Annotated[Principal, Depends(require(Scope.SUBSCRIBERS_READ))]
@@ -52,8 +52,14 @@ def subscribers(conn: Conn, _: Reader) -> list[Subscriber]:
 def create_subscriber(body: NewSubscriber, conn: Conn, who: Writer) -> Subscriber:
     """Register a subscriber (the phone is normalised to E.164)."""
     created = _found(conn, add_subscriber(conn, body))
-    record(conn, actor=who.actor, action="subscriber.create",
-           target=f"subscriber:{created.id}", before=None, after=_plain(created))  # fmt: skip
+    record(
+        conn,
+        actor=who.actor,
+        action="subscriber.create",
+        target=f"subscriber:{created.id}",
+        before=None,
+        after=_plain(created),
+    )
     return created
 
 
@@ -71,8 +77,14 @@ def change_subscriber(
     before = _found(conn, subscriber_id)
     replace_subscriber(conn, subscriber_id, body)
     after = _found(conn, subscriber_id)
-    record(conn, actor=who.actor, action="subscriber.change", target=f"subscriber:{subscriber_id}",
-           before=_plain(before), after=_plain(after))  # fmt: skip
+    record(
+        conn,
+        actor=who.actor,
+        action="subscriber.change",
+        target=f"subscriber:{subscriber_id}",
+        before=_plain(before),
+        after=_plain(after),
+    )
     return after
 
 
@@ -81,5 +93,11 @@ def delete_subscriber(subscriber_id: SubscriberId, conn: Conn, who: Writer) -> N
     """Remove a subscriber; messages not yet sent to them are cancelled."""
     before = _found(conn, subscriber_id)
     remove_subscriber(conn, before.phone)
-    record(conn, actor=who.actor, action="subscriber.delete", target=f"subscriber:{subscriber_id}",
-           before=_plain(before), after=None)  # fmt: skip
+    record(
+        conn,
+        actor=who.actor,
+        action="subscriber.delete",
+        target=f"subscriber:{subscriber_id}",
+        before=_plain(before),
+        after=None,
+    )

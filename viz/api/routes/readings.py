@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
-from psycopg import sql
 from pydantic import BaseModel
 
-from telemetry import PARAMETERS, PARAMETERS_BY_ID, QCFlag
+from telemetry import PARAMETERS
 from viz.api.auth import Principal, Role, Scope
 from viz.api.deps import Conn, StreamConn, Svc, require
 from viz.api.exports import ExportResponse, circular10_zip, csv_chunks
 from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
+from viz.api.queries.readings import Bucket, Reading, Series, aggregate_series, raw_page
+from viz.api.queries.stations import ensure_station
 from viz.api.settings import ApiSettings
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 Reader = Annotated[Principal, Depends(require(Scope.READINGS_READ))]
 StreamReader = Annotated[Principal, Depends(require(Scope.READINGS_READ, streaming=True))]
-
-
-class Bucket(StrEnum):
-    """Aggregation bucket: the rollup (or continuous aggregate) it is read from."""
-
-    MINUTE = "1m"
-    HOUR = "1h"
-    DAY = "1d"
 
 
 # The longest range each bucket may cover in one request (a few thousand buckets a series).
@@ -39,34 +31,12 @@ _MAX_SPAN: Final = {
 }
 
 
-class Reading(BaseModel):
-    """One stored reading."""
-
-    time: datetime
-    parameter: str
-    value: float
-    qc: QCFlag
-    device_status: int
-
-
 class ReadingsPage(BaseModel):
     """A page of readings ordered by parameter then time; follow ``next_cursor`` for more."""
 
     station_id: str
     items: list[Reading]
     next_cursor: str | None
-
-
-class Series(BaseModel):
-    """One parameter's buckets, column-wise (``bucket[i]`` goes with ``mean[i]``...)."""
-
-    parameter: str
-    unit: str
-    bucket: list[datetime]
-    n: list[int]
-    mean: list[float]
-    min: list[float]
-    max: list[float]
 
 
 class Aggregate(BaseModel):
@@ -77,7 +47,7 @@ class Aggregate(BaseModel):
     series: list[Series]
 
 
-Station = Annotated[StationId, Query(description="station id, e.g. KG-SR-01")]
+StationParam = Annotated[StationId, Query(description="station id, e.g. KG-SR-01")]
 Start = Annotated[Instant, Query(description="inclusive, ISO 8601 with offset")]
 End = Annotated[Instant, Query(description="exclusive, ISO 8601 with offset")]
 Parameter = Annotated[ParameterCode | None, Query(description="parameter code (default: all)")]
@@ -86,8 +56,7 @@ Parameter = Annotated[ParameterCode | None, Query(description="parameter code (d
 def _check_range(conn: Conn, station: str, start: datetime, end: datetime) -> None:
     if start >= end:
         raise HTTPException(422, "start must be before end")
-    if conn.execute("SELECT 1 FROM stations WHERE id = %s", (station,)).fetchone() is None:
-        raise HTTPException(404, f"no station {station!r}")
+    ensure_station(conn, station)
 
 
 def _parameter_id(code: str | None) -> int | None:
@@ -98,7 +67,7 @@ def _parameter_id(code: str | None) -> int | None:
 def raw(
     conn: Conn,
     _: Reader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,
@@ -110,32 +79,22 @@ def raw(
     after_time, after_pid = (
         decode_cursor(cursor) if cursor else (datetime.min.replace(tzinfo=UTC), 0)
     )
-    rows = conn.execute(
-        "SELECT time, parameter_id, value, qc, device_status FROM readings"
-        " WHERE station_id = %(s)s AND time >= %(start)s AND time < %(end)s"
-        " AND (%(p)s::smallint IS NULL OR parameter_id = %(p)s)"
-        " AND (parameter_id, time) > (%(ap)s, %(at)s)"
-        " ORDER BY parameter_id, time LIMIT %(limit)s",
-        {
-            "s": station,
-            "start": start,
-            "end": end,
-            "p": _parameter_id(parameter),
-            "ap": after_pid,
-            "at": after_time,
-            "limit": limit + 1,
-        },
-    ).fetchall()
-    items = [
-        Reading(time=t, parameter=PARAMETERS_BY_ID[p].code, value=v, qc=QCFlag(q), device_status=d)
-        for t, p, v, q, d in rows[:limit]
-    ]
+    rows = raw_page(
+        conn,
+        station,
+        start=start,
+        end=end,
+        parameter_id=_parameter_id(parameter),
+        after=(after_time, after_pid),
+        limit=limit + 1,
+    )
+    items = [Reading.of(r) for r in rows[:limit]]
     more = len(rows) > limit
     last = rows[limit - 1] if more else None
     return ReadingsPage(
         station_id=station,
         items=items,
-        next_cursor=encode_cursor(last[0], last[1]) if last is not None else None,
+        next_cursor=encode_cursor(last.time, last.parameter_id) if last is not None else None,
     )
 
 
@@ -143,7 +102,7 @@ def raw(
 def aggregate(
     conn: Conn,
     _: Reader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     bucket: Bucket = Bucket.HOUR,
@@ -155,30 +114,14 @@ def aggregate(
         raise HTTPException(
             422, f"{bucket.value} buckets cover at most {_MAX_SPAN[bucket].days} days"
         )
-    table = sql.Identifier(f"readings_{bucket.value}")
-    query = sql.SQL(
-        "SELECT parameter_id, array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket),"
-        " array_agg(mean ORDER BY bucket), array_agg(min ORDER BY bucket),"
-        " array_agg(max ORDER BY bucket) FROM {}"
-        " WHERE station_id = %(s)s AND bucket >= %(start)s AND bucket < %(end)s"
-        " AND (%(p)s::smallint IS NULL OR parameter_id = %(p)s)"
-        " GROUP BY parameter_id ORDER BY parameter_id"
-    ).format(table)
-    rows = conn.execute(
-        query, {"s": station, "start": start, "end": end, "p": _parameter_id(parameter)}
-    ).fetchall()
-    series = [
-        Series(
-            parameter=PARAMETERS_BY_ID[pid].code,
-            unit=PARAMETERS_BY_ID[pid].unit,
-            bucket=b,
-            n=n,
-            mean=mean,
-            min=low,
-            max=high,
-        )
-        for pid, b, n, mean, low, high in rows
-    ]
+    series = aggregate_series(
+        conn,
+        station,
+        bucket=bucket,
+        start=start,
+        end=end,
+        parameter_id=_parameter_id(parameter),
+    )
     return Aggregate(station_id=station, bucket=bucket, series=series)
 
 
@@ -208,7 +151,7 @@ def export_csv(
     conn: StreamConn,
     svc: Svc,
     who: StreamReader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,
@@ -237,7 +180,7 @@ def export_circular10(
     conn: StreamConn,
     svc: Svc,
     who: StreamReader,
-    station: Station,
+    station: StationParam,
     start: Start,
     end: End,
     parameter: Parameter = None,

@@ -14,16 +14,17 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from viz.api.deps import Svc, pooled
-from viz.api.latest import StationLatest, latest
 from viz.api.params import StationId
 from viz.api.problems import NotFoundError
+from viz.api.queries.boards import board
+from viz.api.queries.latest import StationLatest, latest
 
 router = APIRouter(prefix="/public", tags=["public"])
 
 _LATEST: Final = TypeAdapter(list[StationLatest])
 
 
-class Board(BaseModel):
+class BoardView(BaseModel):
     """A display board and the stations it shows."""
 
     id: str
@@ -50,23 +51,25 @@ async def public_latest(request: Request, svc: Svc) -> Response:
     return _json(body, svc.settings.public_cache_s)
 
 
-@router.get("/boards/{board_id}", response_model=Board)
+@router.get("/boards/{board_id}", response_model=BoardView)
 async def public_board(board_id: StationId, request: Request, svc: Svc) -> Response:
     """What one display board shows: its stations' latest values and VN_WQI (no login)."""
 
     def render() -> bytes:
         with pooled(request) as conn:
-            row = conn.execute(
-                "SELECT id, name_vi, name_en, location, stations FROM boards WHERE id = %s",
-                (board_id,),
-            ).fetchone()
-            if row is None:
+            found = board(conn, board_id)
+            if found is None:
                 msg = f"no board {board_id!r}"
                 raise NotFoundError(msg)
-            shown = {s.station_id: s for s in latest(conn, row[4])}
-        ordered = [shown[s] for s in row[4] if s in shown]
-        board = Board(id=row[0], name_vi=row[1], name_en=row[2], location=row[3], stations=ordered)
-        return board.model_dump_json().encode()
+            shown = {s.station_id: s for s in latest(conn, found.stations)}
+        view = BoardView(
+            id=found.id,
+            name_vi=found.name_vi,
+            name_en=found.name_en,
+            location=found.location,
+            stations=[shown[s] for s in found.stations if s in shown],
+        )
+        return view.model_dump_json().encode()
 
     body = await svc.public_cache.get(f"board:{board_id}", render)
     return _json(body, svc.settings.public_cache_s)
