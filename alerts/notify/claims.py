@@ -128,12 +128,28 @@ def claim(
                 decision = Decision(Action.SEND)  # decided before; this is a retry
             else:
                 decision = decide(
-                    _facts(conn, row, recipient, alerts, now=now, sent_today=sent_today,
-                           sent_last_hour=hourly[sub], cooldown_s=settings.cooldown_s),
+                    _facts(
+                        conn,
+                        row,
+                        recipient,
+                        alerts,
+                        now=now,
+                        sent_today=sent_today,
+                        sent_last_hour=hourly[sub],
+                        cooldown_s=settings.cooldown_s,
+                    ),
                     limits,
-                )  # fmt: skip
-            sms = _apply(conn, row, decision, recipient, alerts, worker=worker,
-                         settings=settings, today=today)  # fmt: skip
+                )
+            sms = _apply(
+                conn,
+                row,
+                decision,
+                recipient,
+                alerts,
+                worker=worker,
+                settings=settings,
+                today=today,
+            )
             if sms is not None:
                 out.append(sms)
                 sent_today += 1
@@ -157,10 +173,11 @@ def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Rec
         (ids,),
     ).fetchall()
     return {
-        r[0]: _Recipient(cast(Language, r[1]), r[2],
-                         (r[3], r[4]) if r[3] is not None else None, r[5])
+        r[0]: _Recipient(
+            cast(Language, r[1]), r[2], (r[3], r[4]) if r[3] is not None else None, r[5]
+        )
         for r in rows
-    }  # fmt: skip
+    }
 
 
 def _alert_facts(
@@ -175,9 +192,16 @@ def _alert_facts(
         else:
             quantity, units, advice = rule_text(r[5])
         facts = AlertFacts(
-            alert_id=r[0], station_id=r[1], station={"vi": r[6], "en": r[7]},
-            quantity=quantity, units=units, value=r[2], advice=advice, severity=1, at=r[3],
-        )  # fmt: skip
+            alert_id=r[0],
+            station_id=r[1],
+            station={"vi": r[6], "en": r[7]},
+            quantity=quantity,
+            units=units,
+            value=r[2],
+            advice=advice,
+            severity=1,
+            at=r[3],
+        )
         found[int(r[0])] = (facts, str(r[4]))
     return found
 
@@ -216,12 +240,17 @@ def _facts(
             > 0
         )
     return Facts(
-        kind=row.kind, severity=row.severity, now=now,
+        kind=row.kind,
+        severity=row.severity,
+        now=now,
         subscribed=recipient is not None and recipient.subscribed,
-        alert_resolved=state == "resolved", alert_was_sent=was_sent,
-        quiet=recipient.quiet if recipient else None, cooled_severity=cooled,
-        sent_last_hour=sent_last_hour, sent_today=sent_today,
-    )  # fmt: skip
+        alert_resolved=state == "resolved",
+        alert_was_sent=was_sent,
+        quiet=recipient.quiet if recipient else None,
+        cooled_severity=cooled,
+        sent_last_hour=sent_last_hour,
+        sent_today=sent_today,
+    )
 
 
 def _apply(
@@ -249,16 +278,24 @@ def _apply(
                 "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind,"
                 " severity, not_before) VALUES (%s, %s, %s, 'digest', 1,"
                 " now() + make_interval(secs => %s)) ON CONFLICT DO NOTHING",
-                (f"digest:{row.subscriber_id}:{row.id}", row.subscriber_id, row.phone,
-                 settings.digest_delay_s),
-            )  # fmt: skip
+                (
+                    f"digest:{row.subscriber_id}:{row.id}",
+                    row.subscriber_id,
+                    row.phone,
+                    settings.digest_delay_s,
+                ),
+            )
         if decision.reason == "daily budget spent":
-            officers = [r[0] for r in conn.execute(
-                "SELECT id FROM subscribers WHERE role = 'officer' AND on_duty"
-                " AND opted_out_at IS NULL"
-            )]  # fmt: skip
-            enqueue_notice(conn, key=f"budget:{today.date()}", kind="budget",
-                           subscriber_ids=officers)  # fmt: skip
+            officers = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM subscribers WHERE role = 'officer' AND on_duty"
+                    " AND opted_out_at IS NULL"
+                )
+            ]
+            enqueue_notice(
+                conn, key=f"budget:{today.date()}", kind="budget", subscriber_ids=officers
+            )
         return None
     rendered = _words(conn, row, recipient, alerts, settings=settings)
     if rendered is None:
@@ -310,11 +347,15 @@ def _words(
             return None
         facts = replace(alerts[row.alert_id][0], severity=row.severity)
         minutes = max(1, round(settings.escalate_after_s / 60))
-        return render_alert(cast(Kind, row.kind), facts, language=language,
-                            diacritics=diacritics, minutes=minutes)  # fmt: skip
+        return render_alert(
+            cast(Kind, row.kind), facts, language=language, diacritics=diacritics, minutes=minutes
+        )
     station = row.station_id or ""
     return render_notice(
-        cast(Notice, row.kind), language=language, diacritics=diacritics,
-        budget=str(settings.daily_budget), station=station,
+        cast(Notice, row.kind),
+        language=language,
+        diacritics=diacritics,
+        budget=str(settings.daily_budget),
+        station=station,
         code=alert_code(row.alert_id) if row.alert_id is not None else "",
-    )  # fmt: skip
+    )

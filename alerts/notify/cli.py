@@ -62,11 +62,17 @@ def _add(args: argparse.Namespace) -> int:
     quiet = args.quiet or (None, None)
     try:
         new = NewSubscriber(
-            name=args.name, phone=args.phone, role=args.role, language=args.language,
-            diacritics=args.diacritics, stations=tuple(args.station or ()),
-            min_severity=args.min_severity, quiet_start=quiet[0], quiet_end=quiet[1],
+            name=args.name,
+            phone=args.phone,
+            role=args.role,
+            language=args.language,
+            diacritics=args.diacritics,
+            stations=tuple(args.station or ()),
+            min_severity=args.min_severity,
+            quiet_start=quiet[0],
+            quiet_end=quiet[1],
             on_duty=args.on_duty,
-        )  # fmt: skip
+        )
     except ValidationError as exc:
         msg = "; ".join(describe_validation_error(e) for e in exc.errors())
         raise SubscriberError(msg) from exc
@@ -85,9 +91,11 @@ def _list(args: argparse.Namespace) -> int:
             f"{s.quiet_start:%H:%M}-{s.quiet_end:%H:%M}" if s.quiet_start and s.quiet_end else "-"
         )
         state = "opted out" if s.opted_out_at else ("on duty" if s.on_duty else "")
-        print(f"{s.id}\t{s.phone}\t{s.name}\t{s.role}\t{s.language}"
-              f"{'+dấu' if s.diacritics else ''}\tmin {s.min_severity}\tquiet {quiet}"
-              f"\t{','.join(s.stations) or '-'}\t{state}")  # fmt: skip
+        print(
+            f"{s.id}\t{s.phone}\t{s.name}\t{s.role}\t{s.language}"
+            f"{'+dấu' if s.diacritics else ''}\tmin {s.min_severity}\tquiet {quiet}"
+            f"\t{','.join(s.stations) or '-'}\t{state}"
+        )
     return 0
 
 

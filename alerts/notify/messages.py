@@ -88,16 +88,30 @@ NOTICES: Final[Mapping[Language, Mapping[Notice, str]]] = {
 }
 QUANTITIES: Final[Mapping[Language, Mapping[str, str]]] = {
     "vi": {
-        "temp": "Nhiệt độ", "sal": "Độ mặn", "sal_drop_24h": "Độ mặn giảm/24h",
-        "ph_swing": "pH dao động/24h", "risk_score": "Điểm rủi ro", "tn": "Tổng N",
-        "tp": "Tổng P", "do_dawn": "DO rạng sáng", "turb": "Độ đục", "flow": "Lưu lượng",
+        "temp": "Nhiệt độ",
+        "sal": "Độ mặn",
+        "sal_drop_24h": "Độ mặn giảm/24h",
+        "ph_swing": "pH dao động/24h",
+        "risk_score": "Điểm rủi ro",
+        "tn": "Tổng N",
+        "tp": "Tổng P",
+        "do_dawn": "DO rạng sáng",
+        "turb": "Độ đục",
+        "flow": "Lưu lượng",
     },
     "en": {
-        "temp": "Temp", "sal": "Salinity", "sal_drop_24h": "Salinity fall/24h",
-        "ph_swing": "pH swing/24h", "risk_score": "Risk score", "tn": "Total N",
-        "tp": "Total P", "do_dawn": "Dawn DO", "turb": "Turbidity", "flow": "Flow",
+        "temp": "Temp",
+        "sal": "Salinity",
+        "sal_drop_24h": "Salinity fall/24h",
+        "ph_swing": "pH swing/24h",
+        "risk_score": "Risk score",
+        "tn": "Total N",
+        "tp": "Total P",
+        "do_dawn": "Dawn DO",
+        "turb": "Turbidity",
+        "flow": "Flow",
     },
-}  # fmt: skip
+}
 _SHORT_CODES: Final = {"ph": "pH", "nh3": "NH3"}
 
 

@@ -87,8 +87,14 @@ def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> st
             action = "ack_refused"
     inbound = _store(conn, phone, text, subscriber_id, action, alert_id if station else None)
     if not opted_out or action == "optout":
-        enqueue_notice(conn, key=f"reply:{inbound}", kind=action, subscriber_ids=[subscriber_id],
-                       alert_id=alert_id if station else None, station_id=station)  # fmt: skip
+        enqueue_notice(
+            conn,
+            key=f"reply:{inbound}",
+            kind=action,
+            subscriber_ids=[subscriber_id],
+            alert_id=alert_id if station else None,
+            station_id=station,
+        )
     return action
 
 

@@ -93,9 +93,18 @@ def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
                 "INSERT INTO subscribers (name, phone, role, language, diacritics, min_severity,"
                 " quiet_start, quiet_end, on_duty) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " RETURNING id",
-                (new.name, new.phone, new.role, new.language, new.diacritics, new.min_severity,
-                 new.quiet_start, new.quiet_end, new.on_duty),
-            ).fetchone()  # fmt: skip
+                (
+                    new.name,
+                    new.phone,
+                    new.role,
+                    new.language,
+                    new.diacritics,
+                    new.min_severity,
+                    new.quiet_start,
+                    new.quiet_end,
+                    new.on_duty,
+                ),
+            ).fetchone()
             assert row is not None
             _follow(conn, int(row[0]), new.stations)
     except psycopg.errors.UniqueViolation as exc:
@@ -120,9 +129,19 @@ def replace_subscriber(
                 "UPDATE subscribers SET name = %s, phone = %s, role = %s, language = %s,"
                 " diacritics = %s, min_severity = %s, quiet_start = %s, quiet_end = %s,"
                 " on_duty = %s WHERE id = %s RETURNING id",
-                (new.name, new.phone, new.role, new.language, new.diacritics, new.min_severity,
-                 new.quiet_start, new.quiet_end, new.on_duty, subscriber_id),
-            ).fetchone()  # fmt: skip
+                (
+                    new.name,
+                    new.phone,
+                    new.role,
+                    new.language,
+                    new.diacritics,
+                    new.min_severity,
+                    new.quiet_start,
+                    new.quiet_end,
+                    new.on_duty,
+                    subscriber_id,
+                ),
+            ).fetchone()
             if row is None:
                 return False
             conn.execute("DELETE FROM subscriptions WHERE subscriber_id = %s", (subscriber_id,))
@@ -149,10 +168,19 @@ def _follow(conn: psycopg.Connection[Any], subscriber_id: int, stations: tuple[s
 
 def _subscriber(r: tuple[Any, ...]) -> Subscriber:
     return Subscriber(
-        id=r[0], name=r[1], phone=r[2], role=r[3], language=r[4], diacritics=r[5],
-        min_severity=r[6], quiet_start=r[7], quiet_end=r[8], on_duty=r[9],
-        opted_out_at=r[10], stations=tuple(r[11]),
-    )  # fmt: skip
+        id=r[0],
+        name=r[1],
+        phone=r[2],
+        role=r[3],
+        language=r[4],
+        diacritics=r[5],
+        min_severity=r[6],
+        quiet_start=r[7],
+        quiet_end=r[8],
+        on_duty=r[9],
+        opted_out_at=r[10],
+        stations=tuple(r[11]),
+    )
 
 
 def list_subscribers(conn: psycopg.Connection[Any]) -> list[Subscriber]:

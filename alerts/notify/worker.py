@@ -41,9 +41,14 @@ def record_send(
             " state = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END,"
             " not_before = now() + make_interval(secs => least(%s, %s * 2 ^ (attempts - 1))),"
             " reason = %s WHERE id = %s AND state = 'sending'",
-            (settings.max_attempts, settings.retry_max_s, settings.retry_base_s, result.detail,
-             sms.notification_id),
-        )  # fmt: skip
+            (
+                settings.max_attempts,
+                settings.retry_max_s,
+                settings.retry_base_s,
+                result.detail,
+                sms.notification_id,
+            ),
+        )
     elif result.outcome is Outcome.GIVE_UP:
         conn.execute(
             "UPDATE notifications SET state = 'failed', reason = %s"

@@ -58,24 +58,33 @@ def facts(**given: object) -> Facts:
         ({"cooled_severity": 2}, Action.SUPPRESS, "cooldown: same station and rule sent recently"),
         ({"cooled_severity": 3}, Action.SUPPRESS, "cooldown: same station and rule sent recently"),
         ({"cooled_severity": 1}, Action.SEND, ""),  # it got worse: sent
-        ({"severity": 3, "cooled_severity": 3}, Action.SUPPRESS,
-         "cooldown: same station and rule sent recently"),
+        (
+            {"severity": 3, "cooled_severity": 3},
+            Action.SUPPRESS,
+            "cooldown: same station and rule sent recently",
+        ),
         ({"now": local(23), "quiet": NIGHT}, Action.POSTPONE, "quiet hours"),
         ({"now": local(23), "quiet": NIGHT, "severity": 3}, Action.SEND, ""),  # critical bypass
         ({"sent_last_hour": 3}, Action.SEND, ""),
         ({"sent_last_hour": 4}, Action.HOLD, "hourly cap: folded into a digest"),
         ({"sent_last_hour": 4, "severity": 3}, Action.SEND, ""),
-        ({"kind": "resolved", "sent_last_hour": 4}, Action.HOLD,
-         "hourly cap: folded into a digest"),
+        (
+            {"kind": "resolved", "sent_last_hour": 4},
+            Action.HOLD,
+            "hourly cap: folded into a digest",
+        ),
         ({"kind": "digest", "sent_last_hour": 9}, Action.SEND, ""),
         ({"sent_today": 100}, Action.SUPPRESS, "daily budget spent"),
         ({"sent_today": 100, "severity": 3}, Action.SEND, ""),
         ({"kind": "escalation", "severity": 3, "sent_today": 500}, Action.SEND, ""),
-        ({"kind": "optout", "subscribed": False, "quiet": NIGHT, "now": local(23)},
-         Action.SEND, ""),
+        (
+            {"kind": "optout", "subscribed": False, "quiet": NIGHT, "now": local(23)},
+            Action.SEND,
+            "",
+        ),
         ({"kind": "budget", "sent_today": 100}, Action.SEND, ""),
     ],
-)  # fmt: skip
+)
 def test_decisions(given: dict[str, object], action: Action, reason: str) -> None:
     decision = decide(facts(**given), LIMITS)
     assert (decision.action, decision.reason) == (action, reason)

@@ -81,9 +81,9 @@ def test_segments(text: str, coding: Coding, count: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("alert_id", "code"), [(0, "0"), (1, "1"), (31, "Z"), (32, "10"), (1234, "16J"),
-                           (1_048_575, "ZZZZ")],
-)  # fmt: skip
+    ("alert_id", "code"),
+    [(0, "0"), (1, "1"), (31, "Z"), (32, "10"), (1234, "16J"), (1_048_575, "ZZZZ")],
+)
 def test_reply_codes_are_crockford_base32(alert_id: int, code: str) -> None:
     assert alert_code(alert_id) == code
     assert parse_alert_code(code.lower()) == alert_id
