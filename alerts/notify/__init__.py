@@ -5,7 +5,7 @@ The alert engine calls ``fan_out`` in the transaction that records alert transit
 reports and replies to ``record_delivery`` and ``handle_reply``.
 """
 
-from alerts.notify.channels import Channel, KannelChannel, LogChannel, Outcome, Sms
+from alerts.notify.channels import KannelChannel, LogChannel, Outcome, Sms, SmsChannel
 from alerts.notify.errors import (
     ChannelError,
     NotifyError,
@@ -13,7 +13,6 @@ from alerts.notify.errors import (
     SubscriberError,
     UnknownStationsError,
 )
-from alerts.notify.messages import alert_code, parse_alert_code
 from alerts.notify.outbox import fan_out
 from alerts.notify.phones import normalise_phone
 from alerts.notify.replies import handle_reply, parse_reply, record_delivery
@@ -27,10 +26,10 @@ from alerts.notify.subscribers import (
     remove_subscriber,
     replace_subscriber,
 )
+from alerts.notify.templates import alert_code, parse_alert_code
 from alerts.notify.worker import Notifier
 
 __all__ = [
-    "Channel",
     "ChannelError",
     "KannelChannel",
     "LogChannel",
@@ -41,6 +40,7 @@ __all__ = [
     "Outcome",
     "PhoneError",
     "Sms",
+    "SmsChannel",
     "Subscriber",
     "SubscriberError",
     "UnknownStationsError",

@@ -25,11 +25,11 @@ from alerts.notify.settings import NotifySettings
 from alerts.notify.text import Coding
 
 __all__ = [
-    "Channel",
     "KannelChannel",
     "LogChannel",
     "Outcome",
     "Sms",
+    "SmsChannel",
     "channel_from_settings",
 ]
 
@@ -67,8 +67,11 @@ class Result:
     detail: str = ""
 
 
-class Channel(Protocol):
-    """The adapter interface every channel offers."""
+class SmsChannel(Protocol):
+    """The adapter interface every SMS channel offers (``aquawatch.sms_channels`` factories too).
+
+    Named for SMS so that it is not taken for a topic's ``telemetry.Channel``.
+    """
 
     reports_delivery: bool
 
@@ -161,10 +164,10 @@ class KannelChannel:
         self._client.close()
 
 
-ChannelFactory = Callable[[str, NotifySettings], Channel]
+SmsChannelFactory = Callable[[str, NotifySettings], SmsChannel]
 
 
-def channel_from_settings(settings: NotifySettings) -> Channel:
+def channel_from_settings(settings: NotifySettings) -> SmsChannel:
     """Build the channel ``AQUAWATCH_SMS_URL`` names.
 
     Raises:
@@ -183,7 +186,7 @@ def channel_from_settings(settings: NotifySettings) -> Channel:
         )
     for entry in entry_points(group="aquawatch.sms_channels"):
         if entry.name == scheme:
-            factory: ChannelFactory = entry.load()
+            factory: SmsChannelFactory = entry.load()
             return factory(url, settings)
     msg = f"AQUAWATCH_SMS_URL: no SMS channel for the scheme {scheme!r} (log:, kannel://)"
     raise ChannelError(msg)

@@ -17,7 +17,10 @@ from typing import Any, cast
 import psycopg
 
 from alerts.notify.channels import Sms
-from alerts.notify.messages import (
+from alerts.notify.outbox import enqueue_notice
+from alerts.notify.policy import Action, Decision, Facts, Limits, decide, local_midnight
+from alerts.notify.settings import NotifySettings
+from alerts.notify.templates import (
     AlertFacts,
     DigestItem,
     Kind,
@@ -30,9 +33,6 @@ from alerts.notify.messages import (
     render_notice,
     rule_text,
 )
-from alerts.notify.outbox import enqueue_notice
-from alerts.notify.policy import Action, Decision, Facts, Limits, decide, local_midnight
-from alerts.notify.settings import NotifySettings
 from alerts.notify.text import Coding
 
 __all__ = ["claim", "recover"]

@@ -17,10 +17,10 @@ import psycopg
 
 from alerts.lifecycle import AlertError, acknowledge
 from alerts.notify.errors import PhoneError
-from alerts.notify.messages import parse_alert_code
 from alerts.notify.outbox import enqueue_notice
 from alerts.notify.phones import mask_phone, normalise_phone
 from alerts.notify.subscribers import opt_out
+from alerts.notify.templates import parse_alert_code
 from alerts.notify.text import to_gsm7
 
 __all__ = ["Reply", "handle_reply", "parse_reply", "record_delivery"]

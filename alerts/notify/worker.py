@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from alerts.notify.channels import Channel, Outcome, Result, Sms
+from alerts.notify.channels import Outcome, Result, Sms, SmsChannel
 from alerts.notify.claims import claim, recover
 from alerts.notify.outbox import escalate
 from alerts.notify.phones import mask_phone
@@ -80,7 +80,7 @@ class Notifier:
         clock: What time it is, for quiet hours and the budget's local day.
     """
 
-    def __init__(self, settings: NotifySettings, *, channel: Channel, clock: Clock) -> None:
+    def __init__(self, settings: NotifySettings, *, channel: SmsChannel, clock: Clock) -> None:
         self.settings = settings
         self.channel = channel
         self.clock = clock

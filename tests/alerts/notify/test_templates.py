@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts import load_profiles
-from alerts.notify.messages import (
+from alerts.notify.templates import (
     NOTICES,
     AlertFacts,
     DigestItem,
