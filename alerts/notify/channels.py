@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
-from typing import Protocol
+from typing import Final, Protocol
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
@@ -22,6 +22,7 @@ import httpx
 from alerts.notify.errors import ChannelError
 from alerts.notify.phones import mask_phone
 from alerts.notify.settings import NotifySettings
+from alerts.notify.states import Dlr
 from alerts.notify.text import Coding
 
 __all__ = [
@@ -35,9 +36,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Kannel reports: 1 delivered, 2 undelivered, 4 queued at the SMSC, 8 accepted by the SMSC,
-# 16 rejected by the SMSC.
-DLR_MASK = 1 | 2 | 4 | 8 | 16
+DLR_MASK: Final = sum(Dlr)
+"""Ask Kannel for every type of delivery report."""
 
 
 class Outcome(StrEnum):

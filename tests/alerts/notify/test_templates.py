@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts import load_profiles
+from alerts.notify.states import ALERT_KINDS, NOTICE_KINDS, Kind
 from alerts.notify.templates import (
+    ALERT,
     NOTICES,
     AlertFacts,
     DigestItem,
@@ -54,17 +56,18 @@ def worst(quantity: str, units: str, advice: dict[Language, str], severity: int)
     )
 
 
-@pytest.mark.parametrize("kind", ["alert", "escalation", "resolved"])
+@pytest.mark.parametrize("kind", sorted(ALERT_KINDS))
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("diacritics", [False, True])
 def test_alert_templates_fit_at_worst_case_lengths(
-    kind: str, language: Language, diacritics: bool
+    kind: Kind, language: Language, diacritics: bool
 ) -> None:
+    assert set(ALERT[language]) == ALERT_KINDS
     for quantity, units, advice in every_rule():
         for severity in (1, 2, 3):
             facts = worst(quantity, units, advice, severity)
             rendered = render_alert(
-                kind,  # type: ignore[arg-type]
+                kind,
                 facts,
                 language=language,
                 diacritics=diacritics,
@@ -74,7 +77,7 @@ def test_alert_templates_fit_at_worst_case_lengths(
             assert rendered.segments <= limit, rendered.text
             assert rendered.coding is (Coding.UCS2 if diacritics else Coding.GSM7)
             assert rendered.text.endswith(alert_code(999_999_999))
-            assert ("-12346" if kind != "resolved" else "") in rendered.text
+            assert ("-12346" if kind != Kind.RESOLVED else "") in rendered.text
 
 
 def test_a_typical_alert_keeps_the_station_name_and_advice() -> None:
@@ -127,9 +130,10 @@ def test_digest_of_two() -> None:
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("diacritics", [False, True])
 def test_notices_fit(language: Language, diacritics: bool) -> None:
-    for notice in NOTICES[language]:
+    assert set(NOTICES[language]) == NOTICE_KINDS
+    for notice in NOTICE_KINDS:
         rendered = render_notice(
-            notice,  # type: ignore[arg-type]
+            notice,
             language=language,
             diacritics=diacritics,
             budget="1000000",
