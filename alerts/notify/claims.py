@@ -218,7 +218,8 @@ def claim(
             if sms is not None:
                 out.append(sms)
                 sent_today += 1
-                hourly[sub] += 1
+                if row.kind in CAP_COUNTED_KINDS:  # as the count from the database does
+                    hourly[sub] += 1
     return out
 
 

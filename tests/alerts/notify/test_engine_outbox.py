@@ -20,6 +20,8 @@ from alerts import (
 from alerts.lifecycle import reconcile
 from alerts.notify import LogChannel, Notifier, NotifySettings
 from alerts.notify.claims import claim
+from alerts.notify.outbox import enqueue_notice
+from alerts.notify.states import Kind, State
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, FixedClock, migrate
@@ -154,6 +156,33 @@ def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: st
         assert conn.execute("SELECT state FROM notifications").fetchone() == ("pending",)
         reply.commit()
         assert len(claim(conn, worker="A", settings=settings, now=local_time("12:00"))) == 1
+
+
+def test_the_hourly_cap_counts_the_same_kinds_within_a_batch_as_across_batches(
+    database_url: str,
+) -> None:
+    """A help answer claimed in the same batch as an alert does not use up the cap."""
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url, hourly_cap=1)
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        farmer = add_subscriber(
+            conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
+        )
+        enqueue_notice(conn, key="reply:1", kind=Kind.HELP, subscriber_ids=[farmer])
+        at = NOON - 600
+        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        fan_out(
+            conn,
+            reconcile(
+                conn, [episode], clear={}, window_start=at - 3600, now=NOON, late_after_s=900
+            ),
+        )
+        conn.commit()
+        sent = claim(conn, worker="A", settings=settings, now=local_time("12:00"))
+        kinds = conn.execute("SELECT kind, state FROM notifications ORDER BY id").fetchall()
+    assert len(sent) == 2
+    assert kinds == [(Kind.HELP, State.SENDING), (Kind.ALERT, State.SENDING)]
 
 
 # Quiet hours 21:00-05:00: when a warning claimed at each time of day may go out.
