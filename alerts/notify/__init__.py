@@ -1,10 +1,11 @@
 """SMS notifications: subscribers, the outbox, channels (log, Kannel), replies, the notifier.
 
 The alert engine calls ``fan_out`` in the transaction that records alert transitions;
-``aquawatch notify`` sends what it wrote; the API's ``/api/v1/sms/`` routes pass delivery
-reports and replies to ``record_delivery`` and ``handle_reply``.
+``aquawatch notify`` sends what it wrote; the API mounts ``sms_callbacks``, the routes that
+pass Kannel's delivery reports and replies to ``record_delivery`` and ``handle_reply``.
 """
 
+from alerts.notify.callbacks import sms_callbacks
 from alerts.notify.channels import KannelChannel, LogChannel, Outcome, Sms, SmsChannel
 from alerts.notify.errors import (
     ChannelError,
@@ -56,4 +57,5 @@ __all__ = [
     "record_delivery",
     "remove_subscriber",
     "replace_subscriber",
+    "sms_callbacks",
 ]

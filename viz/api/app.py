@@ -11,6 +11,7 @@ from typing import Final
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
+from alerts import sms_callbacks
 from telemetry import Clock, create_pool
 from viz.api import (
     ops,
@@ -20,13 +21,12 @@ from viz.api import (
     routes_readings,
     routes_stations,
     routes_subscribers,
-    sms,
 )
 from viz.api.admission import HEALTH_SLOTS, Admission, AdmissionMiddleware, Lane
 from viz.api.auth import Passwords, Tokens
 from viz.api.body_limit import BodyLimitMiddleware
 from viz.api.cache import TtlCache
-from viz.api.deps import Services
+from viz.api.deps import Services, pooled
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from viz.api.settings import ApiSettings
@@ -120,8 +120,9 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     routes = (routes_stations, routes_readings, routes_alerts, routes_subscribers, routes_admin)
-    for module in (*routes, public, sms):
+    for module in (*routes, public):
         v1.include_router(module.router)
+    v1.include_router(sms_callbacks(connect=pooled, token=settings.sms_callback_token))
     app.include_router(v1)
     app.include_router(ops.router)
     install_dashboards(app)
