@@ -9,8 +9,11 @@ from alerts.notify.callbacks import sms_callbacks
 from alerts.notify.channels import KannelChannel, LogChannel, Outcome, Sms, SmsChannel
 from alerts.notify.errors import (
     ChannelError,
+    InvalidSubscriberError,
+    NoSuchSubscriberError,
     NotifyError,
     PhoneError,
+    PhoneTakenError,
     SubscriberError,
     UnknownStationsError,
 )
@@ -32,14 +35,17 @@ from alerts.notify.worker import Notifier
 
 __all__ = [
     "ChannelError",
+    "InvalidSubscriberError",
     "KannelChannel",
     "LogChannel",
     "NewSubscriber",
+    "NoSuchSubscriberError",
     "Notifier",
     "NotifyError",
     "NotifySettings",
     "Outcome",
     "PhoneError",
+    "PhoneTakenError",
     "Sms",
     "SmsChannel",
     "Subscriber",

@@ -117,11 +117,11 @@ class KannelChannel:
     def __init__(self, url: str, *, callback_url: str, token: str, timeout: float) -> None:
         parts = urlsplit(url)
         if not parts.hostname or not parts.username:
-            msg = "AQUAWATCH_SMS_URL must look like kannel://USER:PASS@HOST:PORT?sender=NAME"
-            raise ChannelError(msg)
+            problem = "it must look like kannel://USER:PASS@HOST:PORT?sender=NAME"
+            raise ChannelError(parts.scheme, problem)
         if not token:
-            msg = "the Kannel channel needs AQUAWATCH_SMS_CALLBACK_TOKEN for its delivery reports"
-            raise ChannelError(msg)
+            problem = "the Kannel channel needs AQUAWATCH_SMS_CALLBACK_TOKEN for delivery reports"
+            raise ChannelError(parts.scheme, problem)
         query = parse_qs(parts.query)
         self._auth = {
             "username": unquote(parts.username),
@@ -188,5 +188,5 @@ def channel_from_settings(settings: NotifySettings) -> SmsChannel:
         if entry.name == scheme:
             factory: SmsChannelFactory = entry.load()
             return factory(url, settings)
-    msg = f"AQUAWATCH_SMS_URL: no SMS channel for the scheme {scheme!r} (log:, kannel://)"
-    raise ChannelError(msg)
+    problem = "no SMS channel for this scheme (log:, kannel://, or an aquawatch.sms_channels one)"
+    raise ChannelError(scheme, problem)

@@ -10,7 +10,7 @@ import psycopg
 from pydantic import ValidationError
 
 from alerts.notify.channels import channel_from_settings
-from alerts.notify.errors import SubscriberError
+from alerts.notify.errors import InvalidSubscriberError
 from alerts.notify.settings import NotifySettings
 from alerts.notify.subscribers import (
     NewSubscriber,
@@ -74,8 +74,8 @@ def _add(args: argparse.Namespace) -> int:
             on_duty=args.on_duty,
         )
     except ValidationError as exc:
-        msg = "; ".join(describe_validation_error(e) for e in exc.errors())
-        raise SubscriberError(msg) from exc
+        problems = [describe_validation_error(e) for e in exc.errors()]
+        raise InvalidSubscriberError(problems) from exc
     with psycopg.connect(settings.database_url.get_secret_value()) as conn:
         subscriber_id = add_subscriber(conn, new)
     print(f"subscriber {subscriber_id}: {new.name} {new.phone}")

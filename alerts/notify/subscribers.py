@@ -9,7 +9,12 @@ import psycopg
 from psycopg.rows import class_row, scalar_row
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.notify.errors import PhoneError, SubscriberError, UnknownStationsError
+from alerts.notify.errors import (
+    NoSuchSubscriberError,
+    PhoneError,
+    PhoneTakenError,
+    UnknownStationsError,
+)
 from alerts.notify.phones import normalise_phone
 from alerts.notify.states import WAITING_STATES, State
 
@@ -88,7 +93,7 @@ def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
 
     Raises:
         UnknownStationsError: A station is not in the registry.
-        SubscriberError: The phone number is already registered.
+        PhoneTakenError: The phone number is already registered.
     """
     _check_stations(conn, new.stations)
     try:
@@ -104,8 +109,7 @@ def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
             assert subscriber_id is not None
             _follow(conn, subscriber_id, new.stations)
     except psycopg.errors.UniqueViolation as exc:
-        msg = f"{new.phone} is already a subscriber"
-        raise SubscriberError(msg) from exc
+        raise PhoneTakenError(new.phone) from exc
     return subscriber_id
 
 
@@ -116,7 +120,7 @@ def replace_subscriber(
 
     Raises:
         UnknownStationsError: A station is not in the registry.
-        SubscriberError: Another subscriber has the phone number.
+        PhoneTakenError: Another subscriber has the phone number.
     """
     _check_stations(conn, new.stations)
     try:
@@ -138,8 +142,7 @@ def replace_subscriber(
                 (new.phone, subscriber_id, list(WAITING_STATES)),
             )
     except psycopg.errors.UniqueViolation as exc:
-        msg = f"{new.phone} is already another subscriber's number"
-        raise SubscriberError(msg) from exc
+        raise PhoneTakenError(new.phone) from exc
     return True
 
 
@@ -175,13 +178,13 @@ def remove_subscriber(conn: psycopg.Connection[Any], phone: str) -> None:
     """Delete a subscriber; messages not yet sent to them are cancelled.
 
     Raises:
-        SubscriberError: No subscriber has this number.
+        PhoneError: Not a Vietnamese mobile number.
+        NoSuchSubscriberError: No subscriber has this number.
     """
     number = normalise_phone(phone)
     row = conn.execute("DELETE FROM subscribers WHERE phone = %s RETURNING id", (number,))
     if row.fetchone() is None:
-        msg = f"no subscriber has the number {number}"
-        raise SubscriberError(msg)
+        raise NoSuchSubscriberError(number)
     conn.execute(
         "UPDATE notifications SET state = %s, reason = 'subscriber removed'"
         " WHERE phone = %s AND state = ANY(%s)",

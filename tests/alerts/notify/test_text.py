@@ -44,6 +44,8 @@ def test_invalid_numbers_are_refused_with_the_reason(given: str, why: str) -> No
     with pytest.raises(PhoneError, match="is not a Vietnamese mobile number") as caught:
         normalise_phone(given)
     assert why in str(caught.value)
+    assert caught.value.number == given
+    assert not given or given not in str(caught.value)  # messages may be logged: no numbers
 
 
 @pytest.mark.parametrize(
