@@ -10,7 +10,7 @@ taken it and then stayed silent for that long.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from typing import Any, Final
 
@@ -124,6 +124,14 @@ class _Held(BaseModel):
 
     alert_id: int | None
     severity: int
+
+
+@dataclass(frozen=True, slots=True)
+class _About:
+    """What messages about one alert need: its facts (at its first tier), whether it is over."""
+
+    facts: AlertFacts
+    resolved: bool
 
 
 _ALERT_SQL: Final = (
@@ -246,10 +254,8 @@ def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Rec
     return {r.id: r for r in rows}
 
 
-def _alert_facts(
-    conn: psycopg.Connection[Any], ids: Sequence[int]
-) -> dict[int, tuple[AlertFacts, str]]:
-    """Facts of each alert (at its first tier) and its state."""
+def _alert_facts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int, _About]:
+    """What messages need to say about each alert."""
     with conn.cursor(row_factory=class_row(_Alert)) as cursor:
         rows = cursor.execute(_ALERT_SQL, (list(ids),)).fetchall()
     found = {}
@@ -271,7 +277,7 @@ def _alert_facts(
             severity=1,
             at=r.opened_at,
         )
-        found[r.id] = (facts, r.state)
+        found[r.id] = _About(facts=facts, resolved=r.state == "resolved")
     return found
 
 
@@ -279,14 +285,14 @@ def _facts(
     conn: psycopg.Connection[Any],
     row: _Due,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     now: datetime,
     sent_today: int,
     sent_last_hour: int,
     cooldown_s: float,
 ) -> Facts:
-    state = alerts[row.alert_id][1] if row.alert_id is not None and row.alert_id in alerts else ""
+    about = alerts.get(row.alert_id) if row.alert_id is not None else None
     told = list(TOLD_STATES)
     cooled = None
     if row.kind == Kind.ALERT:
@@ -322,7 +328,7 @@ def _facts(
         severity=row.severity,
         now=now,
         subscribed=recipient is not None and recipient.subscribed,
-        alert_resolved=state == "resolved",
+        alert_resolved=about is not None and about.resolved,
         alert_was_sent=was_sent,
         quiet=recipient.quiet if recipient else None,
         cooled_severity=cooled,
@@ -336,7 +342,7 @@ def _apply(
     row: _Due,
     decision: Decision,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     worker: str,
     settings: NotifySettings,
@@ -398,7 +404,7 @@ def _words(
     conn: psycopg.Connection[Any],
     row: _Due,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     settings: NotifySettings,
 ) -> Rendered | None:
@@ -417,9 +423,9 @@ def _words(
         items = [
             DigestItem(
                 alert_id=h.alert_id,
-                station_id=known[h.alert_id][0].station_id,
-                quantity=known[h.alert_id][0].quantity,
-                value=known[h.alert_id][0].value,
+                station_id=known[h.alert_id].facts.station_id,
+                quantity=known[h.alert_id].facts.quantity,
+                value=known[h.alert_id].facts.value,
                 severity=h.severity,
             )
             for h in held
@@ -429,7 +435,7 @@ def _words(
     if row.kind in ALERT_KINDS:
         if row.alert_id is None or row.alert_id not in alerts:
             return None
-        facts = replace(alerts[row.alert_id][0], severity=row.severity)
+        facts = replace(alerts[row.alert_id].facts, severity=row.severity)
         minutes = max(1, round(settings.escalate_after_s / 60))
         return render_alert(
             row.kind, facts, language=language, diacritics=diacritics, minutes=minutes
