@@ -20,6 +20,7 @@ from alerts.notify import (
     record_delivery,
     remove_subscriber,
     replace_subscriber,
+    sms_callbacks,
 )
 from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
 from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
@@ -54,4 +55,5 @@ __all__ = [
     "remove_subscriber",
     "replace_subscriber",
     "resolve",
+    "sms_callbacks",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
-from typing import Protocol
+from typing import Final, Protocol
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
@@ -22,22 +22,22 @@ import httpx
 from alerts.notify.errors import ChannelError
 from alerts.notify.phones import mask_phone
 from alerts.notify.settings import NotifySettings
+from alerts.notify.states import Dlr
 from alerts.notify.text import Coding
 
 __all__ = [
-    "Channel",
     "KannelChannel",
     "LogChannel",
     "Outcome",
     "Sms",
+    "SmsChannel",
     "channel_from_settings",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Kannel reports: 1 delivered, 2 undelivered, 4 queued at the SMSC, 8 accepted by the SMSC,
-# 16 rejected by the SMSC.
-DLR_MASK = 1 | 2 | 4 | 8 | 16
+DLR_MASK: Final = sum(Dlr)
+"""Ask Kannel for every type of delivery report."""
 
 
 class Outcome(StrEnum):
@@ -67,8 +67,11 @@ class Result:
     detail: str = ""
 
 
-class Channel(Protocol):
-    """The adapter interface every channel offers."""
+class SmsChannel(Protocol):
+    """The adapter interface every SMS channel offers (``aquawatch.sms_channels`` factories too).
+
+    Named for SMS so that it is not taken for a topic's ``telemetry.Channel``.
+    """
 
     reports_delivery: bool
 
@@ -114,11 +117,11 @@ class KannelChannel:
     def __init__(self, url: str, *, callback_url: str, token: str, timeout: float) -> None:
         parts = urlsplit(url)
         if not parts.hostname or not parts.username:
-            msg = "AQUAWATCH_SMS_URL must look like kannel://USER:PASS@HOST:PORT?sender=NAME"
-            raise ChannelError(msg)
+            problem = "it must look like kannel://USER:PASS@HOST:PORT?sender=NAME"
+            raise ChannelError(parts.scheme, problem)
         if not token:
-            msg = "the Kannel channel needs AQUAWATCH_SMS_CALLBACK_TOKEN for its delivery reports"
-            raise ChannelError(msg)
+            problem = "the Kannel channel needs AQUAWATCH_SMS_CALLBACK_TOKEN for delivery reports"
+            raise ChannelError(parts.scheme, problem)
         query = parse_qs(parts.query)
         self._auth = {
             "username": unquote(parts.username),
@@ -161,10 +164,10 @@ class KannelChannel:
         self._client.close()
 
 
-ChannelFactory = Callable[[str, NotifySettings], Channel]
+SmsChannelFactory = Callable[[str, NotifySettings], SmsChannel]
 
 
-def channel_from_settings(settings: NotifySettings) -> Channel:
+def channel_from_settings(settings: NotifySettings) -> SmsChannel:
     """Build the channel ``AQUAWATCH_SMS_URL`` names.
 
     Raises:
@@ -183,7 +186,7 @@ def channel_from_settings(settings: NotifySettings) -> Channel:
         )
     for entry in entry_points(group="aquawatch.sms_channels"):
         if entry.name == scheme:
-            factory: ChannelFactory = entry.load()
+            factory: SmsChannelFactory = entry.load()
             return factory(url, settings)
-    msg = f"AQUAWATCH_SMS_URL: no SMS channel for the scheme {scheme!r} (log:, kannel://)"
-    raise ChannelError(msg)
+    problem = "no SMS channel for this scheme (log:, kannel://, or an aquawatch.sms_channels one)"
+    raise ChannelError(scheme, problem)

@@ -12,17 +12,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
-from typing import Any, cast
+from typing import Any, Final
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import class_row, scalar_row
+from pydantic import BaseModel, ConfigDict
 
 from alerts.notify.channels import Sms
-from alerts.notify.messages import (
+from alerts.notify.outbox import enqueue_notice
+from alerts.notify.policy import Action, Decision, Facts, Limits, Reason, decide, local_midnight
+from alerts.notify.settings import NotifySettings
+from alerts.notify.states import (
+    ALERT_KINDS,
+    CAP_COUNTED_KINDS,
+    SENT_STATES,
+    TOLD_STATES,
+    Kind,
+    State,
+)
+from alerts.notify.templates import (
     AlertFacts,
     DigestItem,
-    Kind,
     Language,
-    Notice,
     Rendered,
     alert_code,
     render_alert,
@@ -30,29 +42,31 @@ from alerts.notify.messages import (
     render_notice,
     rule_text,
 )
-from alerts.notify.outbox import enqueue_notice
-from alerts.notify.policy import Action, Decision, Facts, Limits, decide, local_midnight
-from alerts.notify.settings import NotifySettings
 from alerts.notify.text import Coding
 
 __all__ = ["claim", "recover"]
 
-_SENT = "('sending', 'sent', 'delivered')"
-_CAPPED = "('alert', 'resolved', 'digest')"
-_ALERT_SQL = (
-    "SELECT a.id, a.station_id, a.value, a.opened_at, a.state, a.rule_id,"
-    " coalesce(st.name_vi, a.station_id), coalesce(st.name_en, a.station_id),"
-    " tp.quantity, tp.units, tp.message_vi, tp.message_en"
-    " FROM alerts a LEFT JOIN stations st ON st.id = a.station_id"
-    " LEFT JOIN threshold_profiles tp ON tp.station_id = a.station_id AND tp.rule_id = a.rule_id"
-    " WHERE a.id = ANY(%s)"
-)
+# States in the predicates of partial indexes (migrations 0006, 0008) are written into the
+# SQL as literals, not passed as parameters: a prepared statement's generic plan can use
+# such an index only if its predicate is in the query's text.
+_PENDING: Final = sql.Literal(State.PENDING)
+_SENDING: Final = sql.Literal(State.SENDING)
+_SENT: Final = sql.SQL(", ").join(sql.Literal(s) for s in sorted(SENT_STATES))
+_SETTLED: Final = {
+    Action.HOLD: State.HELD,
+    Action.SUPPRESS: State.SUPPRESSED,
+    Action.CANCEL: State.CANCELLED,
+}
+"""The state each action other than SEND and POSTPONE leaves a notification in."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
+class _Due(BaseModel):
+    """A due outbox row, as claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
-    kind: str
+    kind: Kind
     phone: str
     subscriber_id: int | None
     alert_id: int | None
@@ -64,21 +78,95 @@ class _Row:
     attempts: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Recipient:
+class _Recipient(BaseModel):
+    """What the words and the policy need to know of a subscriber."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
     language: Language
     diacritics: bool
-    quiet: tuple[time, time] | None
+    quiet_start: time | None
+    quiet_end: time | None
     subscribed: bool
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """Quiet hours (local start, end), or None."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return None
+        return self.quiet_start, self.quiet_end
+
+
+class _Alert(BaseModel):
+    """An alert with its station's names and its threshold profile's words, if it has one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    station_id: str
+    value: float | None
+    opened_at: datetime
+    state: str
+    rule_id: str
+    name_vi: str
+    name_en: str
+    quantity: str | None
+    units: str | None
+    message_vi: str | None
+    message_en: str | None
+
+
+class _Held(BaseModel):
+    """A held notification folded into a digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alert_id: int | None
+    severity: int
+
+
+@dataclass(frozen=True, slots=True)
+class _About:
+    """What messages about one alert need: its facts (at its first tier), whether it is over."""
+
+    facts: AlertFacts
+    resolved: bool
+
+
+_ALERT_SQL: Final = (
+    "SELECT a.id, a.station_id, a.value, a.opened_at, a.state, a.rule_id,"
+    " coalesce(st.name_vi, a.station_id) AS name_vi,"
+    " coalesce(st.name_en, a.station_id) AS name_en,"
+    " tp.quantity, tp.units, tp.message_vi, tp.message_en"
+    " FROM alerts a LEFT JOIN stations st ON st.id = a.station_id"
+    " LEFT JOIN threshold_profiles tp ON tp.station_id = a.station_id AND tp.rule_id = a.rule_id"
+    " WHERE a.id = ANY(%s)"
+)
+_DUE_SQL: Final = sql.SQL(
+    "SELECT id, kind, phone, subscriber_id, alert_id, station_id, rule_id, severity,"
+    " text, coding, attempts FROM notifications"
+    " WHERE state = {pending} AND not_before <= now()"
+    " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED"
+).format(pending=_PENDING)
+_SENT_SINCE_SQL: Final = sql.SQL(
+    "SELECT count(*) FROM notifications WHERE state IN ({sent}) AND claimed_at >= %s"
+).format(sent=_SENT)
+_SENT_LAST_HOUR_SQL: Final = sql.SQL(
+    "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND kind = ANY(%s)"
+    " AND state IN ({sent}) AND claimed_at > now() - interval '1 hour'"
+).format(sent=_SENT)
 
 
 def recover(conn: psycopg.Connection[Any], *, in_doubt_s: float) -> int:
     """Make sends cut short, with no delivery report for ``in_doubt_s``, due again."""
     cursor = conn.execute(
-        "UPDATE notifications SET state = 'pending', not_before = now(),"
-        " reason = 'sent again: no report after an interrupted send'"
-        " WHERE state = 'sending' AND claimed_at < now() - make_interval(secs => %s)",
-        (in_doubt_s,),
+        sql.SQL(
+            "UPDATE notifications SET state = %s, not_before = now(),"
+            " reason = 'sent again: no report after an interrupted send'"
+            " WHERE state = {sending} AND claimed_at < now() - make_interval(secs => %s)"
+        ).format(sending=_SENDING),
+        (State.PENDING, in_doubt_s),
     )
     conn.commit()
     return cursor.rowcount
@@ -95,22 +183,14 @@ def claim(
     limits = Limits(hourly_cap=settings.hourly_cap, daily_budget=settings.daily_budget)
     out: list[Sms] = []
     with conn.transaction():
-        rows = [
-            _Row(*r)
-            for r in conn.execute(
-                "SELECT id, kind, phone, subscriber_id, alert_id, station_id, rule_id, severity,"
-                " text, coding, attempts FROM notifications"
-                " WHERE state = 'pending' AND not_before <= now()"
-                " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (settings.batch_size,),
-            )
-        ]
+        with conn.cursor(row_factory=class_row(_Due)) as cursor:
+            rows = cursor.execute(_DUE_SQL, (settings.batch_size,)).fetchall()
         if not rows:
             return out
         recipients = _recipients(conn, sorted({r.subscriber_id for r in rows if r.subscriber_id}))
         alerts = _alert_facts(conn, [r.alert_id for r in rows if r.alert_id is not None])
         today = local_midnight(now)
-        sent_today = _count(conn, f"state IN {_SENT} AND claimed_at >= %s", (today,))
+        sent_today = _count(conn, _SENT_SINCE_SQL, (today,))
         hourly: dict[int, int] = {}
         for row in rows:
             if row.subscriber_id is not None and row.subscriber_id not in recipients:
@@ -118,32 +198,45 @@ def claim(
             recipient = recipients.get(row.subscriber_id or -1)
             sub = row.subscriber_id or -1
             if sub not in hourly:
-                hourly[sub] = _count(
-                    conn,
-                    f"subscriber_id = %s AND kind IN {_CAPPED} AND state IN {_SENT}"
-                    " AND claimed_at > now() - interval '1 hour'",
-                    (sub,),
-                )
+                hourly[sub] = _count(conn, _SENT_LAST_HOUR_SQL, (sub, list(CAP_COUNTED_KINDS)))
             if row.attempts > 0 or row.text is not None:
                 decision = Decision(Action.SEND)  # decided before; this is a retry
             else:
-                decision = decide(
-                    _facts(conn, row, recipient, alerts, now=now, sent_today=sent_today,
-                           sent_last_hour=hourly[sub], cooldown_s=settings.cooldown_s),
-                    limits,
-                )  # fmt: skip
-            sms = _apply(conn, row, decision, recipient, alerts, worker=worker,
-                         settings=settings, today=today)  # fmt: skip
+                facts = _facts(
+                    conn,
+                    row,
+                    recipient,
+                    alerts,
+                    now=now,
+                    sent_today=sent_today,
+                    sent_last_hour=hourly[sub],
+                    cooldown_s=settings.cooldown_s,
+                )
+                decision = decide(facts, limits)
+            sms = _apply(
+                conn,
+                row,
+                decision,
+                recipient,
+                alerts,
+                worker=worker,
+                settings=settings,
+                today=today,
+            )
             if sms is not None:
                 out.append(sms)
                 sent_today += 1
-                hourly[sub] += 1
+                if row.kind in CAP_COUNTED_KINDS:  # as the count from the database does
+                    hourly[sub] += 1
     return out
 
 
-def _count(conn: psycopg.Connection[Any], where: str, params: Sequence[object]) -> int:
-    row = conn.execute(f"SELECT count(*) FROM notifications WHERE {where}", params).fetchone()
-    return int(row[0]) if row else 0
+def _count(
+    conn: psycopg.Connection[Any], query: sql.Composed | str, params: Sequence[object]
+) -> int:
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        found = cursor.execute(query, params).fetchone()
+    return int(found or 0)
 
 
 def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Recipient]:
@@ -151,129 +244,156 @@ def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Rec
     # the alert engine's inserts (their foreign keys take KEY SHARE). SKIP LOCKED: a claim
     # holds outbox rows already, and an opt-out or a subscriber edit locks the subscriber
     # before its outbox rows; waiting here could deadlock with it, so those rows wait.
-    rows = conn.execute(
-        "SELECT id, language, diacritics, quiet_start, quiet_end, opted_out_at IS NULL"
-        " FROM subscribers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
-        (ids,),
-    ).fetchall()
-    return {
-        r[0]: _Recipient(cast(Language, r[1]), r[2],
-                         (r[3], r[4]) if r[3] is not None else None, r[5])
-        for r in rows
-    }  # fmt: skip
+    with conn.cursor(row_factory=class_row(_Recipient)) as cursor:
+        rows = cursor.execute(
+            "SELECT id, language, diacritics, quiet_start, quiet_end,"
+            " opted_out_at IS NULL AS subscribed"
+            " FROM subscribers WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+            (ids,),
+        ).fetchall()
+    return {r.id: r for r in rows}
 
 
-def _alert_facts(
-    conn: psycopg.Connection[Any], ids: Sequence[int]
-) -> dict[int, tuple[AlertFacts, str]]:
-    """Facts of each alert (at its first tier) and its state."""
+def _alert_facts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int, _About]:
+    """What messages need to say about each alert."""
+    with conn.cursor(row_factory=class_row(_Alert)) as cursor:
+        rows = cursor.execute(_ALERT_SQL, (list(ids),)).fetchall()
     found = {}
-    for r in conn.execute(_ALERT_SQL, (list(ids),)):
+    for r in rows:
         advice: Mapping[Language, str]
-        if r[8] is not None:
-            quantity, units, advice = r[8], r[9], {"vi": r[10], "en": r[11]}
+        if r.quantity is not None:
+            quantity, units = r.quantity, r.units or ""
+            advice = {"vi": r.message_vi or "", "en": r.message_en or ""}
         else:
-            quantity, units, advice = rule_text(r[5])
+            quantity, units, advice = rule_text(r.rule_id)
         facts = AlertFacts(
-            alert_id=r[0], station_id=r[1], station={"vi": r[6], "en": r[7]},
-            quantity=quantity, units=units, value=r[2], advice=advice, severity=1, at=r[3],
-        )  # fmt: skip
-        found[int(r[0])] = (facts, str(r[4]))
+            alert_id=r.id,
+            station_id=r.station_id,
+            station={"vi": r.name_vi, "en": r.name_en},
+            quantity=quantity,
+            units=units,
+            value=r.value,
+            advice=advice,
+            severity=1,
+            at=r.opened_at,
+        )
+        found[r.id] = _About(facts=facts, resolved=r.state == "resolved")
     return found
 
 
 def _facts(
     conn: psycopg.Connection[Any],
-    row: _Row,
+    row: _Due,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     now: datetime,
     sent_today: int,
     sent_last_hour: int,
     cooldown_s: float,
 ) -> Facts:
-    state = alerts[row.alert_id][1] if row.alert_id is not None and row.alert_id in alerts else ""
+    about = alerts.get(row.alert_id) if row.alert_id is not None else None
+    told = list(TOLD_STATES)
     cooled = None
-    if row.kind == "alert":
-        found = conn.execute(
-            "SELECT max(severity) FROM notifications WHERE subscriber_id = %s"
-            " AND station_id = %s AND rule_id = %s AND kind = 'alert'"
-            f" AND state IN {_SENT[:-1]}, 'digested') AND id <> %s"
-            " AND claimed_at > now() - make_interval(secs => %s)",
-            (row.subscriber_id, row.station_id, row.rule_id, row.id, cooldown_s),
-        ).fetchone()
-        cooled = found[0] if found else None
+    if row.kind == Kind.ALERT:
+        with conn.cursor(row_factory=scalar_row) as cursor:
+            cooled = cursor.execute(
+                "SELECT max(severity) FROM notifications WHERE subscriber_id = %s"
+                " AND station_id = %s AND rule_id = %s AND kind = %s"
+                " AND state = ANY(%s) AND id <> %s"
+                " AND claimed_at > now() - make_interval(secs => %s)",
+                (
+                    row.subscriber_id,
+                    row.station_id,
+                    row.rule_id,
+                    Kind.ALERT,
+                    told,
+                    row.id,
+                    cooldown_s,
+                ),
+            ).fetchone()
     was_sent = True
-    if row.kind == "resolved":
+    if row.kind == Kind.RESOLVED:
         was_sent = (
             _count(
                 conn,
-                "subscriber_id = %s AND alert_id = %s AND kind = 'alert'"
-                f" AND state IN {_SENT[:-1]}, 'digested')",
-                (row.subscriber_id, row.alert_id),
+                "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND alert_id = %s"
+                " AND kind = %s AND state = ANY(%s)",
+                (row.subscriber_id, row.alert_id, Kind.ALERT, told),
             )
             > 0
         )
     return Facts(
-        kind=row.kind, severity=row.severity, now=now,
+        kind=row.kind,
+        severity=row.severity,
+        now=now,
         subscribed=recipient is not None and recipient.subscribed,
-        alert_resolved=state == "resolved", alert_was_sent=was_sent,
-        quiet=recipient.quiet if recipient else None, cooled_severity=cooled,
-        sent_last_hour=sent_last_hour, sent_today=sent_today,
-    )  # fmt: skip
+        alert_resolved=about is not None and about.resolved,
+        alert_was_sent=was_sent,
+        quiet=recipient.quiet if recipient else None,
+        cooled_severity=cooled,
+        sent_last_hour=sent_last_hour,
+        sent_today=sent_today,
+    )
 
 
 def _apply(
     conn: psycopg.Connection[Any],
-    row: _Row,
+    row: _Due,
     decision: Decision,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     worker: str,
     settings: NotifySettings,
     today: datetime,
 ) -> Sms | None:
+    reason = decision.reason.text if decision.reason is not None else None
     if decision.action is Action.POSTPONE:
         conn.execute(
             "UPDATE notifications SET not_before = %s, reason = %s WHERE id = %s",
-            (decision.until, decision.reason, row.id),
+            (decision.until, reason, row.id),
         )
         return None
     if decision.action is not Action.SEND:
-        state = {Action.HOLD: "held", Action.SUPPRESS: "suppressed", Action.CANCEL: "cancelled"}
-        _settle(conn, row.id, state[decision.action], decision.reason)
+        _settle(conn, row.id, _SETTLED[decision.action], reason)
         if decision.action is Action.HOLD:
             conn.execute(
                 "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind,"
-                " severity, not_before) VALUES (%s, %s, %s, 'digest', 1,"
+                " severity, not_before) VALUES (%s, %s, %s, %s, 1,"
                 " now() + make_interval(secs => %s)) ON CONFLICT DO NOTHING",
-                (f"digest:{row.subscriber_id}:{row.id}", row.subscriber_id, row.phone,
-                 settings.digest_delay_s),
-            )  # fmt: skip
-        if decision.reason == "daily budget spent":
-            officers = [r[0] for r in conn.execute(
-                "SELECT id FROM subscribers WHERE role = 'officer' AND on_duty"
-                " AND opted_out_at IS NULL"
-            )]  # fmt: skip
-            enqueue_notice(conn, key=f"budget:{today.date()}", kind="budget",
-                           subscriber_ids=officers)  # fmt: skip
+                (
+                    f"{Kind.DIGEST}:{row.subscriber_id}:{row.id}",
+                    row.subscriber_id,
+                    row.phone,
+                    Kind.DIGEST,
+                    settings.digest_delay_s,
+                ),
+            )
+        if decision.reason is Reason.DAILY_BUDGET:
+            with conn.cursor(row_factory=scalar_row) as cursor:
+                officers = cursor.execute(
+                    "SELECT id FROM subscribers WHERE role = 'officer' AND on_duty"
+                    " AND opted_out_at IS NULL"
+                ).fetchall()
+            enqueue_notice(
+                conn, key=f"{Kind.BUDGET}:{today.date()}", kind=Kind.BUDGET, subscriber_ids=officers
+            )
         return None
     rendered = _words(conn, row, recipient, alerts, settings=settings)
     if rendered is None:
-        _settle(conn, row.id, "cancelled", "nothing left to say")
+        _settle(conn, row.id, State.CANCELLED, "nothing left to say")
         return None
     conn.execute(
-        "UPDATE notifications SET state = 'sending', text = %s, coding = %s, segments = %s,"
+        "UPDATE notifications SET state = %s, text = %s, coding = %s, segments = %s,"
         " attempts = attempts + 1, claimed_by = %s, claimed_at = now(), reason = NULL"
         " WHERE id = %s",
-        (rendered.text, int(rendered.coding), rendered.segments, worker, row.id),
+        (State.SENDING, rendered.text, int(rendered.coding), rendered.segments, worker, row.id),
     )
     return Sms(row.id, row.phone, rendered.text, rendered.coding)
 
 
-def _settle(conn: psycopg.Connection[Any], id_: int, state: str, reason: str) -> None:
+def _settle(conn: psycopg.Connection[Any], id_: int, state: State, reason: str | None) -> None:
     conn.execute(
         "UPDATE notifications SET state = %s, reason = %s, claimed_at = now() WHERE id = %s",
         (state, reason, id_),
@@ -282,9 +402,9 @@ def _settle(conn: psycopg.Connection[Any], id_: int, state: str, reason: str) ->
 
 def _words(
     conn: psycopg.Connection[Any],
-    row: _Row,
+    row: _Due,
     recipient: _Recipient | None,
-    alerts: Mapping[int, tuple[AlertFacts, str]],
+    alerts: Mapping[int, _About],
     *,
     settings: NotifySettings,
 ) -> Rendered | None:
@@ -292,29 +412,39 @@ def _words(
         return Rendered(row.text, Coding(row.coding or 0), 0)
     language: Language = recipient.language if recipient else "vi"
     diacritics = recipient.diacritics if recipient else False
-    if row.kind == "digest":
-        held = conn.execute(
-            "UPDATE notifications SET state = 'digested', digest_id = %s"
-            " WHERE subscriber_id = %s AND state = 'held' RETURNING alert_id, severity",
-            (row.id, row.subscriber_id),
-        ).fetchall()
-        known = _alert_facts(conn, [a for a, _ in held if a is not None])
+    if row.kind == Kind.DIGEST:
+        with conn.cursor(row_factory=class_row(_Held)) as cursor:
+            held = cursor.execute(
+                "UPDATE notifications SET state = %s, digest_id = %s"
+                " WHERE subscriber_id = %s AND state = %s RETURNING alert_id, severity",
+                (State.DIGESTED, row.id, row.subscriber_id, State.HELD),
+            ).fetchall()
+        known = _alert_facts(conn, [h.alert_id for h in held if h.alert_id is not None])
         items = [
-            DigestItem(a, known[a][0].station_id, known[a][0].quantity, known[a][0].value, s)
-            for a, s in held
-            if a in known
+            DigestItem(
+                alert_id=h.alert_id,
+                station_id=known[h.alert_id].facts.station_id,
+                quantity=known[h.alert_id].facts.quantity,
+                value=known[h.alert_id].facts.value,
+                severity=h.severity,
+            )
+            for h in held
+            if h.alert_id is not None and h.alert_id in known
         ]
         return render_digest(items, language=language, diacritics=diacritics) if items else None
-    if row.kind in ("alert", "escalation", "resolved"):
+    if row.kind in ALERT_KINDS:
         if row.alert_id is None or row.alert_id not in alerts:
             return None
-        facts = replace(alerts[row.alert_id][0], severity=row.severity)
+        facts = replace(alerts[row.alert_id].facts, severity=row.severity)
         minutes = max(1, round(settings.escalate_after_s / 60))
-        return render_alert(cast(Kind, row.kind), facts, language=language,
-                            diacritics=diacritics, minutes=minutes)  # fmt: skip
-    station = row.station_id or ""
+        return render_alert(
+            row.kind, facts, language=language, diacritics=diacritics, minutes=minutes
+        )
     return render_notice(
-        cast(Notice, row.kind), language=language, diacritics=diacritics,
-        budget=str(settings.daily_budget), station=station,
+        row.kind,
+        language=language,
+        diacritics=diacritics,
+        budget=str(settings.daily_budget),
+        station=row.station_id or "",
         code=alert_code(row.alert_id) if row.alert_id is not None else "",
-    )  # fmt: skip
+    )

@@ -10,7 +10,7 @@ import psycopg
 from pydantic import ValidationError
 
 from alerts.notify.channels import channel_from_settings
-from alerts.notify.errors import SubscriberError
+from alerts.notify.errors import InvalidSubscriberError
 from alerts.notify.settings import NotifySettings
 from alerts.notify.subscribers import (
     NewSubscriber,
@@ -62,14 +62,20 @@ def _add(args: argparse.Namespace) -> int:
     quiet = args.quiet or (None, None)
     try:
         new = NewSubscriber(
-            name=args.name, phone=args.phone, role=args.role, language=args.language,
-            diacritics=args.diacritics, stations=tuple(args.station or ()),
-            min_severity=args.min_severity, quiet_start=quiet[0], quiet_end=quiet[1],
+            name=args.name,
+            phone=args.phone,
+            role=args.role,
+            language=args.language,
+            diacritics=args.diacritics,
+            stations=tuple(args.station or ()),
+            min_severity=args.min_severity,
+            quiet_start=quiet[0],
+            quiet_end=quiet[1],
             on_duty=args.on_duty,
-        )  # fmt: skip
+        )
     except ValidationError as exc:
-        msg = "; ".join(describe_validation_error(e) for e in exc.errors())
-        raise SubscriberError(msg) from exc
+        problems = [describe_validation_error(e) for e in exc.errors()]
+        raise InvalidSubscriberError(problems) from exc
     with psycopg.connect(settings.database_url.get_secret_value()) as conn:
         subscriber_id = add_subscriber(conn, new)
     print(f"subscriber {subscriber_id}: {new.name} {new.phone}")
@@ -85,9 +91,11 @@ def _list(args: argparse.Namespace) -> int:
             f"{s.quiet_start:%H:%M}-{s.quiet_end:%H:%M}" if s.quiet_start and s.quiet_end else "-"
         )
         state = "opted out" if s.opted_out_at else ("on duty" if s.on_duty else "")
-        print(f"{s.id}\t{s.phone}\t{s.name}\t{s.role}\t{s.language}"
-              f"{'+dấu' if s.diacritics else ''}\tmin {s.min_severity}\tquiet {quiet}"
-              f"\t{','.join(s.stations) or '-'}\t{state}")  # fmt: skip
+        print(
+            f"{s.id}\t{s.phone}\t{s.name}\t{s.role}\t{s.language}"
+            f"{'+dấu' if s.diacritics else ''}\tmin {s.min_severity}\tquiet {quiet}"
+            f"\t{','.join(s.stations) or '-'}\t{state}"
+        )
     return 0
 
 

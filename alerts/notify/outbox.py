@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from alerts.lifecycle import Transition
+from alerts.notify.states import Kind
 
 __all__ = ["enqueue_notice", "escalate", "fan_out"]
 
@@ -37,25 +38,34 @@ def fan_out(conn: psycopg.Connection[Any], transitions: Sequence[Transition]) ->
         if t.kind in ("opened", "escalated") and t.alert_id not in resolved:
             news[t.alert_id] = t  # the highest tier comes last
     ended = [t for t in transitions if t.kind == "resolved" and t.alert_id not in opened]
-    rows = [(t.alert_id, "alert", t.station_id, t.rule_id, t.severity) for t in news.values()]
-    rows += [(t.alert_id, "resolved", t.station_id, t.rule_id, t.severity) for t in ended]
-    if not rows:
+    told = [*((t, Kind.ALERT) for t in news.values()), *((t, Kind.RESOLVED) for t in ended)]
+    if not told:
         return 0
+    # The idempotency key names the kind, the alert, (for an alert) its tier, and the recipient.
     cursor = conn.execute(
         "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
         " station_id, rule_id, severity)"
-        " SELECT CASE t.kind WHEN 'alert' THEN format('alert:%%s:%%s:%%s', t.alert_id,"
-        " t.severity, s.id) ELSE format('resolved:%%s:%%s', t.alert_id, s.id) END,"
+        " SELECT CASE t.kind WHEN %(alert)s THEN format('%%s:%%s:%%s:%%s', t.kind, t.alert_id,"
+        " t.severity, s.id) ELSE format('%%s:%%s:%%s', t.kind, t.alert_id, s.id) END,"
         " s.id, s.phone, t.kind, t.alert_id, t.station_id, t.rule_id, t.severity"
-        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::smallint[])"
+        " FROM unnest(%(alert_ids)s::bigint[], %(kinds)s::text[], %(stations)s::text[],"
+        "  %(rules)s::text[], %(severities)s::smallint[])"
         "  AS t(alert_id, kind, station_id, rule_id, severity)"
         " JOIN subscriptions sub ON sub.station_id = t.station_id"
         " JOIN subscribers s ON s.id = sub.subscriber_id AND s.opted_out_at IS NULL"
-        " WHERE (t.kind = 'alert' AND t.severity >= s.min_severity)"
-        "  OR (t.kind = 'resolved' AND EXISTS (SELECT 1 FROM notifications n"
-        "   WHERE n.alert_id = t.alert_id AND n.subscriber_id = s.id AND n.kind = 'alert'))"
+        " WHERE (t.kind = %(alert)s AND t.severity >= s.min_severity)"
+        "  OR (t.kind = %(resolved)s AND EXISTS (SELECT 1 FROM notifications n"
+        "   WHERE n.alert_id = t.alert_id AND n.subscriber_id = s.id AND n.kind = %(alert)s))"
         " ON CONFLICT (idempotency_key) DO NOTHING",
-        [list(column) for column in zip(*rows, strict=True)],
+        {
+            "alert": Kind.ALERT,
+            "resolved": Kind.RESOLVED,
+            "alert_ids": [t.alert_id for t, _ in told],
+            "kinds": [kind for _, kind in told],
+            "stations": [t.station_id for t, _ in told],
+            "rules": [t.rule_id for t, _ in told],
+            "severities": [t.severity for t, _ in told],
+        },
     )
     return cursor.rowcount
 
@@ -69,19 +79,19 @@ def escalate(conn: psycopg.Connection[Any], *, after_s: float) -> int:
     cursor = conn.execute(
         "INSERT INTO notifications (idempotency_key, subscriber_id, phone, kind, alert_id,"
         " station_id, rule_id, severity)"
-        " SELECT format('escalation:%%s:%%s', a.id, s.id), s.id, s.phone, 'escalation', a.id,"
-        " a.station_id, a.rule_id, a.severity"
+        " SELECT format('%%s:%%s:%%s', %(escalation)s::text, a.id, s.id), s.id, s.phone,"
+        " %(escalation)s, a.id, a.station_id, a.rule_id, a.severity"
         " FROM alerts a JOIN LATERAL (SELECT min(e.created_at) AS since FROM alert_events e"
         "  WHERE e.alert_id = a.id AND e.severity = 3 AND e.kind IN ('opened', 'escalated')) c"
-        "  ON c.since < now() - make_interval(secs => %s)"
+        "  ON c.since < now() - make_interval(secs => %(after_s)s)"
         " CROSS JOIN subscribers s"
         " WHERE a.state = 'open' AND a.severity = 3"
         "  AND s.role = 'officer' AND s.on_duty AND s.opted_out_at IS NULL"
         # Checked first so that polling does not burn identity values on conflicts.
-        "  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = 'escalation'"
+        "  AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = %(escalation)s"
         "   AND n.alert_id = a.id AND n.subscriber_id = s.id)"
         " ON CONFLICT (idempotency_key) DO NOTHING",
-        (after_s,),
+        {"escalation": Kind.ESCALATION, "after_s": after_s},
     )
     return cursor.rowcount
 
@@ -90,7 +100,7 @@ def enqueue_notice(
     conn: psycopg.Connection[Any],
     *,
     key: str,
-    kind: str,
+    kind: Kind,
     subscriber_ids: Iterable[int],
     alert_id: int | None = None,
     station_id: str | None = None,

@@ -11,16 +11,29 @@ acknowledgement, help) and budget notices are always sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Final
 from zoneinfo import ZoneInfo
 
-__all__ = ["Action", "Decision", "Facts", "Limits", "decide", "local_midnight", "quiet_until"]
+from alerts.notify.states import CAPPED_KINDS, NOTICE_KINDS, Kind
+
+__all__ = [
+    "Action",
+    "Decision",
+    "Facts",
+    "Limits",
+    "Reason",
+    "decide",
+    "local_midnight",
+    "quiet_until",
+]
 
 _LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-SERVICE_KINDS = frozenset({"budget", "optout", "ack", "ack_refused", "help"})
-CAPPED_KINDS = frozenset({"alert", "resolved"})
+_NEWS: Final = frozenset({Kind.ALERT, Kind.ESCALATION})
+"""Kinds that tell of an alert that is (still) open."""
 
 
 class Action(StrEnum):
@@ -33,12 +46,40 @@ class Action(StrEnum):
     CANCEL = "cancel"
 
 
+class Reason(StrEnum):
+    """Why a notification is not sent now (its ``text`` is what logs and the outbox say)."""
+
+    OPTED_OUT = "opted_out"
+    ALERT_RESOLVED = "alert_resolved"
+    ALERT_NEVER_SENT = "alert_never_sent"
+    COOLDOWN = "cooldown"
+    QUIET_HOURS = "quiet_hours"
+    DAILY_BUDGET = "daily_budget"
+    HOURLY_CAP = "hourly_cap"
+
+    @property
+    def text(self) -> str:
+        """The reason in words, as ``notifications.reason`` stores it."""
+        return _REASON_TEXT[self]
+
+
+_REASON_TEXT: Final[Mapping[Reason, str]] = {
+    Reason.OPTED_OUT: "opted out or removed",
+    Reason.ALERT_RESOLVED: "alert resolved before sending",
+    Reason.ALERT_NEVER_SENT: "the alert was never sent",
+    Reason.COOLDOWN: "cooldown: same station and rule sent recently",
+    Reason.QUIET_HOURS: "quiet hours",
+    Reason.DAILY_BUDGET: "daily budget spent",
+    Reason.HOURLY_CAP: "hourly cap: folded into a digest",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """An action, with its reason and, for POSTPONE, until when."""
+    """An action, with its reason (none for SEND) and, for POSTPONE, until when."""
 
     action: Action
-    reason: str = ""
+    reason: Reason | None = None
     until: datetime | None = None
 
 
@@ -55,7 +96,7 @@ class Facts:
     """What is known about one due notification when it is claimed.
 
     Attributes:
-        kind: alert, escalation, resolved, digest or a service kind.
+        kind: What the notification says.
         severity: The alert's tier (1-3).
         now: Current time (aware).
         subscribed: The subscriber exists and has not opted out.
@@ -64,11 +105,12 @@ class Facts:
         quiet: The subscriber's quiet hours (local start, end), or None.
         cooled_severity: Highest tier of this station and rule sent to this subscriber
             within the cooldown, or None.
-        sent_last_hour: Messages of capped kinds sent to this subscriber in the last hour.
+        sent_last_hour: Messages of the kinds the cap counts (``CAP_COUNTED_KINDS``) sent
+            to this subscriber in the last hour.
         sent_today: Messages sent by the service since local midnight.
     """
 
-    kind: str
+    kind: Kind
     severity: int
     now: datetime
     subscribed: bool = True
@@ -108,25 +150,25 @@ def quiet_until(now: datetime, quiet: tuple[time, time] | None) -> datetime | No
 
 def decide(facts: Facts, limits: Limits) -> Decision:
     """Decide what happens to one due notification."""
-    if facts.kind in SERVICE_KINDS:
+    if facts.kind in NOTICE_KINDS:
         return Decision(Action.SEND)
     if not facts.subscribed:
-        return Decision(Action.CANCEL, "opted out or removed")
-    if facts.kind in ("alert", "escalation") and facts.alert_resolved:
-        return Decision(Action.CANCEL, "alert resolved before sending")
-    if facts.kind == "resolved" and not facts.alert_was_sent:
-        return Decision(Action.CANCEL, "the alert was never sent")
-    critical = facts.kind in ("alert", "escalation") and facts.severity >= 3
+        return Decision(Action.CANCEL, Reason.OPTED_OUT)
+    if facts.kind in _NEWS and facts.alert_resolved:
+        return Decision(Action.CANCEL, Reason.ALERT_RESOLVED)
+    if facts.kind == Kind.RESOLVED and not facts.alert_was_sent:
+        return Decision(Action.CANCEL, Reason.ALERT_NEVER_SENT)
+    critical = facts.kind in _NEWS and facts.severity >= 3
     cooled = facts.cooled_severity
-    if facts.kind == "alert" and cooled is not None and cooled >= facts.severity:
-        return Decision(Action.SUPPRESS, "cooldown: same station and rule sent recently")
+    if facts.kind == Kind.ALERT and cooled is not None and cooled >= facts.severity:
+        return Decision(Action.SUPPRESS, Reason.COOLDOWN)
     if critical:
         return Decision(Action.SEND)
     until = quiet_until(facts.now, facts.quiet)
     if until is not None:
-        return Decision(Action.POSTPONE, "quiet hours", until)
+        return Decision(Action.POSTPONE, Reason.QUIET_HOURS, until)
     if facts.sent_today >= limits.daily_budget:
-        return Decision(Action.SUPPRESS, "daily budget spent")
+        return Decision(Action.SUPPRESS, Reason.DAILY_BUDGET)
     if facts.kind in CAPPED_KINDS and facts.sent_last_hour >= limits.hourly_cap:
-        return Decision(Action.HOLD, "hourly cap: folded into a digest")
+        return Decision(Action.HOLD, Reason.HOURLY_CAP)
     return Decision(Action.SEND)

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
+from psycopg.rows import class_row, scalar_row
+from pydantic import BaseModel, ConfigDict
 
 from alerts.lifecycle import AlertError, acknowledge
 from alerts.notify.errors import PhoneError
-from alerts.notify.messages import parse_alert_code
 from alerts.notify.outbox import enqueue_notice
 from alerts.notify.phones import mask_phone, normalise_phone
+from alerts.notify.states import Dlr, Kind, ReplyAction, State
 from alerts.notify.subscribers import opt_out
+from alerts.notify.templates import parse_alert_code
 from alerts.notify.text import to_gsm7
 
 __all__ = ["Reply", "handle_reply", "parse_reply", "record_delivery"]
@@ -29,32 +33,57 @@ logger = logging.getLogger(__name__)
 
 _OK: Final = re.compile(r"^OK\s*[:#-]?\s*(?P<code>[0-9A-Z]{1,12})$")
 _STOP: Final = frozenset({"TU CHOI", "TUCHOI", "STOP", "HUY", "DUNG"})
-# Kannel delivery-report types.
-_DELIVERED, _UNDELIVERED, _QUEUED, _ACCEPTED, _REJECTED = 1, 2, 4, 8, 16
+_CONFIRMATION: Final[Mapping[ReplyAction, Kind]] = {
+    ReplyAction.ACK: Kind.ACK,
+    ReplyAction.ACK_REFUSED: Kind.ACK_REFUSED,
+    ReplyAction.OPTOUT: Kind.OPTOUT,
+    ReplyAction.HELP: Kind.HELP,
+}
+"""The message that answers each reply from a subscriber."""
+_ANY_BUT_DELIVERED: Final[list[State]] = [s for s in State if s is not State.DELIVERED]
+_SETTLES: Final[Mapping[int, tuple[list[State], State]]] = {
+    Dlr.DELIVERED: (_ANY_BUT_DELIVERED, State.DELIVERED),
+    # Taken by the carrier: a send cut short (still ``sending``, or recovered) is ``sent``.
+    Dlr.ACCEPTED: ([State.SENDING, State.PENDING], State.SENT),
+    Dlr.QUEUED: ([State.SENDING, State.PENDING], State.SENT),
+    Dlr.UNDELIVERED: (_ANY_BUT_DELIVERED, State.UNDELIVERED),
+    Dlr.REJECTED: (_ANY_BUT_DELIVERED, State.FAILED),
+}
+"""Per report type: the states it changes (never ``delivered``: reports may arrive out of
+order, 8 after 1), and the state they become."""
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     """What a reply asks for: ``ack`` (with the alert id), ``optout`` or ``help``."""
 
-    action: str
+    action: ReplyAction
     alert_id: int | None = None
+
+
+class _Sender(BaseModel):
+    """The subscriber a reply comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    opted_out: bool
 
 
 def parse_reply(text: str) -> Reply:
     """Understand a reply typed on a basic phone (any case, with or without diacritics)."""
     words = " ".join(to_gsm7(text).upper().split())
     if words in _STOP:
-        return Reply("optout")
+        return Reply(ReplyAction.OPTOUT)
     match = _OK.match(words)
     if match:
         alert_id = parse_alert_code(match["code"])
         if alert_id is not None:
-            return Reply("ack", alert_id)
-    return Reply("help")
+            return Reply(ReplyAction.ACK, alert_id)
+    return Reply(ReplyAction.HELP)
 
 
-def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> str:
+def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> ReplyAction:
     """Act on a reply, in the caller's transaction; return what was done.
 
     Messages from numbers that are not subscribers are stored and get no answer.
@@ -63,47 +92,60 @@ def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> st
         phone = normalise_phone(sender)
     except PhoneError:
         phone = sender
-    row = conn.execute(
-        "SELECT id, opted_out_at IS NOT NULL FROM subscribers WHERE phone = %s FOR NO KEY UPDATE",
-        (phone,),
-    ).fetchone()
+    with conn.cursor(row_factory=class_row(_Sender)) as cursor:
+        found = cursor.execute(
+            "SELECT id, opted_out_at IS NOT NULL AS opted_out FROM subscribers WHERE phone = %s"
+            " FOR NO KEY UPDATE",
+            (phone,),
+        ).fetchone()
     reply = parse_reply(text)
-    if row is None:
-        _store(conn, phone, text, None, "unknown_sender", None)
-        return "unknown_sender"
-    subscriber_id, opted_out = int(row[0]), bool(row[1])
+    if found is None:
+        _store(conn, phone, text, None, ReplyAction.UNKNOWN_SENDER, None)
+        return ReplyAction.UNKNOWN_SENDER
     action, alert_id, station = reply.action, reply.alert_id, None
-    if action == "optout":
-        opt_out(conn, subscriber_id)
-    elif action == "ack" and alert_id is not None:
-        station = _station_if_allowed(conn, alert_id, subscriber_id)
-        try:
-            if station is None:
-                msg = f"the sender does not follow the station of alert {alert_id}"
-                raise AlertError(msg)
-            acknowledge(conn, alert_id, actor=phone, note="SMS reply")
-        except AlertError as exc:
-            logger.info("reply from %s not applied: %s", mask_phone(phone), exc)
-            action = "ack_refused"
-    inbound = _store(conn, phone, text, subscriber_id, action, alert_id if station else None)
-    if not opted_out or action == "optout":
-        enqueue_notice(conn, key=f"reply:{inbound}", kind=action, subscriber_ids=[subscriber_id],
-                       alert_id=alert_id if station else None, station_id=station)  # fmt: skip
+    if action is ReplyAction.OPTOUT:
+        opt_out(conn, found.id)
+    elif action is ReplyAction.ACK and alert_id is not None:
+        station = _station_if_allowed(conn, alert_id, found.id)
+        if station is None:
+            logger.info(
+                "reply from %s not applied: the sender does not follow the station of alert %d",
+                mask_phone(phone),
+                alert_id,
+            )
+            action = ReplyAction.ACK_REFUSED
+        else:
+            try:
+                acknowledge(conn, alert_id, actor=phone, note="SMS reply")
+            except AlertError as exc:
+                logger.info("reply from %s not applied: %s", mask_phone(phone), exc)
+                action = ReplyAction.ACK_REFUSED
+    inbound = _store(conn, phone, text, found.id, action, alert_id if station else None)
+    if not found.opted_out or action is ReplyAction.OPTOUT:
+        enqueue_notice(
+            conn,
+            key=f"reply:{inbound}",
+            kind=_CONFIRMATION[action],
+            subscriber_ids=[found.id],
+            alert_id=alert_id if station else None,
+            station_id=station,
+        )
     return action
 
 
 def _station_if_allowed(
     conn: psycopg.Connection[Any], alert_id: int, subscriber_id: int
 ) -> str | None:
-    row = conn.execute(
-        "SELECT a.station_id FROM alerts a WHERE a.id = %s AND ("
-        " EXISTS (SELECT 1 FROM subscriptions s WHERE s.subscriber_id = %s"
-        "  AND s.station_id = a.station_id)"
-        " OR EXISTS (SELECT 1 FROM notifications n WHERE n.subscriber_id = %s"
-        "  AND n.alert_id = a.id))",
-        (alert_id, subscriber_id, subscriber_id),
-    ).fetchone()
-    return str(row[0]) if row else None
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        station: str | None = cursor.execute(
+            "SELECT a.station_id FROM alerts a WHERE a.id = %s AND ("
+            " EXISTS (SELECT 1 FROM subscriptions s WHERE s.subscriber_id = %s"
+            "  AND s.station_id = a.station_id)"
+            " OR EXISTS (SELECT 1 FROM notifications n WHERE n.subscriber_id = %s"
+            "  AND n.alert_id = a.id))",
+            (alert_id, subscriber_id, subscriber_id),
+        ).fetchone()
+    return station
 
 
 def _store(
@@ -111,16 +153,17 @@ def _store(
     phone: str,
     text: str,
     subscriber_id: int | None,
-    action: str,
+    action: ReplyAction,
     alert_id: int | None,
 ) -> int:
-    row = conn.execute(
-        "INSERT INTO inbound_messages (sender, text, subscriber_id, action, alert_id)"
-        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (phone, text, subscriber_id, action, alert_id),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        inbound: int | None = cursor.execute(
+            "INSERT INTO inbound_messages (sender, text, subscriber_id, action, alert_id)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (phone, text, subscriber_id, action, alert_id),
+        ).fetchone()
+    assert inbound is not None
+    return inbound
 
 
 def record_delivery(conn: psycopg.Connection[Any], *, notification_id: int, status: int) -> bool:
@@ -133,23 +176,13 @@ def record_delivery(conn: psycopg.Connection[Any], *, notification_id: int, stat
     Returns:
         Whether the notification exists.
     """
-    if status == _DELIVERED:
-        state = "'delivered'"
-    elif status in (_ACCEPTED, _QUEUED):
-        state = "CASE WHEN state IN ('sending', 'pending') THEN 'sent' ELSE state END"
-    elif status == _UNDELIVERED:
-        state = "'undelivered'"
-    elif status == _REJECTED:
-        state = "'failed'"
-    else:
-        state = "state"
-    # Reports may arrive out of order (8 after 1): a delivered message stays delivered.
+    changes, new = _SETTLES.get(status, ([], State.SENDING))  # other types change nothing
     cursor = conn.execute(
         "UPDATE notifications SET"
-        f" state = CASE WHEN state = 'delivered' THEN state ELSE {state} END,"
-        " dlr_status = CASE WHEN state = 'delivered' THEN dlr_status ELSE %s END,"
-        " delivered_at = CASE WHEN %s = 1 THEN coalesce(delivered_at, now()) ELSE delivered_at END,"
+        " state = CASE WHEN state = ANY(%s) THEN %s ELSE state END,"
+        " dlr_status = CASE WHEN state = %s THEN dlr_status ELSE %s END,"
+        " delivered_at = CASE WHEN %s THEN coalesce(delivered_at, now()) ELSE delivered_at END,"
         " sent_at = coalesce(sent_at, now()) WHERE id = %s",
-        (status, status, notification_id),
+        (changes, new, State.DELIVERED, status, status == Dlr.DELIVERED, notification_id),
     )
     return cursor.rowcount > 0

@@ -6,10 +6,17 @@ from datetime import datetime, time
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import class_row, scalar_row
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from alerts.notify.errors import PhoneError, SubscriberError, UnknownStationsError
+from alerts.notify.errors import (
+    NoSuchSubscriberError,
+    PhoneError,
+    PhoneTakenError,
+    UnknownStationsError,
+)
 from alerts.notify.phones import normalise_phone
+from alerts.notify.states import WAITING_STATES, State
 
 __all__ = [
     "NewSubscriber",
@@ -66,15 +73,17 @@ _COLUMNS = (
     "s.id, s.name, s.phone, s.role, s.language, s.diacritics, s.min_severity, s.quiet_start,"
     " s.quiet_end, s.on_duty, s.opted_out_at,"
     " coalesce(array_agg(sub.station_id ORDER BY sub.station_id)"
-    " FILTER (WHERE sub.station_id IS NOT NULL), '{}')"
+    " FILTER (WHERE sub.station_id IS NOT NULL), '{}') AS stations"
 )
+"""The columns of a ``Subscriber``, by its field names."""
 
 
 def _check_stations(conn: psycopg.Connection[Any], stations: tuple[str, ...]) -> None:
-    known = conn.execute(
-        "SELECT array_agg(id) FROM stations WHERE id = ANY(%s)", (list(stations),)
-    ).fetchone()
-    unknown = sorted(set(stations) - set(known[0] or [] if known else []))
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        known = cursor.execute(
+            "SELECT array_agg(id) FROM stations WHERE id = ANY(%s)", (list(stations),)
+        ).fetchone()
+    unknown = sorted(set(stations) - set(known or []))
     if unknown:
         raise UnknownStationsError(unknown)
 
@@ -84,24 +93,24 @@ def add_subscriber(conn: psycopg.Connection[Any], new: NewSubscriber) -> int:
 
     Raises:
         UnknownStationsError: A station is not in the registry.
-        SubscriberError: The phone number is already registered.
+        PhoneTakenError: The phone number is already registered.
     """
     _check_stations(conn, new.stations)
     try:
         with conn.transaction():
-            row = conn.execute(
-                "INSERT INTO subscribers (name, phone, role, language, diacritics, min_severity,"
-                " quiet_start, quiet_end, on_duty) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " RETURNING id",
-                (new.name, new.phone, new.role, new.language, new.diacritics, new.min_severity,
-                 new.quiet_start, new.quiet_end, new.on_duty),
-            ).fetchone()  # fmt: skip
-            assert row is not None
-            _follow(conn, int(row[0]), new.stations)
+            with conn.cursor(row_factory=scalar_row) as cursor:
+                subscriber_id: int | None = cursor.execute(
+                    "INSERT INTO subscribers (name, phone, role, language, diacritics,"
+                    " min_severity, quiet_start, quiet_end, on_duty) VALUES (%(name)s, %(phone)s,"
+                    " %(role)s, %(language)s, %(diacritics)s, %(min_severity)s, %(quiet_start)s,"
+                    " %(quiet_end)s, %(on_duty)s) RETURNING id",
+                    new.model_dump(exclude={"stations"}),
+                ).fetchone()
+            assert subscriber_id is not None
+            _follow(conn, subscriber_id, new.stations)
     except psycopg.errors.UniqueViolation as exc:
-        msg = f"{new.phone} is already a subscriber"
-        raise SubscriberError(msg) from exc
-    return int(row[0])
+        raise PhoneTakenError(new.phone) from exc
+    return subscriber_id
 
 
 def replace_subscriber(
@@ -111,31 +120,29 @@ def replace_subscriber(
 
     Raises:
         UnknownStationsError: A station is not in the registry.
-        SubscriberError: Another subscriber has the phone number.
+        PhoneTakenError: Another subscriber has the phone number.
     """
     _check_stations(conn, new.stations)
     try:
         with conn.transaction():
-            row = conn.execute(
-                "UPDATE subscribers SET name = %s, phone = %s, role = %s, language = %s,"
-                " diacritics = %s, min_severity = %s, quiet_start = %s, quiet_end = %s,"
-                " on_duty = %s WHERE id = %s RETURNING id",
-                (new.name, new.phone, new.role, new.language, new.diacritics, new.min_severity,
-                 new.quiet_start, new.quiet_end, new.on_duty, subscriber_id),
-            ).fetchone()  # fmt: skip
-            if row is None:
+            found = conn.execute(
+                "UPDATE subscribers SET name = %(name)s, phone = %(phone)s, role = %(role)s,"
+                " language = %(language)s, diacritics = %(diacritics)s,"
+                " min_severity = %(min_severity)s, quiet_start = %(quiet_start)s,"
+                " quiet_end = %(quiet_end)s, on_duty = %(on_duty)s WHERE id = %(id)s",
+                {**new.model_dump(exclude={"stations"}), "id": subscriber_id},
+            ).rowcount
+            if not found:
                 return False
             conn.execute("DELETE FROM subscriptions WHERE subscriber_id = %s", (subscriber_id,))
             _follow(conn, subscriber_id, new.stations)
             # Messages not yet sent go to the new number, not to whoever has the old one.
             conn.execute(
-                "UPDATE notifications SET phone = %s WHERE subscriber_id = %s"
-                " AND state IN ('pending', 'held')",
-                (new.phone, subscriber_id),
+                "UPDATE notifications SET phone = %s WHERE subscriber_id = %s AND state = ANY(%s)",
+                (new.phone, subscriber_id, list(WAITING_STATES)),
             )
     except psycopg.errors.UniqueViolation as exc:
-        msg = f"{new.phone} is already another subscriber's number"
-        raise SubscriberError(msg) from exc
+        raise PhoneTakenError(new.phone) from exc
     return True
 
 
@@ -147,48 +154,41 @@ def _follow(conn: psycopg.Connection[Any], subscriber_id: int, stations: tuple[s
     )
 
 
-def _subscriber(r: tuple[Any, ...]) -> Subscriber:
-    return Subscriber(
-        id=r[0], name=r[1], phone=r[2], role=r[3], language=r[4], diacritics=r[5],
-        min_severity=r[6], quiet_start=r[7], quiet_end=r[8], on_duty=r[9],
-        opted_out_at=r[10], stations=tuple(r[11]),
-    )  # fmt: skip
-
-
 def list_subscribers(conn: psycopg.Connection[Any]) -> list[Subscriber]:
     """Every subscriber, in the order they were added."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM subscribers s"
-        " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id GROUP BY s.id ORDER BY s.id"
-    ).fetchall()
-    return [_subscriber(r) for r in rows]
+    with conn.cursor(row_factory=class_row(Subscriber)) as cursor:
+        return cursor.execute(
+            f"SELECT {_COLUMNS} FROM subscribers s"
+            " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id GROUP BY s.id ORDER BY s.id"
+        ).fetchall()
 
 
 def get_subscriber(conn: psycopg.Connection[Any], subscriber_id: int) -> Subscriber | None:
     """One subscriber, or None."""
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM subscribers s"
-        " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id WHERE s.id = %s GROUP BY s.id",
-        (subscriber_id,),
-    ).fetchone()
-    return None if row is None else _subscriber(row)
+    with conn.cursor(row_factory=class_row(Subscriber)) as cursor:
+        return cursor.execute(
+            f"SELECT {_COLUMNS} FROM subscribers s"
+            " LEFT JOIN subscriptions sub ON sub.subscriber_id = s.id"
+            " WHERE s.id = %s GROUP BY s.id",
+            (subscriber_id,),
+        ).fetchone()
 
 
 def remove_subscriber(conn: psycopg.Connection[Any], phone: str) -> None:
     """Delete a subscriber; messages not yet sent to them are cancelled.
 
     Raises:
-        SubscriberError: No subscriber has this number.
+        PhoneError: Not a Vietnamese mobile number.
+        NoSuchSubscriberError: No subscriber has this number.
     """
     number = normalise_phone(phone)
     row = conn.execute("DELETE FROM subscribers WHERE phone = %s RETURNING id", (number,))
     if row.fetchone() is None:
-        msg = f"no subscriber has the number {number}"
-        raise SubscriberError(msg)
+        raise NoSuchSubscriberError(number)
     conn.execute(
-        "UPDATE notifications SET state = 'cancelled', reason = 'subscriber removed'"
-        " WHERE phone = %s AND state IN ('pending', 'held')",
-        (number,),
+        "UPDATE notifications SET state = %s, reason = 'subscriber removed'"
+        " WHERE phone = %s AND state = ANY(%s)",
+        (State.CANCELLED, number, list(WAITING_STATES)),
     )
 
 
@@ -199,7 +199,7 @@ def opt_out(conn: psycopg.Connection[Any], subscriber_id: int) -> None:
         (subscriber_id,),
     )
     conn.execute(
-        "UPDATE notifications SET state = 'cancelled', reason = 'opted out'"
-        " WHERE subscriber_id = %s AND state IN ('pending', 'held')",
-        (subscriber_id,),
+        "UPDATE notifications SET state = %s, reason = 'opted out'"
+        " WHERE subscriber_id = %s AND state = ANY(%s)",
+        (State.CANCELLED, subscriber_id, list(WAITING_STATES)),
     )

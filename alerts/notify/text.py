@@ -23,10 +23,24 @@ _GSM_BASIC: Final = frozenset(
 _GSM_EXTENDED: Final = frozenset("^{}\\[~]|€\f")
 # Typographic dashes, quotes and signs are written as escapes so that they stay visible.
 _STAND_INS: Final = {
-    "đ": "d", "Đ": "D", "°": "", "‰": "ppt", "µ": "u", "³": "3", "²": "2", "\u2013": "-",
-    "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-    "\u2026": "...", "≥": ">=", "≤": "<=", "\u00d7": "x",
-}  # fmt: skip
+    "đ": "d",
+    "Đ": "D",
+    "°": "",
+    "‰": "ppt",
+    "µ": "u",
+    "³": "3",
+    "²": "2",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+    "≥": ">=",
+    "≤": "<=",
+    "\u00d7": "x",
+}
 
 SEGMENT: Final = {0: (160, 153), 2: (70, 67)}
 """Characters (septets or UTF-16 units) in one segment, and per segment of a long message."""

@@ -13,11 +13,12 @@ from typing import Any
 
 import psycopg
 
-from alerts.notify.channels import Channel, Outcome, Result, Sms
+from alerts.notify.channels import Outcome, Result, Sms, SmsChannel
 from alerts.notify.claims import claim, recover
 from alerts.notify.outbox import escalate
 from alerts.notify.phones import mask_phone
 from alerts.notify.settings import NotifySettings
+from alerts.notify.states import State
 from telemetry import Clock
 
 __all__ = ["Notifier", "record_send"]
@@ -29,32 +30,42 @@ def record_send(
     conn: psycopg.Connection[Any], sms: Sms, result: Result, *, settings: NotifySettings
 ) -> None:
     """Record one send's outcome (a delivery report may have come first: it is kept)."""
+    params = {
+        "id": sms.notification_id,
+        "detail": result.detail,
+        "sending": State.SENDING,
+        "sent": State.SENT,
+        "pending": State.PENDING,
+        "failed": State.FAILED,
+    }
     if result.outcome is Outcome.ACCEPTED:
         conn.execute(
-            "UPDATE notifications SET state = 'sent', sent_at = coalesce(sent_at, now()),"
-            " reason = %s WHERE id = %s AND state = 'sending'",
-            (result.detail, sms.notification_id),
+            "UPDATE notifications SET state = %(sent)s, sent_at = coalesce(sent_at, now()),"
+            " reason = %(detail)s WHERE id = %(id)s AND state = %(sending)s",
+            params,
         )
     elif result.outcome is Outcome.RETRY:
         conn.execute(
             "UPDATE notifications SET"
-            " state = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END,"
-            " not_before = now() + make_interval(secs => least(%s, %s * 2 ^ (attempts - 1))),"
-            " reason = %s WHERE id = %s AND state = 'sending'",
-            (settings.max_attempts, settings.retry_max_s, settings.retry_base_s, result.detail,
-             sms.notification_id),
-        )  # fmt: skip
+            " state = CASE WHEN attempts >= %(max_attempts)s THEN %(failed)s ELSE %(pending)s END,"
+            " not_before = now()"
+            "  + make_interval(secs => least(%(max_s)s, %(base_s)s * 2 ^ (attempts - 1))),"
+            " reason = %(detail)s WHERE id = %(id)s AND state = %(sending)s",
+            {
+                **params,
+                "max_attempts": settings.max_attempts,
+                "max_s": settings.retry_max_s,
+                "base_s": settings.retry_base_s,
+            },
+        )
     elif result.outcome is Outcome.GIVE_UP:
         conn.execute(
-            "UPDATE notifications SET state = 'failed', reason = %s"
-            " WHERE id = %s AND state = 'sending'",
-            (result.detail, sms.notification_id),
+            "UPDATE notifications SET state = %(failed)s, reason = %(detail)s"
+            " WHERE id = %(id)s AND state = %(sending)s",
+            params,
         )
     else:  # in doubt: a delivery report or `recover` settles it
-        conn.execute(
-            "UPDATE notifications SET reason = %s WHERE id = %s",
-            (result.detail, sms.notification_id),
-        )
+        conn.execute("UPDATE notifications SET reason = %(detail)s WHERE id = %(id)s", params)
     conn.commit()
     if result.outcome is not Outcome.ACCEPTED:
         logger.warning(
@@ -75,7 +86,7 @@ class Notifier:
         clock: What time it is, for quiet hours and the budget's local day.
     """
 
-    def __init__(self, settings: NotifySettings, *, channel: Channel, clock: Clock) -> None:
+    def __init__(self, settings: NotifySettings, *, channel: SmsChannel, clock: Clock) -> None:
         self.settings = settings
         self.channel = channel
         self.clock = clock
@@ -116,8 +127,8 @@ class Notifier:
         """
         renewed = conn.execute(
             "UPDATE notifications SET claimed_at = now()"
-            " WHERE id = %s AND state = 'sending' AND claimed_by = %s",
-            (sms.notification_id, self.worker),
+            " WHERE id = %s AND state = %s AND claimed_by = %s",
+            (sms.notification_id, State.SENDING, self.worker),
         ).rowcount
         conn.commit()
         if not renewed:

@@ -11,13 +11,13 @@ from typing import Final
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
+from alerts import sms_callbacks
 from telemetry import Clock, create_pool
-from viz.api import sms
 from viz.api.admission import HEALTH_SLOTS, Admission, AdmissionMiddleware, Lane
 from viz.api.auth import Passwords, Tokens
 from viz.api.body_limit import BodyLimitMiddleware
 from viz.api.cache import TtlCache
-from viz.api.deps import Services
+from viz.api.deps import Services, pooled
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from viz.api.routes import admin, alerts, ops, public, readings, stations, subscribers
@@ -112,8 +112,9 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     routes = (stations, readings, alerts, subscribers, admin)
-    for module in (*routes, public, sms):
+    for module in (*routes, public):
         v1.include_router(module.router)
+    v1.include_router(sms_callbacks(connect=pooled, token=settings.sms_callback_token))
     app.include_router(v1)
     app.include_router(ops.router)
     install_dashboards(app)

@@ -82,8 +82,9 @@ class Sms:
         """Open an alert the way the engine's tick does: transitions and outbox, one commit."""
         episode = Episode(station, rule, "threshold", at, severity, value=value)
         with psycopg.connect(self.url) as conn:
-            changes = reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                                now=time.time(), late_after_s=900)  # fmt: skip
+            changes = reconcile(
+                conn, [episode], clear={}, window_start=at - 3600, now=time.time(), late_after_s=900
+            )
             fan_out(conn, changes)
             conn.commit()
         return changes[0].alert_id

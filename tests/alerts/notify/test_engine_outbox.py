@@ -20,6 +20,8 @@ from alerts import (
 from alerts.lifecycle import reconcile
 from alerts.notify import LogChannel, Notifier, NotifySettings
 from alerts.notify.claims import claim
+from alerts.notify.outbox import enqueue_notice
+from alerts.notify.states import Kind, State
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, FixedClock, migrate
@@ -40,8 +42,11 @@ def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(
     at = now.timestamp()
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, registry, deactivate_missing=False)
-        for phone, station in (("0912000001", "KG-SR-01"), ("0912000002", "KG-SR-01"),
-                               ("0912000003", "KG-SR-02")):  # fmt: skip
+        for phone, station in (
+            ("0912000001", "KG-SR-01"),
+            ("0912000002", "KG-SR-01"),
+            ("0912000003", "KG-SR-02"),
+        ):
             add_subscriber(conn, NewSubscriber(name="Nông dân", phone=phone, stations=(station,)))
         for k in range(12):  # an hour of DO at 3.0 mg/L at KG-SR-01: a warning (below 3.5)
             conn.execute(
@@ -51,9 +56,11 @@ def test_a_tick_that_opens_an_alert_queues_one_sms_per_follower(
             )
         conn.commit()
         engine = Engine(
-            AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
+            AlertSettings(settle_s=0.0),
+            registry=registry,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         engine.load(conn, now=at)
         engine.tick(conn, now=at)
         engine.tick(conn, now=at + 10)  # again: nothing new, nothing queued twice
@@ -71,8 +78,9 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
     migrate(database_url)
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, load_registry(), deactivate_missing=False)
-        add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
-                                           stations=("KG-SR-01",)))  # fmt: skip
+        add_subscriber(
+            conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
+        )
         at = NOON - 3600
         episode = Episode(
             "KG-SR-01",
@@ -83,8 +91,9 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
             escalations=((at, 1), (at + 600, 2), (at + 1200, 3)),
             value=1.9,
         )
-        changes = reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                            now=NOON, late_after_s=900)  # fmt: skip
+        changes = reconcile(
+            conn, [episode], clear={}, window_start=at - 3600, now=NOON, late_after_s=900
+        )
         fan_out(conn, changes)
         queued = conn.execute("SELECT kind, severity FROM notifications").fetchall()
     assert [c.kind for c in changes] == ["opened", "escalated", "escalated"]
@@ -99,12 +108,17 @@ def test_a_row_taken_back_from_a_slow_batch_is_not_sent_by_its_first_worker(
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, load_registry(), deactivate_missing=False)
         for n in range(1, 4):
-            add_subscriber(conn, NewSubscriber(name="Nông dân", phone=f"091200000{n}",
-                                               stations=("KG-SR-01",)))  # fmt: skip
+            add_subscriber(
+                conn, NewSubscriber(name="Nông dân", phone=f"091200000{n}", stations=("KG-SR-01",))
+            )
         at = NOON - 600
         episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
-        fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                                now=NOON, late_after_s=900))  # fmt: skip
+        fan_out(
+            conn,
+            reconcile(
+                conn, [episode], clear={}, window_start=at - 3600, now=NOON, late_after_s=900
+            ),
+        )
         conn.commit()
         worker = Notifier(settings, channel=LogChannel(), clock=FixedClock(NOON))
         batch = claim(conn, worker="A", settings=settings, now=local_time("12:00"))
@@ -124,12 +138,17 @@ def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: st
     settings = NotifySettings(database_url=database_url)
     with psycopg.connect(database_url) as conn, psycopg.connect(database_url) as reply:
         sync_registry(conn, load_registry(), deactivate_missing=False)
-        farmer = add_subscriber(conn, NewSubscriber(name="Nông dân", phone="0912000001",
-                                                    stations=("KG-SR-01",)))  # fmt: skip
+        farmer = add_subscriber(
+            conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
+        )
         at = NOON - 600
         episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
-        fan_out(conn, reconcile(conn, [episode], clear={}, window_start=at - 3600,
-                                now=NOON, late_after_s=900))  # fmt: skip
+        fan_out(
+            conn,
+            reconcile(
+                conn, [episode], clear={}, window_start=at - 3600, now=NOON, late_after_s=900
+            ),
+        )
         conn.commit()
         # A reply (opt-out) in progress holds the subscriber and will update their outbox.
         reply.execute("SELECT 1 FROM subscribers WHERE id = %s FOR UPDATE", (farmer,))
@@ -137,6 +156,33 @@ def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: st
         assert conn.execute("SELECT state FROM notifications").fetchone() == ("pending",)
         reply.commit()
         assert len(claim(conn, worker="A", settings=settings, now=local_time("12:00"))) == 1
+
+
+def test_the_hourly_cap_counts_the_same_kinds_within_a_batch_as_across_batches(
+    database_url: str,
+) -> None:
+    """A help answer claimed in the same batch as an alert does not use up the cap."""
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url, hourly_cap=1)
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        farmer = add_subscriber(
+            conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
+        )
+        enqueue_notice(conn, key="reply:1", kind=Kind.HELP, subscriber_ids=[farmer])
+        at = NOON - 600
+        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        fan_out(
+            conn,
+            reconcile(
+                conn, [episode], clear={}, window_start=at - 3600, now=NOON, late_after_s=900
+            ),
+        )
+        conn.commit()
+        sent = claim(conn, worker="A", settings=settings, now=local_time("12:00"))
+        kinds = conn.execute("SELECT kind, state FROM notifications ORDER BY id").fetchall()
+    assert len(sent) == 2
+    assert kinds == [(Kind.HELP, State.SENDING), (Kind.ALERT, State.SENDING)]
 
 
 # Quiet hours 21:00-05:00: when a warning claimed at each time of day may go out.
@@ -154,15 +200,29 @@ def test_quiet_hours_hold_a_warning_until_morning_and_never_a_critical_alert(
     with psycopg.connect(database_url) as conn:
         sync_registry(conn, load_registry(), deactivate_missing=False)
         for phone, quiet in (("0912000001", QUIET), ("0912000002", (None, None))):
-            new = NewSubscriber(name="Nông dân", phone=phone, stations=("KG-SR-01",),
-                                quiet_start=quiet[0], quiet_end=quiet[1])  # fmt: skip
+            new = NewSubscriber(
+                name="Nông dân",
+                phone=phone,
+                stations=("KG-SR-01",),
+                quiet_start=quiet[0],
+                quiet_end=quiet[1],
+            )
             add_subscriber(conn, new)
         episodes = [
             Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2),
             Episode("KG-SR-01", "shrimp.nh3.high", "threshold", at, 3, value=0.4),
         ]
-        fan_out(conn, reconcile(conn, episodes, clear={}, window_start=at - 3600,
-                                now=now.timestamp(), late_after_s=900))  # fmt: skip
+        fan_out(
+            conn,
+            reconcile(
+                conn,
+                episodes,
+                clear={},
+                window_start=at - 3600,
+                now=now.timestamp(),
+                late_after_s=900,
+            ),
+        )
         conn.commit()
         sent = claim(conn, worker="A", settings=settings, now=now)
         rows = conn.execute(

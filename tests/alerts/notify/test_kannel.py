@@ -28,8 +28,9 @@ def test_an_alert_arrives_as_the_exact_sms_and_its_delivery_is_recorded(sms: Sms
         texts = wait_for(lambda: sms.to(FARMER), timeout=30, what="the SMS at the carrier")
         wait_for(
             lambda: sms.scalar("SELECT state FROM notifications") == "delivered",
-            timeout=30, what="the delivery report",
-        )  # fmt: skip
+            timeout=30,
+            what="the delivery report",
+        )
     finally:
         stop(notifier)
     assert alert_id == 1
@@ -48,8 +49,9 @@ def test_vietnamese_with_diacritics_arrives_intact_as_ucs2(sms: Sms) -> None:
     try:
         wait_for(
             lambda: sms.scalar("SELECT state FROM notifications") == "delivered",
-            timeout=30, what="the delivery report",
-        )  # fmt: skip
+            timeout=30,
+            what="the delivery report",
+        )
     finally:
         stop(notifier)
     received = sms.kannel.received()
@@ -75,10 +77,13 @@ def test_killed_mid_send_and_restarted_sends_every_sms_exactly_once(sms: Sms) ->
     second = sms.notifier(batch_size="5")
     try:
         wait_for(
-            lambda: sms.scalar("SELECT count(*) FROM notifications WHERE state = 'delivered'")
-            == len(phones),
-            timeout=120, what="every notification delivered",
-        )  # fmt: skip
+            lambda: (
+                sms.scalar("SELECT count(*) FROM notifications WHERE state = 'delivered'")
+                == len(phones)
+            ),
+            timeout=120,
+            what="every notification delivered",
+        )
     finally:
         stop(second)
     received = sorted(m.to for m in sms.kannel.received())
@@ -98,14 +103,19 @@ def test_cooldown_hourly_cap_digest_and_critical_bypass(sms: Sms) -> None:
         sms.alert("KG-SR-01", "shrimp.do.low", 2, 3.1, AT + 3600)
         wait_for(
             lambda: sms.scalar("SELECT count(*) FROM notifications WHERE state = 'suppressed'"),
-            timeout=30, what="the repeat suppressed",
-        )  # fmt: skip
+            timeout=30,
+            what="the repeat suppressed",
+        )
         # Four more at once: two fill the hourly cap, two wait for one digest.
         later = [
             sms.alert("KG-SR-01", rule, 2, value, AT + 7200)
-            for rule, value in (("shrimp.ph.low", 6.8), ("shrimp.temp.high", 35.2),
-                                ("shrimp.sal.low", 4.1), ("shrimp.no2.high", 1.4))
-        ]  # fmt: skip
+            for rule, value in (
+                ("shrimp.ph.low", 6.8),
+                ("shrimp.temp.high", 35.2),
+                ("shrimp.sal.low", 4.1),
+                ("shrimp.no2.high", 1.4),
+            )
+        ]
         wait_for(lambda: len(sms.to(FARMER)) == 4, timeout=30, what="two SMS and a digest")
         # A critical alert goes out even with the cap spent.
         sms.alert("KG-SR-01", "shrimp.nh3.high", 3, 0.4, AT + 7200)
@@ -152,8 +162,9 @@ def test_tu_choi_opts_out_with_a_confirmation_and_nothing_after(sms: Sms) -> Non
         sms.alert("KG-SR-03", "shrimp.do.low", 3, 1.2, AT)
         wait_for(
             lambda: sms.scalar("SELECT count(*) FROM inbound_messages") == 1,
-            timeout=5, what="the reply stored",
-        )  # fmt: skip
+            timeout=5,
+            what="the reply stored",
+        )
     finally:
         stop(notifier)
     assert sms.to(FARMER) == [
@@ -191,17 +202,20 @@ def test_the_daily_budget_stops_routine_sms_and_tells_the_officers_once(sms: Sms
     # The budget is per local day: on the machine's clock, a run across midnight (17:00
     # UTC) would start a new day between the sends. The notifier runs when the alerts do.
     with sms.notifier_at(FixedClock(AT), daily_budget="2", hourly_cap="10"):
-        for rule, value in (("shrimp.ph.low", 6.8), ("shrimp.temp.high", 35.2),
-                            ("shrimp.sal.low", 4.1)):  # fmt: skip
+        for rule, value in (
+            ("shrimp.ph.low", 6.8),
+            ("shrimp.temp.high", 35.2),
+            ("shrimp.sal.low", 4.1),
+        ):
             sms.alert("KG-SR-01", rule, 2, value, AT)
         wait_for(lambda: sms.to(OFFICER), timeout=30, what="the budget notice")
         sms.alert("KG-SR-01", "shrimp.nh3.high", 3, 0.4, AT)  # critical: still sent
         wait_for(lambda: len(sms.to(FARMER)) == 3, timeout=30, what="the critical SMS")
         wait_for(
-            lambda: sms.scalar("SELECT count(*) FROM notifications WHERE state = 'delivered'")
-            == 4,
-            timeout=30, what="the delivery reports",
-        )  # fmt: skip
+            lambda: sms.scalar("SELECT count(*) FROM notifications WHERE state = 'delivered'") == 4,
+            timeout=30,
+            what="the delivery reports",
+        )
     farmer = sms.to(FARMER)
     assert farmer[2].startswith("KHAN CAP ")
     assert sms.to(OFFICER) == [

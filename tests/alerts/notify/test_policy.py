@@ -6,7 +6,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from alerts.notify.policy import Action, Facts, Limits, decide, quiet_until
+from alerts.notify.policy import Action, Facts, Limits, Reason, decide, quiet_until
+from alerts.notify.states import CAP_COUNTED_KINDS, CAPPED_KINDS, Kind
 
 NIGHT = (time(21, 0), time(5, 0))  # crosses midnight
 NOON = (time(11, 30), time(13, 30))
@@ -44,38 +45,61 @@ def test_quiet_hours(now: datetime, quiet: tuple[time, time] | None, until: date
 
 
 def facts(**given: object) -> Facts:
-    base: dict[str, object] = {"kind": "alert", "severity": 2, "now": local(14)}
+    base: dict[str, object] = {"kind": Kind.ALERT, "severity": 2, "now": local(14)}
     return Facts(**{**base, **given})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("given", "action", "reason"),
     [
-        ({}, Action.SEND, ""),
-        ({"subscribed": False}, Action.CANCEL, "opted out or removed"),
-        ({"alert_resolved": True}, Action.CANCEL, "alert resolved before sending"),
-        ({"kind": "resolved", "alert_was_sent": False}, Action.CANCEL, "the alert was never sent"),
-        ({"cooled_severity": 2}, Action.SUPPRESS, "cooldown: same station and rule sent recently"),
-        ({"cooled_severity": 3}, Action.SUPPRESS, "cooldown: same station and rule sent recently"),
-        ({"cooled_severity": 1}, Action.SEND, ""),  # it got worse: sent
-        ({"severity": 3, "cooled_severity": 3}, Action.SUPPRESS,
-         "cooldown: same station and rule sent recently"),
-        ({"now": local(23), "quiet": NIGHT}, Action.POSTPONE, "quiet hours"),
-        ({"now": local(23), "quiet": NIGHT, "severity": 3}, Action.SEND, ""),  # critical bypass
-        ({"sent_last_hour": 3}, Action.SEND, ""),
-        ({"sent_last_hour": 4}, Action.HOLD, "hourly cap: folded into a digest"),
-        ({"sent_last_hour": 4, "severity": 3}, Action.SEND, ""),
-        ({"kind": "resolved", "sent_last_hour": 4}, Action.HOLD,
-         "hourly cap: folded into a digest"),
-        ({"kind": "digest", "sent_last_hour": 9}, Action.SEND, ""),
-        ({"sent_today": 100}, Action.SUPPRESS, "daily budget spent"),
-        ({"sent_today": 100, "severity": 3}, Action.SEND, ""),
-        ({"kind": "escalation", "severity": 3, "sent_today": 500}, Action.SEND, ""),
-        ({"kind": "optout", "subscribed": False, "quiet": NIGHT, "now": local(23)},
-         Action.SEND, ""),
-        ({"kind": "budget", "sent_today": 100}, Action.SEND, ""),
+        ({}, Action.SEND, None),
+        ({"subscribed": False}, Action.CANCEL, Reason.OPTED_OUT),
+        ({"alert_resolved": True}, Action.CANCEL, Reason.ALERT_RESOLVED),
+        ({"kind": Kind.RESOLVED, "alert_was_sent": False}, Action.CANCEL, Reason.ALERT_NEVER_SENT),
+        ({"cooled_severity": 2}, Action.SUPPRESS, Reason.COOLDOWN),
+        ({"cooled_severity": 3}, Action.SUPPRESS, Reason.COOLDOWN),
+        ({"cooled_severity": 1}, Action.SEND, None),  # it got worse: sent
+        ({"severity": 3, "cooled_severity": 3}, Action.SUPPRESS, Reason.COOLDOWN),
+        ({"now": local(23), "quiet": NIGHT}, Action.POSTPONE, Reason.QUIET_HOURS),
+        ({"now": local(23), "quiet": NIGHT, "severity": 3}, Action.SEND, None),  # critical bypass
+        ({"sent_last_hour": 3}, Action.SEND, None),
+        ({"sent_last_hour": 4}, Action.HOLD, Reason.HOURLY_CAP),
+        ({"sent_last_hour": 4, "severity": 3}, Action.SEND, None),
+        ({"kind": Kind.RESOLVED, "sent_last_hour": 4}, Action.HOLD, Reason.HOURLY_CAP),
+        # The cap counts digests but never holds one: held messages go out in it.
+        ({"kind": Kind.DIGEST, "sent_last_hour": 9}, Action.SEND, None),
+        ({"sent_today": 100}, Action.SUPPRESS, Reason.DAILY_BUDGET),
+        ({"sent_today": 100, "severity": 3}, Action.SEND, None),
+        ({"kind": Kind.ESCALATION, "severity": 3, "sent_today": 500}, Action.SEND, None),
+        (
+            {"kind": Kind.OPTOUT, "subscribed": False, "quiet": NIGHT, "now": local(23)},
+            Action.SEND,
+            None,
+        ),
+        ({"kind": Kind.BUDGET, "sent_today": 100}, Action.SEND, None),
     ],
-)  # fmt: skip
-def test_decisions(given: dict[str, object], action: Action, reason: str) -> None:
+)
+def test_decisions(given: dict[str, object], action: Action, reason: Reason | None) -> None:
     decision = decide(facts(**given), LIMITS)
     assert (decision.action, decision.reason) == (action, reason)
+
+
+@pytest.mark.parametrize(
+    ("reason", "text"),
+    [
+        (Reason.OPTED_OUT, "opted out or removed"),
+        (Reason.ALERT_RESOLVED, "alert resolved before sending"),
+        (Reason.ALERT_NEVER_SENT, "the alert was never sent"),
+        (Reason.COOLDOWN, "cooldown: same station and rule sent recently"),
+        (Reason.QUIET_HOURS, "quiet hours"),
+        (Reason.DAILY_BUDGET, "daily budget spent"),
+        (Reason.HOURLY_CAP, "hourly cap: folded into a digest"),
+    ],
+)
+def test_reasons_are_stored_in_words(reason: Reason, text: str) -> None:
+    assert reason.text == text
+
+
+def test_the_cap_counts_what_it_holds_and_digests() -> None:
+    assert {Kind.ALERT, Kind.RESOLVED} == CAPPED_KINDS
+    assert {Kind.ALERT, Kind.RESOLVED, Kind.DIGEST} == CAP_COUNTED_KINDS

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts import load_profiles
-from alerts.notify.messages import (
+from alerts.notify.states import ALERT_KINDS, NOTICE_KINDS, Kind
+from alerts.notify.templates import (
+    ALERT,
     NOTICES,
     AlertFacts,
     DigestItem,
@@ -24,51 +26,73 @@ from stations import load_registry
 AT = datetime(2026, 11, 22, 21, 35, tzinfo=UTC)
 REGISTRY = load_registry()
 LONGEST_STATION = max(REGISTRY.stations.values(), key=lambda s: len(s.name_vi))
-BUILTIN = ["station.offline", "forecast.do.dawn", "maintenance.tss",
-           "pollution.upstream.KG-EF-02.cod"]  # fmt: skip
+BUILTIN = [
+    "station.offline",
+    "forecast.do.dawn",
+    "maintenance.tss",
+    "pollution.upstream.KG-EF-02.cod",
+]
 
 
 def every_rule() -> list[tuple[str, str, dict[Language, str]]]:
     rows = load_profiles().as_rows(REGISTRY.stations.values())
-    found = {r.rule_id: (r.quantity, r.units, {"vi": r.message_vi, "en": r.message_en})
-             for r in rows}  # fmt: skip
+    found = {
+        r.rule_id: (r.quantity, r.units, {"vi": r.message_vi, "en": r.message_en}) for r in rows
+    }
     return [*found.values(), *(rule_text(rule) for rule in BUILTIN)]
 
 
 def worst(quantity: str, units: str, advice: dict[Language, str], severity: int) -> AlertFacts:
     return AlertFacts(
-        alert_id=999_999_999, station_id="KG-EF-02",
+        alert_id=999_999_999,
+        station_id="KG-EF-02",
         station={"vi": LONGEST_STATION.name_vi, "en": LONGEST_STATION.name_en},
-        quantity=quantity, units=units, value=-12345.678, advice=advice, severity=severity,
+        quantity=quantity,
+        units=units,
+        value=-12345.678,
+        advice=advice,
+        severity=severity,
         at=AT,
-    )  # fmt: skip
+    )
 
 
-@pytest.mark.parametrize("kind", ["alert", "escalation", "resolved"])
+@pytest.mark.parametrize("kind", sorted(ALERT_KINDS))
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("diacritics", [False, True])
 def test_alert_templates_fit_at_worst_case_lengths(
-    kind: str, language: Language, diacritics: bool
+    kind: Kind, language: Language, diacritics: bool
 ) -> None:
+    assert set(ALERT[language]) == ALERT_KINDS
     for quantity, units, advice in every_rule():
         for severity in (1, 2, 3):
             facts = worst(quantity, units, advice, severity)
-            rendered = render_alert(kind, facts, language=language,  # type: ignore[arg-type]
-                                    diacritics=diacritics, minutes=1440)  # fmt: skip
+            rendered = render_alert(
+                kind,
+                facts,
+                language=language,
+                diacritics=diacritics,
+                minutes=1440,
+            )
             limit = 2 if diacritics else 1
             assert rendered.segments <= limit, rendered.text
             assert rendered.coding is (Coding.UCS2 if diacritics else Coding.GSM7)
             assert rendered.text.endswith(alert_code(999_999_999))
-            assert ("-12346" if kind != "resolved" else "") in rendered.text
+            assert ("-12346" if kind != Kind.RESOLVED else "") in rendered.text
 
 
 def test_a_typical_alert_keeps_the_station_name_and_advice() -> None:
     quantity, units, advice = next(r for r in every_rule() if r[0] == "do")
     facts = AlertFacts(
-        alert_id=7, station_id="KG-SR-02", station={"vi": "Kênh Thứ Mười Một, An Minh",
-        "en": "Thu Muoi Mot Canal, An Minh"}, quantity=quantity, units=units, value=2.345,
-        advice=advice, severity=2, at=AT,
-    )  # fmt: skip
+        alert_id=7,
+        station_id="KG-SR-02",
+        station={"vi": "Kênh Thứ Mười Một, An Minh", "en": "Thu Muoi Mot Canal, An Minh"},
+        quantity=quantity,
+        units=units,
+        value=2.345,
+        advice=advice,
+        severity=2,
+        at=AT,
+    )
     vi = render_alert("alert", facts, language="vi", diacritics=False)
     en = render_alert("alert", facts, language="en", diacritics=False)
     assert vi.text == (
@@ -85,8 +109,10 @@ def test_a_typical_alert_keeps_the_station_name_and_advice() -> None:
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("diacritics", [False, True])
 def test_digest_lists_what_fits_and_counts_the_rest(language: Language, diacritics: bool) -> None:
-    items = [DigestItem(999_999_000 + n, "KG-EF-02", "sal_drop_24h", -12345.678, 1 + n % 3)
-             for n in range(40)]  # fmt: skip
+    items = [
+        DigestItem(999_999_000 + n, "KG-EF-02", "sal_drop_24h", -12345.678, 1 + n % 3)
+        for n in range(40)
+    ]
     rendered = render_digest(items, language=language, diacritics=diacritics)
     assert rendered.segments <= (2 if diacritics else 1)
     assert rendered.text.startswith("40 ")
@@ -104,7 +130,14 @@ def test_digest_of_two() -> None:
 @pytest.mark.parametrize("language", ["vi", "en"])
 @pytest.mark.parametrize("diacritics", [False, True])
 def test_notices_fit(language: Language, diacritics: bool) -> None:
-    for notice in NOTICES[language]:
-        rendered = render_notice(notice, language=language, diacritics=diacritics,  # type: ignore[arg-type]
-                                 budget="1000000", code="ZZZZZZ", station="KG-EF-02")  # fmt: skip
+    assert set(NOTICES[language]) == NOTICE_KINDS
+    for notice in NOTICE_KINDS:
+        rendered = render_notice(
+            notice,
+            language=language,
+            diacritics=diacritics,
+            budget="1000000",
+            code="ZZZZZZ",
+            station="KG-EF-02",
+        )
         assert rendered.segments <= (2 if diacritics else 1), rendered.text

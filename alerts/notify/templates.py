@@ -16,6 +16,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from alerts import dawn, silence
+from alerts.notify.states import Kind
 from alerts.notify.text import Coding, fits, segments, to_gsm7
 from telemetry import PARAMETERS
 
@@ -23,9 +24,7 @@ __all__ = [
     "MAX_SEGMENTS",
     "AlertFacts",
     "DigestItem",
-    "Kind",
     "Language",
-    "Notice",
     "Rendered",
     "alert_code",
     "parse_alert_code",
@@ -36,8 +35,6 @@ __all__ = [
 ]
 
 Language = Literal["vi", "en"]
-Kind = Literal["alert", "escalation", "resolved"]
-Notice = Literal["budget", "optout", "ack", "ack_refused", "help"]
 
 LOCAL: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_SEGMENTS: Final = {Coding.GSM7: 1, Coding.UCS2: 2}
@@ -49,55 +46,69 @@ TIERS: Final[Mapping[Language, Mapping[int, str]]] = {
 }
 ALERT: Final[Mapping[Language, Mapping[Kind, str]]] = {
     "vi": {
-        "alert": "{tier} {station} {time}: {advice} ({quantity} {value}). Trả lời OK {code}",
-        "escalation": "CHƯA AI XỬ LÝ sau {minutes} phút: {tier} {station} {time}: {advice}"
+        Kind.ALERT: "{tier} {station} {time}: {advice} ({quantity} {value}). Trả lời OK {code}",
+        Kind.ESCALATION: "CHƯA AI XỬ LÝ sau {minutes} phút: {tier} {station} {time}: {advice}"
         " ({quantity} {value}). Trả lời OK {code}",
-        "resolved": "HẾT {tier} {station} {time}: {condition} đã qua. Mã {code}",
+        Kind.RESOLVED: "HẾT {tier} {station} {time}: {condition} đã qua. Mã {code}",
     },
     "en": {
-        "alert": "{tier} {station} {time}: {advice} ({quantity} {value}). Reply OK {code}",
-        "escalation": "NOT ACKNOWLEDGED after {minutes} min: {tier} {station} {time}: {advice}"
+        Kind.ALERT: "{tier} {station} {time}: {advice} ({quantity} {value}). Reply OK {code}",
+        Kind.ESCALATION: "NOT ACKNOWLEDGED after {minutes} min: {tier} {station} {time}: {advice}"
         " ({quantity} {value}). Reply OK {code}",
-        "resolved": "OVER: {tier} {station} {time}: {condition} has cleared. Code {code}",
+        Kind.RESOLVED: "OVER: {tier} {station} {time}: {condition} has cleared. Code {code}",
     },
 }
 DIGEST: Final[Mapping[Language, str]] = {
     "vi": "{count} cảnh báo mới: {items}. Trả lời OK <mã> để xác nhận",
     "en": "{count} new alerts: {items}. Reply OK <code> to acknowledge",
 }
-NOTICES: Final[Mapping[Language, Mapping[Notice, str]]] = {
+NOTICES: Final[Mapping[Language, Mapping[Kind, str]]] = {
     "vi": {
-        "budget": "AquaWatch đã gửi hết {budget} tin SMS của hôm nay. Tin không khẩn dừng đến"
+        Kind.BUDGET: "AquaWatch đã gửi hết {budget} tin SMS của hôm nay. Tin không khẩn dừng đến"
         " 0 giờ; tin KHẨN CẤP vẫn được gửi.",
-        "optout": "Bạn đã ngừng nhận tin AquaWatch. Muốn nhận lại, xin liên hệ cán bộ thủy sản.",
-        "ack": "Đã xác nhận cảnh báo {code} tại {station}. Cảm ơn.",
-        "ack_refused": "Không xác nhận được: mã sai, cảnh báo đã đóng hoặc bạn không"
+        Kind.OPTOUT: "Bạn đã ngừng nhận tin AquaWatch. Muốn nhận lại, xin liên hệ cán bộ thủy sản.",
+        Kind.ACK: "Đã xác nhận cảnh báo {code} tại {station}. Cảm ơn.",
+        Kind.ACK_REFUSED: "Không xác nhận được: mã sai, cảnh báo đã đóng hoặc bạn không"
         " theo dõi trạm này.",
-        "help": "Soạn OK <mã> để xác nhận cảnh báo, TU CHOI để ngừng nhận tin AquaWatch.",
+        Kind.HELP: "Soạn OK <mã> để xác nhận cảnh báo, TU CHOI để ngừng nhận tin AquaWatch.",
     },
     "en": {
-        "budget": "AquaWatch has sent all {budget} SMS of today's budget. Non-urgent messages"
+        Kind.BUDGET: "AquaWatch has sent all {budget} SMS of today's budget. Non-urgent messages"
         " stop until midnight; URGENT ones are still sent.",
-        "optout": "You will get no more AquaWatch SMS. To get them again, ask your fisheries"
+        Kind.OPTOUT: "You will get no more AquaWatch SMS. To get them again, ask your fisheries"
         " officer.",
-        "ack": "Alert {code} at {station} acknowledged. Thank you.",
-        "ack_refused": "Could not acknowledge: wrong code, alert closed, or you do not"
+        Kind.ACK: "Alert {code} at {station} acknowledged. Thank you.",
+        Kind.ACK_REFUSED: "Could not acknowledge: wrong code, alert closed, or you do not"
         " follow this station.",
-        "help": "Send OK <code> to acknowledge an alert, STOP to get no more AquaWatch SMS.",
+        Kind.HELP: "Send OK <code> to acknowledge an alert, STOP to get no more AquaWatch SMS.",
     },
 }
 QUANTITIES: Final[Mapping[Language, Mapping[str, str]]] = {
     "vi": {
-        "temp": "Nhiệt độ", "sal": "Độ mặn", "sal_drop_24h": "Độ mặn giảm/24h",
-        "ph_swing": "pH dao động/24h", "risk_score": "Điểm rủi ro", "tn": "Tổng N",
-        "tp": "Tổng P", "do_dawn": "DO rạng sáng", "turb": "Độ đục", "flow": "Lưu lượng",
+        "temp": "Nhiệt độ",
+        "sal": "Độ mặn",
+        "sal_drop_24h": "Độ mặn giảm/24h",
+        "ph_swing": "pH dao động/24h",
+        "risk_score": "Điểm rủi ro",
+        "tn": "Tổng N",
+        "tp": "Tổng P",
+        "do_dawn": "DO rạng sáng",
+        "turb": "Độ đục",
+        "flow": "Lưu lượng",
     },
     "en": {
-        "temp": "Temp", "sal": "Salinity", "sal_drop_24h": "Salinity fall/24h",
-        "ph_swing": "pH swing/24h", "risk_score": "Risk score", "tn": "Total N",
-        "tp": "Total P", "do_dawn": "Dawn DO", "turb": "Turbidity", "flow": "Flow",
+        "temp": "Temp",
+        "sal": "Salinity",
+        "sal_drop_24h": "Salinity fall/24h",
+        "ph_swing": "pH swing/24h",
+        "risk_score": "Risk score",
+        "tn": "Total N",
+        "tp": "Total P",
+        "do_dawn": "Dawn DO",
+        "turb": "Turbidity",
+        "flow": "Flow",
     },
-}  # fmt: skip
+}
 _SHORT_CODES: Final = {"ph": "pH", "nh3": "NH3"}
 
 
@@ -226,7 +237,7 @@ def render_alert(
     diacritics: bool,
     minutes: int = 0,
 ) -> Rendered:
-    """Render an alert, escalation or resolved message for one subscriber."""
+    """Render an alert, escalation or resolved message (``ALERT_KINDS``) for one subscriber."""
     advice = facts.advice[language]
     fields = {
         "tier": TIERS[language][facts.severity],
@@ -261,10 +272,8 @@ def render_digest(items: Sequence[DigestItem], *, language: Language, diacritics
     return _finish(template.format(count=len(parts), items=f"+{len(parts)}"), diacritics=diacritics)
 
 
-def render_notice(
-    notice: Notice, *, language: Language, diacritics: bool, **fields: str
-) -> Rendered:
-    """Render a service message (budget, opt-out, acknowledgement, help)."""
+def render_notice(notice: Kind, *, language: Language, diacritics: bool, **fields: str) -> Rendered:
+    """Render a service message (budget, opt-out, acknowledgement, help): a ``NOTICE_KINDS``."""
     text = NOTICES[language][notice].format(**fields)
     return _fit("{text}", {"text": text}, diacritics=diacritics, short="")
 
