@@ -4,8 +4,9 @@ Evaluates committed readings tick by tick (``aquawatch alerts``), stores QC flag
 readings, and turns the episodes it finds into alerts and alert events exactly once.
 """
 
+from alerts.config.quality import QualityConfig, QualityConfigError, load_quality_config
+from alerts.config.threshold_profiles import CompiledRule, ProfileError, Profiles, load_profiles
 from alerts.engine import Engine
-from alerts.lifecycle import AlertError, Episode, Severity, Transition, acknowledge, resolve
 from alerts.notify import (
     NewSubscriber,
     NotifySettings,
@@ -21,8 +22,14 @@ from alerts.notify import (
     remove_subscriber,
     replace_subscriber,
 )
-from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
-from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
+from alerts.persistence.lifecycle import (
+    AlertError,
+    Episode,
+    Severity,
+    Transition,
+    acknowledge,
+    resolve,
+)
 from alerts.settings import AlertSettings
 
 __all__ = [

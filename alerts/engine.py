@@ -28,17 +28,17 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from alerts import store
-from alerts.dawn import dawn_forecast
-from alerts.lifecycle import Episode, Transition, reconcile
-from alerts.maintenance import notices
+from alerts.config.quality import QualityConfig
+from alerts.config.threshold_profiles import Profiles
+from alerts.detectors.dawn import dawn_forecast
+from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
+from alerts.detectors.sensor_notices import notices
+from alerts.detectors.silence import silence
+from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
-from alerts.profiles import Profiles
-from alerts.quality import QualityConfig
-from alerts.rules import RECENT_COLUMNS, RuleDetector
+from alerts.persistence import store
+from alerts.persistence.lifecycle import Episode, Transition, reconcile
 from alerts.settings import AlertSettings
-from alerts.silence import silence
-from alerts.window import Batch, Window
 from stations import Registry, Station
 from telemetry import Clock, QCFlag
 

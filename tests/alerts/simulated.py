@@ -7,12 +7,12 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.lifecycle import Episode
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
+from alerts.kernels.window import Batch
+from alerts.persistence.lifecycle import Episode
 from alerts.settings import AlertSettings
-from alerts.window import Batch
 from stations import Registry, Station
 from telemetry import PARAMETERS
 

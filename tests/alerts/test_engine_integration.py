@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from simulators import resolve_time
 from stations import load_registry

@@ -7,12 +7,12 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.lifecycle import Episode, Severity
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
+from alerts.kernels.window import Batch
+from alerts.persistence.lifecycle import Episode, Severity
 from alerts.settings import AlertSettings
-from alerts.window import Batch
 from stations import parse_registry
 from telemetry import PARAMETERS
 from tests.alerts.real_data import COLUMNS, CST, column, times_of

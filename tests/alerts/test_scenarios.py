@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from alerts.lifecycle import Severity
+from alerts.persistence.lifecycle import Severity
 from simulators import DoCrash, EffluentPulse, compile_scenarios, load_scenario, simulate
 from stations import load_registry
 from tests.alerts.simulated import DAY, engine_over

@@ -7,9 +7,9 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate

@@ -1,0 +1,416 @@
+"""Threshold profiles: every limit is data with units, a source and a verify flag.
+
+The YAML files in ``alerts/config/profiles/`` (one per profile, plus ``stations.yaml`` with the
+per-station choices, overrides and downstream links) are parsed into the models of
+``alerts.config.profile_schema`` and checked here; every problem names the file and the field.
+:meth:`Profiles.rules_for` compiles one station's rules (``alerts.config.compiled_rules``):
+options chosen (species, regulation, column, Kq, Kf, class), per-choice values picked,
+limits scaled (Cmax = C x Kq x Kf), station overrides applied. The folder's README.md
+documents the format for the officers who edit it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from importlib.resources.abc import Traversable
+from itertools import product
+from pathlib import Path
+
+from alerts.config.compiled_rules import (
+    CompiledRule,
+    DownstreamLink,
+    LimitEdit,
+    ThresholdRow,
+    change_rule,
+    compile_rule,
+    risk_config,
+)
+from alerts.config.profile_schema import (
+    DERIVED,
+    QUANTITIES,
+    TIER_NAMES,
+    Bad,
+    Chosen,
+    Direction,
+    Family,
+    ProfileError,
+    ProfileFile,
+    RuleSet,
+    RuleSpec,
+    StationEntry,
+    StationsFile,
+    Tier,
+    Value,
+    order_problem,
+    pick,
+    prefixed,
+)
+from alerts.kernels.risk import RiskConfig
+from stations import Station, StationKind
+from telemetry import validate_yaml
+
+__all__ = [
+    "QUANTITIES",
+    "CompiledRule",
+    "Direction",
+    "DownstreamLink",
+    "Family",
+    "ProfileError",
+    "Profiles",
+    "ThresholdRow",
+    "Tier",
+    "load_profiles",
+    "parse_profiles",
+]
+
+
+def _allowed(profile: ProfileFile, rule_set: RuleSet | None, option: str) -> list[str]:
+    allows = {} if rule_set is None else rule_set.allows
+    return allows.get(option) or profile.options[option].choices or []
+
+
+def _keyed(profile: ProfileFile, rule_set: RuleSet | None, value: Value, bad: Bad, at: str) -> str:
+    """The option a per-choice value is keyed by ('' for a plain number or a problem)."""
+    if not isinstance(value, dict):
+        return ""
+    owners = {o for k in value for o, spec in profile.options.items() if k in (spec.choices or ())}
+    if len(owners) != 1:
+        bad(at, f"keys {sorted(value)} must be the choices of one option of this profile")
+        return ""
+    option = owners.pop()
+    if set(value) != set(expected := _allowed(profile, rule_set, option)):
+        bad(at, f"needs one value (or null) for each {option} in {expected}, got {sorted(value)}")
+        return ""
+    return option
+
+
+def _check_rule(profile: ProfileFile, rule_set: RuleSet, rule: RuleSpec, bad: Bad) -> None:
+    quantity = QUANTITIES.get(rule.quantity)
+    if quantity is None:
+        bad(".quantity", f"unknown {rule.quantity!r}; derived: {[q.code for q in DERIVED]}")
+    elif rule.units != quantity.unit:
+        bad(".units", f"{rule.units!r} differs from the unit of {quantity.code}: {quantity.unit!r}")
+    if rule.limit is not None and (rule.tiers or rule_set.limit_tiers is None):
+        bad(".limit", "needs limit_tiers in its set, and no tiers beside it")
+    elif rule.limit is not None and rule.direction is Direction.BELOW:
+        bad(".limit", "limit_tiers scale upper limits only; give tiers for a lower limit")
+    elif rule.limit is None and not rule.tiers:
+        bad(".tiers", "at least one of advisory, warning, critical")
+    fields = {f".tiers.{n}": t.value for n, t in rule.tiers.items()} | {".limit": rule.limit}
+    used = {o for at, v in fields.items() if (o := _keyed(profile, rule_set, v, bad, at))}
+    options = sorted(used)
+    for combo in product(*(_allowed(profile, rule_set, o) for o in options)):
+        chosen: Chosen = dict(zip(options, combo, strict=True))
+        tiers = [pick(rule.tiers[n].value, chosen) if n in rule.tiers else None for n in TIER_NAMES]
+        if problem := order_problem(rule.direction, tiers):
+            bad(
+                f".tiers.{problem[0]}", problem[1] + (f" (for {', '.join(combo)})" if combo else "")
+            )
+
+
+def check_profile(file: str, profile: ProfileFile) -> list[str]:
+    """What is wrong in a parsed profile beyond its structure, each naming the field."""
+    problems: list[str] = []
+
+    def bad(at: str, message: str) -> None:
+        problems.append(f"{file}: {at}: {message}")
+
+    if profile.profile != Path(file).stem:
+        bad("profile", f"must be the file's name, {Path(file).stem!r}")
+    choices = [c for o in profile.options.values() for c in o.choices or ()]
+    if len(set(choices)) != len(choices):
+        bad("options", "a choice may belong to one option only (values are keyed by choice)")
+    for i, rule_set in enumerate(profile.sets):
+        at = f"sets[{i}]"
+        if [s.id for s in profile.sets].index(rule_set.id) != i:
+            bad(f"{at}.id", f"{rule_set.id!r} is used twice")
+        for key, picked in [
+            *((k, [v]) for k, v in rule_set.when.items()),
+            *rule_set.allows.items(),
+        ]:
+            option = profile.options.get(key)
+            if option is None or option.choices is None or not set(picked) <= set(option.choices):
+                bad(f"{at}.{key}", f"{picked} are not choices of an option {key!r}")
+        for key in rule_set.scale_by:
+            if key not in profile.options or profile.options[key].choices is not None:
+                bad(f"{at}.scale_by", f"{key!r} is not a number option of this profile")
+        if rule_set.limit_tiers is not None:
+            lt = rule_set.limit_tiers
+            if problem := order_problem(Direction.ABOVE, (lt.advisory, lt.warning, lt.critical)):
+                bad(f"{at}.limit_tiers.{problem[0]}", problem[1])
+        if rule_set.enabled and not rule_set.rules:
+            bad(f"{at}.rules", "an enabled set needs at least one rule")
+        for j, rule in enumerate(rule_set.rules):
+            where = f"{at}.rules[{j}]"
+            if [r.id for r in rule_set.rules].index(rule.id) != j:
+                bad(f"{where}.id", f"{rule.id!r} is used twice in the set")
+            _check_rule(profile, rule_set, rule, prefixed(bad, where))
+    if profile.risk is not None:
+        for name in ("do_threshold", "nh3_limit", "ph_swing_limit", "sal_swing_limit"):
+            value = getattr(profile.risk, name)
+            _keyed(profile, None, value, bad, f"risk.{name}")
+            numbers = value.values() if isinstance(value, dict) else [value]
+            if any(v is None or v <= 0 for v in numbers):
+                bad(f"risk.{name}", "must be positive (for every choice)")
+    return problems
+
+
+class Profiles:
+    """The threshold profiles and per-station settings, validated and read-only.
+
+    Args:
+        profiles: Parsed profile files by profile name.
+        stations: The parsed ``stations.yaml``.
+        source: Where they were read from (for messages).
+        digest: SHA-256 of the files' contents (stored with synced rows).
+
+    Raises:
+        ProfileError: The station settings do not fit the profiles.
+    """
+
+    def __init__(
+        self, profiles: Mapping[str, ProfileFile], stations: StationsFile, *, source: str,
+        digest: str,
+    ) -> None:  # fmt: skip
+        self._profiles = dict(profiles)
+        self._entries = stations.stations
+        self._default = {kind: n for n, p in profiles.items() for kind in p.station_kinds}
+        self.source = source
+        self.digest = digest
+        self.edits: Mapping[tuple[str, str], LimitEdit] = {}
+        notice = stations.downstream_notice
+        links = [(sid, link) for sid, e in self._entries.items() for link in e.downstream]
+        self.links: tuple[DownstreamLink, ...] = tuple(
+            DownstreamLink(sid, link.station, Tier[link.min_tier.upper()],
+                           f"{notice.rule_prefix}.{sid}", notice.message_vi, notice.message_en,
+                           notice.source, link.note)
+            for sid, link in links if notice is not None
+        )  # fmt: skip
+        problems = [
+            f"{kind.value} (station kind): exactly one profile must list it in station_kinds,"
+            f" not {sorted(n for n, p in profiles.items() if kind in p.station_kinds)}"
+            for kind in StationKind
+            if sum(kind in p.station_kinds for p in profiles.values()) != 1
+        ]
+        known = {r.id for p in profiles.values() for s in p.sets for r in s.rules}
+        for sid, entry in self._entries.items():
+            if entry.profiles is not None:
+                problems += self._compile(sid, None, entry, 1.0)[1]
+            else:  # the station's kind decides its profile: validate() checks the rest
+                problems += [
+                    f"stations.yaml: stations.{sid}.rules.{rid}: no such rule in any profile"
+                    for rid in entry.rules
+                    if rid not in known
+                ]
+        if problems:
+            raise ProfileError(problems)
+
+    def with_edits(self, edits: Mapping[tuple[str, str], LimitEdit]) -> Profiles:
+        """These profiles with limits people changed, by (station, rule), in force."""
+        edited = copy.copy(self)
+        edited.edits = dict(edits)
+        return edited
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The profile names, sorted."""
+        return tuple(sorted(self._profiles))
+
+    def _entry(self, station: Station) -> StationEntry | None:
+        return self._entries.get(station.id) or self._entries.get(station.clone_of or "")
+
+    def _selection(
+        self, sid: str, kind: StationKind | None, entry: StationEntry | None, bad: list[str]
+    ) -> list[tuple[ProfileFile, Chosen, str]]:
+        selected = entry.profiles if entry is not None else None
+        if selected is None:
+            selected = {self._default[kind]: {}} if kind in self._default else {}
+        found = []
+        for name, raw in selected.items():
+            at = f"stations.yaml: stations.{sid}.profiles.{name}"
+            profile = self._profiles.get(name)
+            if profile is None:
+                bad.append(f"{at}: unknown profile; known: {', '.join(self.names)}")
+                continue
+            bad += [f"{at}.{k}: not an option of {name}" for k in raw if k not in profile.options]
+            chosen: Chosen = {k: raw.get(k, o.default) for k, o in profile.options.items()}
+            bad += [
+                f"{at}.{k}: {chosen[k]!r} is not allowed; "
+                + (f"one of {o.choices}" if o.choices else f"from {o.minimum} to {o.maximum}")
+                for k, o in profile.options.items()
+                if not o.accepts(chosen[k])
+            ]
+            found.append((profile, chosen, at))
+        return found
+
+    def _compile(
+        self, sid: str, kind: StationKind | None, entry: StationEntry | None, interval_s: float
+    ) -> tuple[list[CompiledRule], list[str]]:
+        bad: list[str] = []
+
+        def report(field: str, message: str) -> None:
+            bad.append(f"{field}: {message}")
+
+        selection = self._selection(sid, kind, entry, bad)
+        rules: list[CompiledRule] = []
+        for profile, chosen, at in [] if bad else selection:
+            active = [s for s in profile.sets if all(chosen[k] == v for k, v in s.when.items())]
+            for key in sorted({k for s in profile.sets for k in s.when}):
+                if not any(s.enabled and key in s.when for s in active):
+                    bad.append(f"{at}.{key}: {chosen[key]!r} has no enabled rule set")
+            for rule_set in (s for s in active if s.enabled):
+                outside = [
+                    f"{at}.{k}: {chosen[k]!r} is not defined by {rule_set.id} (only {allowed})"
+                    for k, allowed in rule_set.allows.items()
+                    if chosen[k] not in allowed
+                ]
+                bad += outside
+                if not outside:
+                    rules += [
+                        compile_rule(sid, profile, rule_set, rule, chosen, interval_s)
+                        for rule in rule_set.rules
+                        if rule.enabled
+                    ]
+        at = f"stations.yaml: stations.{sid}.rules"
+        ids = [r.rule_id for r in rules]
+        bad += [f"{at}: {i} comes from two rule sets" for i in sorted(set(ids)) if ids.count(i) > 1]
+        changes = {} if entry is None else entry.rules
+        bad += [f"{at}.{rid}: no such rule at this station" for rid in changes if rid not in ids]
+        result = []
+        for rule in rules:
+            change = changes.get(rule.rule_id)
+            if change is not None and not change.enabled:
+                continue
+            if change is not None:
+                rule = change_rule(rule, change, prefixed(report, f"{at}.{rule.rule_id}"))
+            if rule.top_tier:
+                result.append(rule)
+        return ([], bad) if bad else (result, bad)
+
+    def rules_for(self, station: Station, *, measured_only: bool = True) -> list[CompiledRule]:
+        """Compile the rules of one station.
+
+        Args:
+            station: The station (its kind picks the profile unless stations.yaml lists it).
+            measured_only: Leave out rules whose quantity the station cannot produce.
+
+        Raises:
+            ProfileError: The station's settings do not fit its profiles.
+        """
+        interval = float(station.sampling_interval_s)
+        rules, bad = self._compile(station.id, station.kind, self._entry(station), interval)
+        if bad:
+            raise ProfileError(bad)
+        rules = [
+            edit.apply(r) if (edit := self.edits.get((station.id, r.rule_id))) else r for r in rules
+        ]
+        have = set(station.parameters)
+        needs = {r.quantity: QUANTITIES[r.quantity].needs for r in rules}
+        return [
+            r for r in rules if not measured_only or all(have & set(g) for g in needs[r.quantity])
+        ]
+
+    def compile(self, stations: Iterable[Station]) -> dict[str, tuple[CompiledRule, ...]]:
+        """Compile the rules of many stations once (the engine's start-up)."""
+        return {s.id: tuple(self.rules_for(s)) for s in stations}
+
+    def risk_for(self, station: Station) -> RiskConfig | None:
+        """The station's disease-risk settings, or None if none of its profiles has them."""
+        bad: list[str] = []
+        selection = self._selection(station.id, station.kind, self._entry(station), bad)
+        if bad:
+            raise ProfileError(bad)
+        specs = [(p.risk, chosen) for p, chosen, _ in selection if p.risk is not None]
+        return risk_config(*specs[0]) if specs else None
+
+    def downstream_of(self, station_id: str) -> tuple[DownstreamLink, ...]:
+        """The links from one effluent station to the aquaculture stations downstream."""
+        return tuple(link for link in self.links if link.upstream == station_id)
+
+    def validate(self, stations: Iterable[Station]) -> None:
+        """Check stations.yaml against the whole registry and compile every station.
+
+        Raises:
+            ProfileError: Unknown stations, links between the wrong kinds, or a station
+                whose rules do not compile.
+        """
+        by_id = {s.id: s for s in stations}
+        at = "stations.yaml: stations"
+        bad = [
+            f"{at}.{sid}: not in the station registry" for sid in self._entries if sid not in by_id
+        ]
+        for link in self.links:
+            up, down = by_id.get(link.upstream), by_id.get(link.downstream)
+            if up is not None and up.kind is not StationKind.EFFLUENT:
+                bad.append(f"{at}.{link.upstream}.downstream: only effluent stations link")
+            if down is None or down.kind is StationKind.EFFLUENT:
+                bad.append(f"{at}.{link.upstream}.downstream: {link.downstream!r} is not an "
+                           "aquaculture station of the registry")  # fmt: skip
+        for station in by_id.values():
+            bad += self._compile(station.id, station.kind, self._entry(station), 1.0)[1]
+        if bad:
+            raise ProfileError(bad)
+
+    def as_rows(self, stations: Iterable[Station]) -> list[ThresholdRow]:
+        """The rules in force, one row per (station, rule), for the threshold_profiles table."""
+        return [
+            ThresholdRow(
+                r.station_id, r.rule_id, r.profile, r.rule_set, r.family.value, r.quantity,
+                r.series, r.average_s, r.direction.value, r.units, *r.tiers, *r.tier_sources,
+                r.min_duration_s, r.clear_band, r.clear_duration_s, r.max_gap_s, r.message_vi,
+                r.message_en, r.source, r.verify, json.dumps(dict(r.options), ensure_ascii=False),
+                r.basis, r.override_source, self.digest,
+            )
+            for s in stations for r in self.rules_for(s)
+        ]  # fmt: skip
+
+
+def parse_profiles(texts: Mapping[str, str], *, source: str) -> Profiles:
+    """Parse profile files given as {file name: YAML text}; ``stations.yaml`` is optional.
+
+    Raises:
+        ProfileError: Every problem found, each naming the file and the field.
+    """
+    problems: list[str] = []
+    profiles: dict[str, ProfileFile] = {}
+    stations = StationsFile()
+    for name, text in sorted(texts.items()):
+        model: type[StationsFile | ProfileFile] = (
+            StationsFile if name == "stations.yaml" else ProfileFile
+        )
+        parsed, found = validate_yaml(text, model)
+        if parsed is None:
+            problems += [f"{name}: {problem}" for problem in found]
+            continue
+        if isinstance(parsed, StationsFile):
+            stations = parsed
+        else:
+            problems += check_profile(name, parsed)
+            profiles[parsed.profile] = parsed
+    if problems:
+        raise ProfileError(problems)
+    digest = hashlib.sha256()
+    for name, text in sorted(texts.items()):
+        digest.update(f"{name}\0{text}\0".encode())
+    return Profiles(profiles, stations, source=source, digest=digest.hexdigest())
+
+
+def load_profiles(folder: Path | None = None) -> Profiles:
+    """Load every ``*.yaml`` of ``folder``, or the built-in ``alerts/config/profiles``.
+
+    Raises:
+        ProfileError: The folder cannot be read or a file is invalid.
+    """
+    root: Traversable = (
+        resources.files("alerts.config").joinpath("profiles") if folder is None else folder
+    )
+    label = "alerts/config/profiles" if folder is None else str(folder)
+    try:
+        texts = {e.name: e.read_text("utf-8") for e in root.iterdir() if e.name.endswith(".yaml")}
+    except OSError as exc:
+        raise ProfileError([f"{label}: cannot read the profiles: {exc.strerror}"]) from exc
+    return parse_profiles(texts, source=label)
