@@ -3,6 +3,7 @@
 Kept only until its last importers switch (alerts.notify, tests/alerts/notify).
 """
 
-from alerts.persistence.lifecycle import AlertError, Transition, acknowledge, reconcile
+from alerts.errors import AlertError
+from alerts.persistence.lifecycle import Transition, acknowledge, reconcile
 
 __all__ = ["AlertError", "Transition", "acknowledge", "reconcile"]

@@ -9,27 +9,26 @@ the ``threshold_profiles`` table are :class:`ThresholdRow`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, cast
+from dataclasses import dataclass, fields, replace
+from typing import Any, Final, cast
 
 from alerts.config.profile_schema import (
-    TIER_NAMES,
     Bad,
     Chosen,
     Direction,
-    Family,
     ProfileFile,
     RiskSpec,
     RuleChange,
     RuleSet,
     RuleSpec,
-    Tier,
     Tiers,
     Value,
     order_problem,
     pick,
 )
 from alerts.kernels.risk import RiskConfig
+from alerts.quantities import SeriesKey
+from alerts.states import TIER_NAMES, AlertFamily, Severity
 
 Sources = tuple[str | None, str | None, str | None]
 
@@ -45,9 +44,7 @@ class CompiledRule:
         rule_set: Set within the profile (``qcvn40_2011``).
         family: threshold, trend, pollution or risk.
         quantity: Parameter code or derived code (``do``, ``nh3``, ``ph_swing`` ...).
-        series: What the engine evaluates: ``quantity``, or ``<quantity>_mean_<period>``
-            when the rule judges a trailing mean (``cod_mean_1h``).
-        average_s: Length of that trailing mean, or None.
+        series: What the engine evaluates: ``quantity``, or its trailing mean.
         direction: Which side of the thresholds is bad.
         units: Units of the thresholds.
         tiers: Thresholds of advisory, warning, critical (None: no such tier).
@@ -70,10 +67,9 @@ class CompiledRule:
     rule_id: str
     profile: str
     rule_set: str
-    family: Family
+    family: AlertFamily
     quantity: str
-    series: str
-    average_s: float | None
+    series: SeriesKey
     direction: Direction
     units: str
     tiers: Tiers
@@ -91,9 +87,15 @@ class CompiledRule:
     override_source: str | None = None
 
     @property
-    def top_tier(self) -> Tier:
-        """The most severe tier the rule can reach (NONE if it has no tier)."""
-        return Tier(max((i + 1 for i, v in enumerate(self.tiers) if v is not None), default=0))
+    def average_s(self) -> float | None:
+        """Length of the trailing mean the rule judges, or None."""
+        return self.series.average_s
+
+    @property
+    def top_tier(self) -> Severity | None:
+        """The most severe tier the rule can reach (None if it has no tier)."""
+        present = [Severity(i + 1) for i, v in enumerate(self.tiers) if v is not None]
+        return max(present, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +112,19 @@ class LimitEdit:
 
     def apply(self, rule: CompiledRule) -> CompiledRule:
         """The rule with these limits in force."""
-        tiers = cast(Tiers, tuple(
-            old if new is None else new for new, old in zip(self.tiers, rule.tiers, strict=True)
-        ))  # fmt: skip
-        sources = cast(Sources, tuple(
-            old if new is None else self.source
-            for new, old in zip(self.tiers, rule.tier_sources, strict=True)
-        ))  # fmt: skip
+        tiers = cast(
+            Tiers,
+            tuple(
+                old if new is None else new for new, old in zip(self.tiers, rule.tiers, strict=True)
+            ),
+        )
+        sources = cast(
+            Sources,
+            tuple(
+                old if new is None else self.source
+                for new, old in zip(self.tiers, rule.tier_sources, strict=True)
+            ),
+        )
         return replace(rule, tiers=tiers, tier_sources=sources, override_source=self.source)
 
 
@@ -138,7 +146,7 @@ class DownstreamLink:
 
     upstream: str
     downstream: str
-    min_tier: Tier
+    min_tier: Severity
     rule_id: str
     message_vi: str
     message_en: str
@@ -146,8 +154,9 @@ class DownstreamLink:
     note: str | None = None
 
 
-class ThresholdRow(NamedTuple):
-    """One (station, rule) row of the ``threshold_profiles`` table, in column order."""
+@dataclass(frozen=True, slots=True)
+class ThresholdRow:
+    """One (station, rule) row of the ``threshold_profiles`` table: its fields are the columns."""
 
     station_id: str
     rule_id: str
@@ -179,11 +188,8 @@ class ThresholdRow(NamedTuple):
     digest: str
 
 
-def _period(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+THRESHOLD_COLUMNS: Final = tuple(f.name for f in fields(ThresholdRow))
+"""The columns of ``threshold_profiles`` that :class:`ThresholdRow` fills, in field order."""
 
 
 def _three(values: list[Any]) -> tuple[Any, Any, Any]:
@@ -203,16 +209,20 @@ def _limits(
             return [None, None, None], [None, None, None], False, None
         scales = (lt.advisory, lt.warning, lt.critical)
         values = [None if m is None else c * scale * m for m in scales]
-        sources = [None if v is None else source if m == 1 else lt.source
-                   for v, m in zip(values, scales, strict=True)]  # fmt: skip
+        sources = [
+            None if v is None else source if m == 1 else lt.source
+            for v, m in zip(values, scales, strict=True)
+        ]
         multiples = "/".join("-" if m is None else f"{m:g}" for m in scales)
         cmax = f"C {c:g}{named} = Cmax {float(f'{c * scale:.10g}'):g} {rule.units}"
         return values, sources, False, f"{cmax}; tiers {multiples} x Cmax"
     specs = [rule.tiers.get(n) for n in TIER_NAMES]
     picked = [None if t is None else pick(t.value, chosen) for t in specs]
     values = [None if v is None else v * scale for v in picked]
-    sources = [None if t is None or v is None else t.source or source
-               for t, v in zip(specs, picked, strict=True)]  # fmt: skip
+    sources = [
+        None if t is None or v is None else t.source or source
+        for t, v in zip(specs, picked, strict=True)
+    ]
     verify = any(t.verify for t, v in zip(specs, picked, strict=True) if t and v is not None)
     return values, sources, verify, f"C{named}" if named else None
 
@@ -236,19 +246,29 @@ def compile_rule(
     values, sources, verify, basis = _limits(rule, rule_set, chosen, scale, named)
     # Rounded to 10 digits: 75 x 1.1 is 82.5, not 82.50000000000001.
     tiers = [None if v is None else float(f"{v:.10g}") for v in values]
-    period = None if rule.average is None else _period(rule.average)
     return CompiledRule(
-        station_id=sid, rule_id=rule.id, profile=profile.profile, rule_set=rule_set.id,
-        family=rule.family, quantity=rule.quantity,
-        series=rule.quantity if period is None else f"{rule.quantity}_mean_{period}",
-        average_s=rule.average, direction=rule.direction, units=rule.units,
-        tiers=_three(tiers), tier_sources=_three(sources), min_duration_s=rule.min_duration,
-        clear_band=rule.clear_band, clear_duration_s=rule.clear_duration,
-        max_gap_s=profile.max_gap_intervals * gap, message_vi=rule.message_vi,
-        message_en=rule.message_en, source=rule.source or rule_set.source,
-        verify=rule_set.verify or rule.verify or verify, options=tuple(chosen.items()),
+        station_id=sid,
+        rule_id=rule.id,
+        profile=profile.profile,
+        rule_set=rule_set.id,
+        family=rule.family,
+        quantity=rule.quantity,
+        series=SeriesKey(rule.quantity, rule.average),
+        direction=rule.direction,
+        units=rule.units,
+        tiers=_three(tiers),
+        tier_sources=_three(sources),
+        min_duration_s=rule.min_duration,
+        clear_band=rule.clear_band,
+        clear_duration_s=rule.clear_duration,
+        max_gap_s=profile.max_gap_intervals * gap,
+        message_vi=rule.message_vi,
+        message_en=rule.message_en,
+        source=rule.source or rule_set.source,
+        verify=rule_set.verify or rule.verify or verify,
+        options=tuple(chosen.items()),
         basis=basis,
-    )  # fmt: skip
+    )
 
 
 def change_rule(rule: CompiledRule, change: RuleChange, bad: Bad) -> CompiledRule:
@@ -260,13 +280,18 @@ def change_rule(rule: CompiledRule, change: RuleChange, bad: Bad) -> CompiledRul
     if problem := order_problem(rule.direction, tiers):
         bad(f".tiers.{problem[0]}", problem[1])
     return replace(
-        rule, tiers=_three(tiers), tier_sources=_three(sources), override_source=change.source,
-        min_duration_s=(rule.min_duration_s if change.min_duration is None
-                        else change.min_duration),
+        rule,
+        tiers=_three(tiers),
+        tier_sources=_three(sources),
+        override_source=change.source,
+        min_duration_s=(
+            rule.min_duration_s if change.min_duration is None else change.min_duration
+        ),
         clear_band=rule.clear_band if change.clear_band is None else change.clear_band,
-        clear_duration_s=(rule.clear_duration_s if change.clear_duration is None
-                          else change.clear_duration),
-    )  # fmt: skip
+        clear_duration_s=(
+            rule.clear_duration_s if change.clear_duration is None else change.clear_duration
+        ),
+    )
 
 
 def risk_config(spec: RiskSpec, chosen: Chosen) -> RiskConfig:
@@ -278,10 +303,15 @@ def risk_config(spec: RiskSpec, chosen: Chosen) -> RiskConfig:
 
     w = spec.weights
     return RiskConfig(
-        do_threshold=number(spec.do_threshold), nh3_limit=number(spec.nh3_limit),
-        temp_low=spec.temp_optimum[0], temp_high=spec.temp_optimum[1],
-        do_hours_full=spec.do_hours_full, ph_swing_limit=number(spec.ph_swing_limit),
-        sal_swing_limit=number(spec.sal_swing_limit), temp_full_scale=spec.temp_full_scale,
+        do_threshold=number(spec.do_threshold),
+        nh3_limit=number(spec.nh3_limit),
+        temp_low=spec.temp_optimum[0],
+        temp_high=spec.temp_optimum[1],
+        do_hours_full=spec.do_hours_full,
+        ph_swing_limit=number(spec.ph_swing_limit),
+        sal_swing_limit=number(spec.sal_swing_limit),
+        temp_full_scale=spec.temp_full_scale,
         weights=(w["do_low"], w["nh3"], w["ph_swing"], w["sal_swing"], w["temp"]),
-        source=spec.source, verify=spec.verify,
-    )  # fmt: skip
+        source=spec.source,
+        verify=spec.verify,
+    )

@@ -12,37 +12,19 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, model_validator
+from pydantic_core import PydanticCustomError
 
 from alerts.kernels.risk import RiskFactor
+from alerts.quantities import DERIVED_QUANTITIES
+from alerts.states import PROFILE_FAMILIES, TIER_NAMES, AlertFamily, TierName
 from stations import StationKind
-from telemetry import PARAMETERS, ConfigError
-
-
-class ProfileError(ConfigError):
-    """The threshold profiles are wrong; each problem names the file and the field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid threshold profiles:\n{lines}")
-
-
-class Tier(IntEnum):
-    """Alert severity; 0 means no alert."""
-
-    NONE = 0
-    ADVISORY = 1
-    WARNING = 2
-    CRITICAL = 3
-
-
-TIER_NAMES: Final = ("advisory", "warning", "critical")
+from telemetry import PARAMETERS
 
 
 class Direction(StrEnum):
@@ -50,15 +32,6 @@ class Direction(StrEnum):
 
     BELOW = "below"
     ABOVE = "above"
-
-
-class Family(StrEnum):
-    """Alert families of the threshold profiles."""
-
-    THRESHOLD = "threshold"
-    TREND = "trend"
-    POLLUTION = "pollution"
-    RISK = "risk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +44,22 @@ class Quantity:
     description: str
 
 
-DERIVED: Final = (
-    Quantity("do_sat", "%", (("do",), ("temp",)), "DO % saturation (Benson & Krause)"),
-    # As NH3, like the advice's limits: from TAN in mg/L N multiply by 17.03 / 14.01.
-    Quantity("nh3", "mg/L", (("tan", "nh4"), ("temp",), ("ph",)), "un-ionized ammonia, NH3"),
-    Quantity("ph_swing", "", (("ph",),), "pH range over the trailing 24 h"),
-    Quantity("temp_range", "°C", (("temp",),), "temperature range over the trailing 24 h"),
-    Quantity("sal_drop_24h", "‰", (("sal",),), "salinity fall since this hour yesterday"),
-    Quantity("temp_change_3h", "°C", (("temp",),), "temperature change within the trailing 3 h"),
-    Quantity(
-        "risk_score", "score", (("do",),), "disease-risk score 0-100 (alerts/kernels/risk.py)"
-    ),
+DERIVED: Final = tuple(
+    Quantity(q.code, q.unit, q.needs, q.description)
+    for q in DERIVED_QUANTITIES.values()
+    if q.compute is not None
 )
+"""The derived quantities a rule may name (those the rule detector computes)."""
 QUANTITIES: Final = MappingProxyType(
     {p.code: Quantity(p.code, p.unit, ((p.code,),), p.name_en) for p in PARAMETERS.values()}
     | {q.code: q for q in DERIVED}
 )
 """Every quantity a rule may name: the parameter catalogue plus the derived codes."""
 
-_DURATION: Final = re.compile(r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?"
-                              r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")  # fmt: skip
+_DURATION: Final = re.compile(
+    r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?"
+    r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?"
+)
 
 
 def parse_duration(value: object) -> float:
@@ -130,6 +99,15 @@ class TierValue:
     verify: bool = False
 
 
+def _family(raw: object) -> AlertFamily:
+    """A profile rule's family: the engine's own (quality, offline) are not allowed."""
+    if not isinstance(raw, str) or raw not in PROFILE_FAMILIES:
+        names = [f"'{f}'" for f in PROFILE_FAMILIES]
+        expected = f"{', '.join(names[:-1])} or {names[-1]}"
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+    return AlertFamily(raw)
+
+
 def _tier(raw: object) -> TierValue:
     if not (isinstance(raw, dict) and "value" in raw):
         return TierValue(_value(raw))
@@ -153,7 +131,6 @@ ValueField = Annotated[Value, PlainValidator(_value)]
 Text = Annotated[str, Field(min_length=1)]
 Message = Annotated[str, Field(min_length=1, max_length=100)]  # short: SMS later
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-TierName = Literal["advisory", "warning", "critical"]
 
 
 class RuleSpec(_Model):
@@ -163,7 +140,7 @@ class RuleSpec(_Model):
     quantity: str
     direction: Direction
     units: str
-    family: Family
+    family: Annotated[AlertFamily, PlainValidator(_family)]
     tiers: dict[TierName, Annotated[TierValue, PlainValidator(_tier)]] = {}
     limit: ValueField = None
     average: Duration | None = None

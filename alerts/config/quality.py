@@ -27,25 +27,16 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.errors import QualityConfigError
 from alerts.kernels import qartod
 from alerts.kernels.rolling import grid_step
 from stations import StationKind
-from telemetry import PARAMETERS, ConfigError, QCFlag, validate_yaml, worst
+from telemetry import PARAMETERS, QCFlag, validate_yaml, worst
 
 Flags = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float64]
 
 _PACKAGED: Final = "alerts/config/quality.yaml"
-
-
-class QualityConfigError(ConfigError):
-    """The quality file is wrong; the message names the file, each field and the problem."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: invalid quality configuration:\n{lines}")
 
 
 class _Model(BaseModel):

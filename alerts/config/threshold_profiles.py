@@ -32,24 +32,22 @@ from alerts.config.compiled_rules import (
 from alerts.config.profile_schema import (
     DERIVED,
     QUANTITIES,
-    TIER_NAMES,
     Bad,
     Chosen,
     Direction,
-    Family,
-    ProfileError,
     ProfileFile,
     RuleSet,
     RuleSpec,
     StationEntry,
     StationsFile,
-    Tier,
     Value,
     order_problem,
     pick,
     prefixed,
 )
+from alerts.errors import ProfileError
 from alerts.kernels.risk import RiskConfig
+from alerts.states import TIER_NAMES, Severity
 from stations import Station, StationKind
 from telemetry import validate_yaml
 
@@ -58,11 +56,9 @@ __all__ = [
     "CompiledRule",
     "Direction",
     "DownstreamLink",
-    "Family",
     "ProfileError",
     "Profiles",
     "ThresholdRow",
-    "Tier",
     "load_profiles",
     "parse_profiles",
 ]
@@ -173,9 +169,13 @@ class Profiles:
     """
 
     def __init__(
-        self, profiles: Mapping[str, ProfileFile], stations: StationsFile, *, source: str,
+        self,
+        profiles: Mapping[str, ProfileFile],
+        stations: StationsFile,
+        *,
+        source: str,
         digest: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._profiles = dict(profiles)
         self._entries = stations.stations
         self._default = {kind: n for n, p in profiles.items() for kind in p.station_kinds}
@@ -185,11 +185,19 @@ class Profiles:
         notice = stations.downstream_notice
         links = [(sid, link) for sid, e in self._entries.items() for link in e.downstream]
         self.links: tuple[DownstreamLink, ...] = tuple(
-            DownstreamLink(sid, link.station, Tier[link.min_tier.upper()],
-                           f"{notice.rule_prefix}.{sid}", notice.message_vi, notice.message_en,
-                           notice.source, link.note)
-            for sid, link in links if notice is not None
-        )  # fmt: skip
+            DownstreamLink(
+                sid,
+                link.station,
+                Severity[link.min_tier.upper()],
+                f"{notice.rule_prefix}.{sid}",
+                notice.message_vi,
+                notice.message_en,
+                notice.source,
+                link.note,
+            )
+            for sid, link in links
+            if notice is not None
+        )
         problems = [
             f"{kind.value} (station kind): exactly one profile must list it in station_kinds,"
             f" not {sorted(n for n, p in profiles.items() if kind in p.station_kinds)}"
@@ -348,8 +356,10 @@ class Profiles:
             if up is not None and up.kind is not StationKind.EFFLUENT:
                 bad.append(f"{at}.{link.upstream}.downstream: only effluent stations link")
             if down is None or down.kind is StationKind.EFFLUENT:
-                bad.append(f"{at}.{link.upstream}.downstream: {link.downstream!r} is not an "
-                           "aquaculture station of the registry")  # fmt: skip
+                bad.append(
+                    f"{at}.{link.upstream}.downstream: {link.downstream!r} is not an "
+                    "aquaculture station of the registry"
+                )
         for station in by_id.values():
             bad += self._compile(station.id, station.kind, self._entry(station), 1.0)[1]
         if bad:
@@ -357,16 +367,41 @@ class Profiles:
 
     def as_rows(self, stations: Iterable[Station]) -> list[ThresholdRow]:
         """The rules in force, one row per (station, rule), for the threshold_profiles table."""
-        return [
-            ThresholdRow(
-                r.station_id, r.rule_id, r.profile, r.rule_set, r.family.value, r.quantity,
-                r.series, r.average_s, r.direction.value, r.units, *r.tiers, *r.tier_sources,
-                r.min_duration_s, r.clear_band, r.clear_duration_s, r.max_gap_s, r.message_vi,
-                r.message_en, r.source, r.verify, json.dumps(dict(r.options), ensure_ascii=False),
-                r.basis, r.override_source, self.digest,
-            )
-            for s in stations for r in self.rules_for(s)
-        ]  # fmt: skip
+        return [self._row(r) for s in stations for r in self.rules_for(s)]
+
+    def _row(self, rule: CompiledRule) -> ThresholdRow:
+        advisory, warning, critical = rule.tiers
+        advisory_source, warning_source, critical_source = rule.tier_sources
+        return ThresholdRow(
+            station_id=rule.station_id,
+            rule_id=rule.rule_id,
+            profile=rule.profile,
+            rule_set=rule.rule_set,
+            family=rule.family.value,
+            quantity=rule.quantity,
+            series=str(rule.series),
+            average_s=rule.average_s,
+            direction=rule.direction.value,
+            units=rule.units,
+            advisory=advisory,
+            warning=warning,
+            critical=critical,
+            advisory_source=advisory_source,
+            warning_source=warning_source,
+            critical_source=critical_source,
+            min_duration_s=rule.min_duration_s,
+            clear_band=rule.clear_band,
+            clear_duration_s=rule.clear_duration_s,
+            max_gap_s=rule.max_gap_s,
+            message_vi=rule.message_vi,
+            message_en=rule.message_en,
+            source=rule.source,
+            verify=rule.verify,
+            options=json.dumps(dict(rule.options), ensure_ascii=False),
+            basis=rule.basis,
+            override_source=rule.override_source,
+            digest=self.digest,
+        )
 
 
 def parse_profiles(texts: Mapping[str, str], *, source: str) -> Profiles:

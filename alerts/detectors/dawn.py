@@ -24,13 +24,14 @@ from typing import Final
 
 import numpy as np
 
+from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
 from alerts.kernels.forecast import dawn_do_projection
 from alerts.kernels.sun import night_window
 from alerts.kernels.window import Window
-from alerts.persistence.lifecycle import Episode, Severity
+from alerts.states import AlertFamily, BuiltinRule, Severity
 from stations import StationKind
 
-RULE: Final = "forecast.do.dawn"
+RULE: Final = BuiltinRule.DAWN_FORECAST
 _KINDS: Final = (StationKind.SHRIMP_RIVER, StationKind.CAGE_SEA)
 
 
@@ -43,7 +44,7 @@ def dawn_forecast(
     recovered: float = 3.5,
     fit_after_s: float = 7200.0,
     hold_s: float = 3600.0,
-) -> tuple[list[Episode], dict[tuple[str, str], float]]:
+) -> Findings:
     """Episodes of stations whose projected dawn DO is below ``critical``, and the clear ones.
 
     Args:
@@ -61,14 +62,16 @@ def dawn_forecast(
     rows = window.station_rows("do")[stations]
     stations, rows = stations[rows >= 0], rows[rows >= 0]
     if not len(stations):
-        return [], {}
+        return Findings()
     lat = np.array([window.stations[i].latitude for i in stations])
     lon = np.array([window.stations[i].longitude for i in stations])
     sunset, sunrise = night_window(lat, lon, now=now)
     night = (sunset + fit_after_s <= now) & (now < sunrise)
-    clear = {(window.station_ids[i], RULE): now for i in stations[~night].tolist()}
+    clear: dict[RuleAt, float] = {
+        (window.station_ids[i], RULE): now for i in stations[~night].tolist()
+    }
     if not night.any():
-        return [], clear
+        return Findings(clear=clear)
     stations, rows, sunset, sunrise = stations[night], rows[night], sunset[night], sunrise[night]
     # Only the columns since the earliest sunset matter to the fits.
     first = int(np.searchsorted(window.times, sunset.min()))
@@ -81,39 +84,52 @@ def dawn_forecast(
     linear = loglinear = np.full(len(stations), np.nan)
     for k, instant in enumerate(instants):
         linear, loglinear, lower = dawn_do_projection(
-            times, evening, sunset=sunset, sunrise=sunrise, now=float(instant),
+            times,
+            evening,
+            sunset=sunset,
+            sunrise=sunrise,
+            now=float(instant),
             min_points=min_points,
-        )  # fmt: skip
+        )
         at_night = (sunset + fit_after_s <= instant) & (instant < sunrise)
         below &= at_night & (lower < critical)
         agreed[k] = at_night & (np.fmax(linear, loglinear) < critical)
     # Agreement now, and since which instant of the past hold_s it has lasted.
     since = len(instants) - np.argmin(agreed[::-1], axis=0)
     since[agreed.all(axis=0)] = 0
-    episodes: list[Episode] = []
+    episodes: list[AlertEpisode] = []
     for i, station in enumerate(stations.tolist()):
         station_id = window.station_ids[station]
         value = float(np.fmin(linear[i], loglinear[i]))
         if below[i]:
             due = float(sunset[i] + fit_after_s)
-            escalations: tuple[tuple[float, int], ...] = ((due, Severity.ADVISORY),)
+            escalations: tuple[tuple[float, Severity], ...] = ((due, Severity.ADVISORY),)
             if since[i] == 0:
                 escalations = ((due, Severity.WARNING),)
             elif agreed[-1, i]:
                 escalations += ((max(due, float(instants[since[i]])), Severity.WARNING),)
-            episodes.append(Episode(
-                station_id=station_id, rule_id=RULE, family="trend", opened_at=due,
-                severity=escalations[-1][1], escalations=escalations, continues=True,
-                value=value,
-                details={"projected_do": round(value, 2),
-                         "projected_do_linear": round(float(linear[i]), 2),
-                         "projected_do_loglinear": round(float(loglinear[i]), 2),
-                         "sunrise": float(sunrise[i]),
-                         "message_vi": f"Dự báo oxy lúc rạng sáng {value:.1f} mg/L:"
-                                       " chuẩn bị chạy quạt nước ngay tối nay",
-                         "message_en": f"Dawn DO forecast {value:.1f} mg/L:"
-                                       " get aerators running tonight"},
-            ))  # fmt: skip
+            episodes.append(
+                AlertEpisode(
+                    station_id=station_id,
+                    rule_id=RULE,
+                    family=AlertFamily.TREND,
+                    opened_at=due,
+                    severity=escalations[-1][1],
+                    escalations=escalations,
+                    continues=True,
+                    value=value,
+                    details={
+                        "projected_do": round(value, 2),
+                        "projected_do_linear": round(float(linear[i]), 2),
+                        "projected_do_loglinear": round(float(loglinear[i]), 2),
+                        "sunrise": float(sunrise[i]),
+                        "message_vi": f"Dự báo oxy lúc rạng sáng {value:.1f} mg/L:"
+                        " chuẩn bị chạy quạt nước ngay tối nay",
+                        "message_en": f"Dawn DO forecast {value:.1f} mg/L:"
+                        " get aerators running tonight",
+                    },
+                )
+            )
         elif value >= recovered:
             clear[(station_id, RULE)] = now
-    return episodes, clear
+    return Findings(tuple(episodes), clear)

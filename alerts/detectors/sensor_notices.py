@@ -10,14 +10,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from alerts.detectors.findings import AlertEpisode, Findings
 from alerts.kernels.window import Window
-from alerts.persistence.lifecycle import Episode, Severity
+from alerts.states import AlertFamily, Severity, sensor_notice_rule
 from telemetry import QCFlag
 
 
-def notices(
+def sensor_notices(
     window: Window, flags: npt.NDArray[np.uint8], *, min_s: float, full: bool = True
-) -> tuple[list[Episode], dict[tuple[str, str], float]]:
+) -> Findings:
     """Maintenance episodes from a window's QC flags, and the series known good at its end.
 
     Args:
@@ -38,7 +39,7 @@ def notices(
     need = max(1, int(np.ceil(min_s / window.step)))
     long_enough = end_cols - start_cols >= need
     times = window.times
-    episodes = []
+    episodes: list[AlertEpisode] = []
     for row, start, end in zip(
         start_rows[long_enough], start_cols[long_enough], end_cols[long_enough], strict=True
     ):
@@ -48,10 +49,10 @@ def notices(
         code = window.row_parameter[touched[row]]
         worst = int(flags[row, start:end].max())
         episodes.append(
-            Episode(
+            AlertEpisode(
                 station_id=station,
-                rule_id=f"maintenance.{code}",
-                family="quality",
+                rule_id=sensor_notice_rule(code),
+                family=AlertFamily.QUALITY,
                 opened_at=due,
                 severity=Severity.ADVISORY,
                 escalations=((due, Severity.ADVISORY),),
@@ -70,8 +71,10 @@ def notices(
     newest = window.length - 1 - np.argmax(present[:, ::-1], axis=1)
     last_good = present.any(axis=1) & good[np.arange(len(flags)), newest]
     clear = {
-        (window.station_ids[window.row_station[row]], f"maintenance.{window.row_parameter[row]}"):
-            float(times[-1])
+        (
+            window.station_ids[window.row_station[row]],
+            sensor_notice_rule(window.row_parameter[row]),
+        ): float(times[-1])
         for row in touched[last_good]
-    }  # fmt: skip
-    return episodes, clear
+    }
+    return Findings(tuple(episodes), clear)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Final
 
 import numpy as np
 
+from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
 from alerts.kernels.window import Window
-from alerts.persistence.lifecycle import Episode, Severity
+from alerts.states import AlertFamily, BuiltinRule, Severity
 
-RULE = "station.offline"
+RULE: Final = BuiltinRule.OFFLINE
 
 
-def silence(
-    window: Window, *, now: float, grace_s: float, known: Collection[str]
-) -> tuple[list[Episode], dict[tuple[str, str], float]]:
+def silence(window: Window, *, now: float, grace_s: float, known: Collection[str]) -> Findings:
     """Episodes of stations that stopped reporting, and the stations known to be reporting.
 
     A station counts as reporting when any of its series has a value; the episode becomes due
@@ -31,8 +31,8 @@ def silence(
     per_station = np.full(len(window.stations), -1, dtype=np.int64)
     np.maximum.at(per_station, window.row_station, last_column)
     allowed = max(3 * window.step, grace_s)
-    episodes: list[Episode] = []
-    clear: dict[tuple[str, str], float] = {}
+    episodes: list[AlertEpisode] = []
+    clear: dict[RuleAt, float] = {}
     for index in np.flatnonzero(per_station < 0):
         if window.station_ids[index] not in known:
             continue
@@ -45,14 +45,14 @@ def silence(
         )
     for index in np.flatnonzero((per_station >= 0) & ~silent):
         clear[(window.station_ids[index], RULE)] = float(last[index])
-    return episodes, clear
+    return Findings(tuple(episodes), clear)
 
 
-def _episode(station_id: str, due: float, *, continues: bool) -> Episode:
-    return Episode(
+def _episode(station_id: str, due: float, *, continues: bool) -> AlertEpisode:
+    return AlertEpisode(
         station_id=station_id,
         rule_id=RULE,
-        family="offline",
+        family=AlertFamily.OFFLINE,
         opened_at=due,
         severity=Severity.WARNING,
         escalations=((due, Severity.WARNING),),

@@ -35,14 +35,12 @@ Semantics, per row (tiers 1 advisory, 2 warning, 3 critical; ``d`` is +1 for ``a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 import numpy.typing as npt
 
-from alerts.config.threshold_profiles import CompiledRule, Direction
+from alerts.states import TransitionKind
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -50,17 +48,9 @@ Int8Array = npt.NDArray[np.int8]
 BoolArray = npt.NDArray[np.bool_]
 
 
-class TransitionKind(IntEnum):
-    """What happened to a row's alert."""
-
-    OPEN = 1
-    ESCALATE = 2
-    RESOLVE = 3
-
-
 @dataclass(frozen=True, slots=True)
 class ThresholdParams:
-    """The rules of S rows as arrays, built once (see :meth:`from_rules`).
+    """The rules of S rows as arrays, built once (``alerts.detectors.rules`` builds them).
 
     Attributes:
         direction: +1 where higher is bad (``above``), -1 where lower is bad (``below``).
@@ -92,22 +82,6 @@ class ThresholdParams:
 
     def __len__(self) -> int:
         return len(self.direction)
-
-    @classmethod
-    def from_rules(cls, rules: Sequence[CompiledRule]) -> ThresholdParams:
-        """One row per compiled rule, in the given order."""
-        return cls(
-            direction=np.array(
-                [1 if r.direction is Direction.ABOVE else -1 for r in rules], dtype=np.int8
-            ),
-            tiers=np.array(
-                [[np.nan if t is None else t for t in r.tiers] for r in rules], dtype=np.float64
-            ).reshape(-1, 3),
-            min_duration_s=np.array([r.min_duration_s for r in rules], dtype=np.float64),
-            clear_band=np.array([r.clear_band for r in rules], dtype=np.float64),
-            clear_duration_s=np.array([r.clear_duration_s for r in rules], dtype=np.float64),
-            max_gap_s=np.array([r.max_gap_s for r in rules], dtype=np.float64),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,9 +253,13 @@ def _transitions(found: list[_Found]) -> Transitions:
     if not found:
         empty = np.zeros(0)
         return Transitions(
-            row=np.zeros(0, dtype=np.int64), kind=np.zeros(0, dtype=np.int8),
-            tier=np.zeros(0, dtype=np.int8), time=empty, since=empty.copy(), value=empty.copy(),
-        )  # fmt: skip
+            row=np.zeros(0, dtype=np.int64),
+            kind=np.zeros(0, dtype=np.int8),
+            tier=np.zeros(0, dtype=np.int8),
+            time=empty,
+            since=empty.copy(),
+            value=empty.copy(),
+        )
     row = np.concatenate([f[0] for f in found]).astype(np.int64)
     kind = np.concatenate([f[1] for f in found]).astype(np.int8)
     tier = np.concatenate([f[2] for f in found]).astype(np.int8)
@@ -290,6 +268,10 @@ def _transitions(found: list[_Found]) -> Transitions:
     value = np.concatenate([f[5] for f in found])
     order = np.lexsort((time, row))
     return Transitions(
-        row=row[order], kind=kind[order], tier=tier[order], time=time[order],
-        since=since[order], value=value[order],
-    )  # fmt: skip
+        row=row[order],
+        kind=kind[order],
+        tier=tier[order],
+        time=time[order],
+        since=since[order],
+        value=value[order],
+    )

@@ -11,61 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 import psycopg
+from psycopg import sql
+from psycopg.rows import class_row, scalar_row
 from psycopg.types.json import Jsonb
 
-from telemetry import AquaWatchError
+from alerts.detectors.findings import AlertEpisode, RuleAt
+from alerts.errors import AlertNotOpenError
+from alerts.states import AlertState, EventKind, Severity
 
 logger = logging.getLogger(__name__)
 
-ENGINE = "engine"
-
-
-class Severity(IntEnum):
-    """Alert tiers."""
-
-    ADVISORY = 1
-    WARNING = 2
-    CRITICAL = 3
-
-
-class AlertError(AquaWatchError):
-    """An alert action is not possible (unknown alert, already resolved)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Episode:
-    """One stretch during which a rule's condition held at a station.
-
-    Attributes:
-        station_id: The station.
-        rule_id: The rule's stable id.
-        family: threshold, trend, pollution, risk, quality or offline.
-        opened_at: Data time it became due (held for the rule's minimum duration).
-        severity: The highest tier reached.
-        escalations: (data time, tier) of the first tier and of each higher one, in order.
-        resolved_at: Data time it cleared for good, or None while it holds.
-        continues: It was already holding at the start of the window, so its real start is
-            earlier than the window shows.
-        value: The value that made it due (or its worst).
-        details: Rule-specific facts (factors, projection...) for people and messages.
-    """
-
-    station_id: str
-    rule_id: str
-    family: str
-    opened_at: float
-    severity: int
-    escalations: tuple[tuple[float, int], ...] = ()
-    resolved_at: float | None = None
-    continues: bool = False
-    value: float | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+ENGINE: Final = "engine"
+"""The actor of what the engine does (``alerts.resolved_by``, ``alert_events.actor``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,28 +37,67 @@ class Transition:
     alert_id: int
     station_id: str
     rule_id: str
-    kind: str
-    severity: int
+    kind: EventKind
+    severity: Severity
     late: bool = False
 
 
 @dataclass(slots=True)
 class _Open:
+    """An unresolved alert, as ``reconcile`` reads it."""
+
     id: int
+    station_id: str
+    rule_id: str
     opened_at: datetime
-    severity: int
+    severity: Severity
     matched: bool = False
+
+    def __post_init__(self) -> None:
+        self.severity = Severity(self.severity)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """An alert of an episode derived again."""
+
+    id: int
+    severity: Severity
+    state: AlertState
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "state", AlertState(self.state))
+
+
+@dataclass(frozen=True, slots=True)
+class _Changed:
+    """An alert a person changed."""
+
+    severity: Severity
+    station_id: str
+    rule_id: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
 
 
 def _ts(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+# A literal, not a parameter: the planner then uses the partial index of unresolved alerts.
+_UNRESOLVED: Final = sql.SQL(
+    "SELECT id, station_id, rule_id, opened_at, severity FROM alerts"
+    " WHERE state <> {resolved} FOR UPDATE"
+).format(resolved=sql.Literal(AlertState.RESOLVED.value))
+
+
 def reconcile(
     conn: psycopg.Connection[Any],
-    episodes: Iterable[Episode],
+    episodes: Iterable[AlertEpisode],
     *,
-    clear: Mapping[tuple[str, str], float],
+    clear: Mapping[RuleAt, float],
     window_start: float,
     now: float,
     late_after_s: float,
@@ -112,11 +113,8 @@ def reconcile(
         now: Wall-clock time of the tick.
         late_after_s: Episodes that became due longer ago than this are marked late.
     """
-    rows = conn.execute(
-        "SELECT id, station_id, rule_id, opened_at, severity FROM alerts"
-        " WHERE state <> 'resolved' FOR UPDATE"
-    ).fetchall()
-    open_alerts = {(r[1], r[2]): _Open(r[0], r[3], r[4]) for r in rows}
+    with conn.cursor(row_factory=class_row(_Open)) as cur:
+        open_alerts = {(a.station_id, a.rule_id): a for a in cur.execute(_UNRESOLVED)}
     changes: list[Transition] = []
     ordered = sorted(episodes, key=lambda e: (e.station_id, e.rule_id, e.opened_at))
     for episode in ordered:
@@ -131,8 +129,16 @@ def reconcile(
                 continue
             if current.opened_at < _ts(episode.opened_at):
                 # The open alert's episode ended before this one began.
-                _resolve(conn, current.id, episode.opened_at, ENGINE, None, key,
-                         current.severity, changes)  # fmt: skip
+                _resolve(
+                    conn,
+                    current.id,
+                    episode.opened_at,
+                    actor=ENGINE,
+                    note=None,
+                    key=key,
+                    severity=current.severity,
+                    changes=changes,
+                )
                 del open_alerts[key]
         if episode.continues and _person_resolved_since(conn, key, window_start):
             continue
@@ -140,100 +146,152 @@ def reconcile(
     for key, at in clear.items():
         current = open_alerts.get(key)
         if current is not None and not current.matched:
-            _resolve(conn, current.id, at, ENGINE, None, key, current.severity, changes)
+            _resolve(
+                conn,
+                current.id,
+                at,
+                actor=ENGINE,
+                note=None,
+                key=key,
+                severity=current.severity,
+                changes=changes,
+            )
     return changes
 
 
 def _open(
-    conn: psycopg.Connection[Any], episode: Episode, *, late: bool, changes: list[Transition]
+    conn: psycopg.Connection[Any],
+    episode: AlertEpisode,
+    *,
+    late: bool,
+    changes: list[Transition],
 ) -> None:
     """Insert an episode not seen before, in its final state, with all its events."""
     first = episode.escalations[0][1] if episode.escalations else episode.severity
     resolved = episode.resolved_at is not None
-    row = conn.execute(
-        "INSERT INTO alerts (station_id, rule_id, family, severity, state, opened_at,"
-        " resolved_at, resolved_by, late, value, details)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (station_id, rule_id, opened_at) DO NOTHING RETURNING id",
-        (episode.station_id, episode.rule_id, episode.family, episode.severity,
-         "resolved" if resolved else "open", _ts(episode.opened_at),
-         _ts(episode.resolved_at) if episode.resolved_at is not None else None,
-         ENGINE if resolved else None, late, episode.value, Jsonb(dict(episode.details))),
-    ).fetchone()  # fmt: skip
-    key = (episode.station_id, episode.rule_id)
-    if row is None:  # known episode (derived again): follow it unless it is over
-        existing = conn.execute(
-            "SELECT id, severity, state FROM alerts"
-            " WHERE station_id = %s AND rule_id = %s AND opened_at = %s",
-            (*key, _ts(episode.opened_at)),
+    with conn.cursor(row_factory=scalar_row) as cur:
+        inserted: int | None = cur.execute(
+            "INSERT INTO alerts (station_id, rule_id, family, severity, state, opened_at,"
+            " resolved_at, resolved_by, late, value, details)"
+            " VALUES (%(station_id)s, %(rule_id)s, %(family)s, %(severity)s, %(state)s,"
+            " %(opened_at)s, %(resolved_at)s, %(resolved_by)s, %(late)s, %(value)s, %(details)s)"
+            " ON CONFLICT (station_id, rule_id, opened_at) DO NOTHING RETURNING id",
+            {
+                "station_id": episode.station_id,
+                "rule_id": episode.rule_id,
+                "family": episode.family,
+                "severity": episode.severity,
+                "state": AlertState.RESOLVED if resolved else AlertState.OPEN,
+                "opened_at": _ts(episode.opened_at),
+                "resolved_at": None if episode.resolved_at is None else _ts(episode.resolved_at),
+                "resolved_by": ENGINE if resolved else None,
+                "late": late,
+                "value": episode.value,
+                "details": Jsonb(dict(episode.details)),
+            },
         ).fetchone()
-        if existing is not None and existing[2] != "resolved":
-            _follow(conn, existing[0], existing[1], episode, changes)
+    key = (episode.station_id, episode.rule_id)
+    station_id, rule_id = key
+    if inserted is None:  # known episode (derived again): follow it unless it is over
+        with conn.cursor(row_factory=class_row(_Known)) as cur:
+            existing = cur.execute(
+                "SELECT id, severity, state FROM alerts"
+                " WHERE station_id = %s AND rule_id = %s AND opened_at = %s",
+                (*key, _ts(episode.opened_at)),
+            ).fetchone()
+        if existing is not None and existing.state is not AlertState.RESOLVED:
+            _follow(conn, existing.id, existing.severity, episode, changes)
         return
-    alert_id = int(row[0])
-    _event(conn, alert_id, "opened", first, episode.opened_at, ENGINE, None)
-    changes.append(Transition(alert_id, *key, "opened", first, late))
+    alert_id = inserted
+    _event(conn, alert_id, EventKind.OPENED, first, episode.opened_at, ENGINE, None)
+    changes.append(Transition(alert_id, station_id, rule_id, EventKind.OPENED, first, late))
     for at, tier in episode.escalations[1:]:
-        _event(conn, alert_id, "escalated", tier, at, ENGINE, None)
-        changes.append(Transition(alert_id, *key, "escalated", tier, late))
+        _event(conn, alert_id, EventKind.ESCALATED, tier, at, ENGINE, None)
+        changes.append(Transition(alert_id, station_id, rule_id, EventKind.ESCALATED, tier, late))
     if episode.resolved_at is not None:
-        _event(conn, alert_id, "resolved", episode.severity, episode.resolved_at, ENGINE, None)
-        changes.append(Transition(alert_id, *key, "resolved", episode.severity, late))
+        _event(
+            conn,
+            alert_id,
+            EventKind.RESOLVED,
+            episode.severity,
+            episode.resolved_at,
+            ENGINE,
+            None,
+        )
+        changes.append(
+            Transition(alert_id, station_id, rule_id, EventKind.RESOLVED, episode.severity, late)
+        )
 
 
 def _follow(
     conn: psycopg.Connection[Any],
     alert_id: int,
-    severity: int,
-    episode: Episode,
+    severity: Severity,
+    episode: AlertEpisode,
     changes: list[Transition],
 ) -> None:
     key = (episode.station_id, episode.rule_id)
     for at, tier in episode.escalations[1:]:
         if tier > severity:
-            conn.execute(
-                "UPDATE alerts SET severity = %s, updated_at = now() WHERE id = %s",
-                (tier, alert_id),
-            )
-            _event(conn, alert_id, "escalated", tier, at, ENGINE, None)
-            changes.append(Transition(alert_id, *key, "escalated", tier))
+            _escalate(conn, alert_id, tier, at, key, changes)
             severity = tier
     if episode.severity > severity:
-        conn.execute(
-            "UPDATE alerts SET severity = %s, updated_at = now() WHERE id = %s",
-            (episode.severity, alert_id),
-        )
-        _event(conn, alert_id, "escalated", episode.severity, None, ENGINE, None)
-        changes.append(Transition(alert_id, *key, "escalated", episode.severity))
+        _escalate(conn, alert_id, episode.severity, None, key, changes)
         severity = episode.severity
     if episode.resolved_at is not None:
-        _resolve(conn, alert_id, episode.resolved_at, ENGINE, None, key, severity, changes)
+        _resolve(
+            conn,
+            alert_id,
+            episode.resolved_at,
+            actor=ENGINE,
+            note=None,
+            key=key,
+            severity=severity,
+            changes=changes,
+        )
+
+
+def _escalate(
+    conn: psycopg.Connection[Any],
+    alert_id: int,
+    tier: Severity,
+    at: float | None,
+    key: RuleAt,
+    changes: list[Transition],
+) -> None:
+    conn.execute(
+        "UPDATE alerts SET severity = %s, updated_at = now() WHERE id = %s",
+        (tier, alert_id),
+    )
+    _event(conn, alert_id, EventKind.ESCALATED, tier, at, ENGINE, None)
+    changes.append(Transition(alert_id, *key, EventKind.ESCALATED, tier))
 
 
 def _resolve(
     conn: psycopg.Connection[Any],
     alert_id: int,
     at: float,
+    *,
     actor: str,
     note: str | None,
-    key: tuple[str, str],
-    severity: int,
+    key: RuleAt,
+    severity: Severity,
     changes: list[Transition],
 ) -> None:
     conn.execute(
-        "UPDATE alerts SET state = 'resolved', resolved_at = %s, resolved_by = %s,"
-        " updated_at = now() WHERE id = %s AND state <> 'resolved'",
-        (_ts(at), actor, alert_id),
+        "UPDATE alerts SET state = %(resolved)s, resolved_at = %(at)s, resolved_by = %(actor)s,"
+        " updated_at = now() WHERE id = %(id)s AND state <> %(resolved)s",
+        {"resolved": AlertState.RESOLVED, "at": _ts(at), "actor": actor, "id": alert_id},
     )
-    _event(conn, alert_id, "resolved", severity, at, actor, note)
-    changes.append(Transition(alert_id, *key, "resolved", severity))
+    _event(conn, alert_id, EventKind.RESOLVED, severity, at, actor, note)
+    changes.append(Transition(alert_id, *key, EventKind.RESOLVED, severity))
 
 
 def _event(
     conn: psycopg.Connection[Any],
     alert_id: int,
-    kind: str,
-    severity: int,
+    kind: EventKind,
+    severity: Severity,
     data_time: float | None,
     actor: str,
     note: str | None,
@@ -245,9 +303,7 @@ def _event(
     )
 
 
-def _person_resolved_since(
-    conn: psycopg.Connection[Any], key: tuple[str, str], since: float
-) -> bool:
+def _person_resolved_since(conn: psycopg.Connection[Any], key: RuleAt, since: float) -> bool:
     """Whether a person resolved this pair's alert while its condition was holding."""
     row = conn.execute(
         "SELECT 1 FROM alerts WHERE station_id = %s AND rule_id = %s"
@@ -263,17 +319,17 @@ def acknowledge(
     """An officer or farmer has seen the alert (it stays until its condition clears).
 
     Raises:
-        AlertError: No such open alert.
+        AlertNotOpenError: No such open alert.
     """
-    row = conn.execute(
-        "UPDATE alerts SET state = 'acknowledged', updated_at = now()"
-        " WHERE id = %s AND state = 'open' RETURNING severity",
-        (alert_id,),
-    ).fetchone()
-    if row is None:
-        msg = f"alert {alert_id} is not open"
-        raise AlertError(msg)
-    _event(conn, alert_id, "acknowledged", int(row[0]), None, actor, note)
+    with conn.cursor(row_factory=class_row(_Changed)) as cur:
+        changed = cur.execute(
+            "UPDATE alerts SET state = %(acknowledged)s, updated_at = now()"
+            " WHERE id = %(id)s AND state = %(open)s RETURNING severity, station_id, rule_id",
+            {"acknowledged": AlertState.ACKNOWLEDGED, "open": AlertState.OPEN, "id": alert_id},
+        ).fetchone()
+    if changed is None:
+        raise AlertNotOpenError(alert_id)
+    _event(conn, alert_id, EventKind.ACKNOWLEDGED, changed.severity, None, actor, note)
 
 
 def resolve(conn: psycopg.Connection[Any], alert_id: int, *, actor: str, note: str) -> Transition:
@@ -283,16 +339,18 @@ def resolve(conn: psycopg.Connection[Any], alert_id: int, *, actor: str, note: s
         The transition, for the caller to notify in the same transaction (``fan_out``).
 
     Raises:
-        AlertError: No such unresolved alert.
+        AlertNotOpenError: No such unresolved alert.
     """
-    row = conn.execute(
-        "UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = %s,"
-        " updated_at = now() WHERE id = %s AND state <> 'resolved'"
-        " RETURNING severity, station_id, rule_id",
-        (actor, alert_id),
-    ).fetchone()
-    if row is None:
-        msg = f"alert {alert_id} is not open"
-        raise AlertError(msg)
-    _event(conn, alert_id, "resolved", int(row[0]), None, actor, note)
-    return Transition(alert_id, str(row[1]), str(row[2]), "resolved", int(row[0]))
+    with conn.cursor(row_factory=class_row(_Changed)) as cur:
+        changed = cur.execute(
+            "UPDATE alerts SET state = %(resolved)s, resolved_at = now(), resolved_by = %(actor)s,"
+            " updated_at = now() WHERE id = %(id)s AND state <> %(resolved)s"
+            " RETURNING severity, station_id, rule_id",
+            {"resolved": AlertState.RESOLVED, "actor": actor, "id": alert_id},
+        ).fetchone()
+    if changed is None:
+        raise AlertNotOpenError(alert_id)
+    _event(conn, alert_id, EventKind.RESOLVED, changed.severity, None, actor, note)
+    return Transition(
+        alert_id, changed.station_id, changed.rule_id, EventKind.RESOLVED, changed.severity
+    )

@@ -3,57 +3,94 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import psycopg
+from psycopg import sql
+from psycopg.rows import class_row, scalar_row
 
-from alerts.config.compiled_rules import LimitEdit
+from alerts.config.compiled_rules import THRESHOLD_COLUMNS, LimitEdit, ThresholdRow
 from alerts.kernels.window import Batch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_COLUMNS = (
-    "SELECT coalesce(array_agg(station_id), '{}'), coalesce(array_agg(parameter_id), '{}'),"
-    " coalesce(array_agg(extract(epoch FROM time)::float8), '{}'),"
-    " coalesce(array_agg(value), '{}'), coalesce(array_agg(device_status), '{}')"
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Readings aggregated column-wise by :data:`_COLUMNS`."""
+
+    station_id: list[str]
+    parameter_id: list[int]
+    epoch: list[float]
+    value: list[float | None]
+    device_status: list[int | None]
+
+    def batch(self) -> Batch:
+        return Batch(
+            station_id=np.array(self.station_id, dtype=np.str_),
+            parameter_id=np.array(self.parameter_id, dtype=np.int64),
+            epoch=np.array(self.epoch, dtype=np.float64),
+            value=np.array(self.value, dtype=np.float64),
+            device_status=np.array(self.device_status, dtype=np.int64),
+        )
+
+
+_COLUMNS: Final = (
+    "SELECT coalesce(array_agg(station_id), '{}') AS station_id,"
+    " coalesce(array_agg(parameter_id), '{}') AS parameter_id,"
+    " coalesce(array_agg(extract(epoch FROM time)::float8), '{}') AS epoch,"
+    " coalesce(array_agg(value), '{}') AS value,"
+    " coalesce(array_agg(device_status), '{}') AS device_status"
     " FROM readings"
 )
 
 
-def _batch(row: tuple[Any, ...] | None) -> Batch:
-    stations, parameters, epochs, values, statuses = row or ([], [], [], [], [])
-    return Batch(
-        np.array(stations, dtype=np.str_),
-        np.array(parameters, dtype=np.int64),
-        np.array(epochs, dtype=np.float64),
-        np.array(values, dtype=np.float64),
-        np.array(statuses, dtype=np.int64),
-    )
+def _batch(conn: psycopg.Connection[Any], query: str, params: Sequence[object]) -> Batch:
+    with conn.cursor(row_factory=class_row(_Columns)) as cur:
+        columns = cur.execute(_COLUMNS + query, params).fetchone()
+    return _Columns([], [], [], [], []).batch() if columns is None else columns.batch()
 
 
 def recent(conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float) -> Batch:
     """Readings of ``stations`` dated after ``since`` (to fill a window at start)."""
-    row = conn.execute(
-        _COLUMNS + " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)",
+    return _batch(
+        conn,
+        " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)",
         (list(stations), since),
-    ).fetchone()
-    return _batch(row)
+    )
 
 
 def reported_before(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, before: float
 ) -> set[str]:
     """Which of ``stations`` have a reading dated at or before ``before``."""
-    rows = conn.execute(
-        "SELECT s FROM unnest(%s::text[]) AS s WHERE EXISTS"
-        " (SELECT 1 FROM readings r WHERE r.station_id = s AND r.time <= to_timestamp(%s))",
-        (list(stations), before),
-    ).fetchall()
-    return {str(r[0]) for r in rows}
+    with conn.cursor(row_factory=scalar_row) as cur:
+        found = cur.execute(
+            "SELECT s FROM unnest(%s::text[]) AS s WHERE EXISTS"
+            " (SELECT 1 FROM readings r WHERE r.station_id = s AND r.time <= to_timestamp(%s))",
+            (list(stations), before),
+        ).fetchall()
+    return {str(station) for station in found}
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """A (station, rule)'s limits as people changed them."""
+
+    station_id: str
+    rule_id: str
+    advisory: float | None
+    warning: float | None
+    critical: float | None
+    source: str
+
+    def limits(self) -> LimitEdit:
+        return LimitEdit(tiers=(self.advisory, self.warning, self.critical), source=self.source)
 
 
 def threshold_edits(
@@ -64,18 +101,20 @@ def threshold_edits(
     A station's override wins over an edit of its profile's rule, tier by tier, as the API
     shows them (``viz.api.thresholds``); a tier neither changed keeps the file's value.
     """
-    rows = conn.execute(
-        "SELECT t.station_id, t.rule_id, coalesce(o.advisory, e.advisory),"
-        " coalesce(o.warning, e.warning), coalesce(o.critical, e.critical),"
-        " coalesce(o.source, e.source)"
-        " FROM threshold_profiles t"
-        " LEFT JOIN profile_edits e ON e.profile = t.profile AND e.rule_id = t.rule_id"
-        " LEFT JOIN threshold_overrides o ON o.station_id = t.station_id"
-        "  AND o.rule_id = t.rule_id"
-        " WHERE t.station_id = ANY(%s) AND (e.rule_id IS NOT NULL OR o.rule_id IS NOT NULL)",
-        (list(stations),),
-    ).fetchall()
-    return {(r[0], r[1]): LimitEdit((r[2], r[3], r[4]), r[5]) for r in rows}
+    with conn.cursor(row_factory=class_row(_Edit)) as cur:
+        edits = cur.execute(
+            "SELECT t.station_id, t.rule_id, coalesce(o.advisory, e.advisory) AS advisory,"
+            " coalesce(o.warning, e.warning) AS warning,"
+            " coalesce(o.critical, e.critical) AS critical,"
+            " coalesce(o.source, e.source) AS source"
+            " FROM threshold_profiles t"
+            " LEFT JOIN profile_edits e ON e.profile = t.profile AND e.rule_id = t.rule_id"
+            " LEFT JOIN threshold_overrides o ON o.station_id = t.station_id"
+            "  AND o.rule_id = t.rule_id"
+            " WHERE t.station_id = ANY(%s) AND (e.rule_id IS NOT NULL OR o.rule_id IS NOT NULL)",
+            (list(stations),),
+        ).fetchall()
+    return {(e.station_id, e.rule_id): e.limits() for e in edits}
 
 
 def edits_version(conn: psycopg.Connection[Any]) -> tuple[object, ...]:
@@ -92,12 +131,12 @@ def committed_between(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
 ) -> Batch:
     """Readings of ``stations`` ingested in (after, until], whatever their own time."""
-    row = conn.execute(
-        _COLUMNS + " WHERE station_id = ANY(%s)"
+    return _batch(
+        conn,
+        " WHERE station_id = ANY(%s)"
         " AND ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)",
         (list(stations), after, until),
-    ).fetchone()
-    return _batch(row)
+    )
 
 
 def write_qc(
@@ -111,22 +150,30 @@ def write_qc(
 ) -> int:
     """Store QC flags by grid cell: every reading within half a step of ``epoch``.
 
-    The constant bounds around all the cells let PostgreSQL prune the partitions to the
-    few days they span; without them each cell is probed in every partition.
+    Every cell must be of one grid (one sampling interval, ``half_step`` its half). The
+    constant bounds around all the cells let PostgreSQL prune the partitions to the few
+    days they span; without them each cell is probed in every partition.
     """
     if not len(epoch):
         return 0
     cursor = conn.execute(
         "UPDATE readings r SET qc = f.qc"
-        " FROM unnest(%s::text[], %s::smallint[], %s::float8[], %s::smallint[])"
-        "  AS f(station_id, parameter_id, epoch, qc)"
+        " FROM unnest(%(station_id)s::text[], %(parameter_id)s::smallint[],"
+        "  %(epoch)s::float8[], %(qc)s::smallint[]) AS f(station_id, parameter_id, epoch, qc)"
         " WHERE r.station_id = f.station_id AND r.parameter_id = f.parameter_id"
-        "  AND r.time >= to_timestamp(f.epoch - %s) AND r.time < to_timestamp(f.epoch + %s)"
-        "  AND r.time >= %s AND r.time < %s AND r.qc IS DISTINCT FROM f.qc",
-        (list(station_id), parameter_id.tolist(), epoch.tolist(), flag.astype(np.int64).tolist(),
-         half_step, half_step, _utc(float(epoch.min()) - half_step),
-         _utc(float(epoch.max()) + half_step)),
-    )  # fmt: skip
+        "  AND r.time >= to_timestamp(f.epoch - %(half)s)"
+        "  AND r.time < to_timestamp(f.epoch + %(half)s)"
+        "  AND r.time >= %(low)s AND r.time < %(high)s AND r.qc IS DISTINCT FROM f.qc",
+        {
+            "station_id": list(station_id),
+            "parameter_id": parameter_id.tolist(),
+            "epoch": epoch.tolist(),
+            "qc": flag.astype(np.int64).tolist(),
+            "half": half_step,
+            "low": _utc(float(epoch.min()) - half_step),
+            "high": _utc(float(epoch.max()) + half_step),
+        },
+    )
     return max(cursor.rowcount, 0)
 
 
@@ -136,11 +183,12 @@ def _utc(epoch: float) -> datetime:
 
 def watermark(conn: psycopg.Connection[Any], worker: str) -> float | None:
     """The worker's stored watermark (epoch), if any."""
-    row = conn.execute(
-        "SELECT extract(epoch FROM watermark)::float8 FROM alert_watermarks WHERE worker = %s",
-        (worker,),
-    ).fetchone()
-    return None if row is None else float(row[0])
+    with conn.cursor(row_factory=scalar_row) as cur:
+        stored: float | None = cur.execute(
+            "SELECT extract(epoch FROM watermark)::float8 FROM alert_watermarks WHERE worker = %s",
+            (worker,),
+        ).fetchone()
+    return None if stored is None else float(stored)
 
 
 def save_watermark(conn: psycopg.Connection[Any], worker: str, epoch: float) -> None:
@@ -154,27 +202,26 @@ def save_watermark(conn: psycopg.Connection[Any], worker: str, epoch: float) -> 
 
 def database_now(conn: psycopg.Connection[Any]) -> float:
     """The database's clock (ingested_at is stamped by it), as epoch seconds."""
-    row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
-    assert row is not None
-    return float(row[0])
+    with conn.cursor(row_factory=scalar_row) as cur:
+        now: float | None = cur.execute(
+            "SELECT extract(epoch FROM clock_timestamp())::float8"
+        ).fetchone()
+    assert now is not None
+    return float(now)
+
+
+_COPY_THRESHOLDS: Final = sql.SQL("COPY threshold_profiles ({}) FROM STDIN").format(
+    sql.SQL(", ").join(map(sql.Identifier, THRESHOLD_COLUMNS))
+)
 
 
 def sync_profiles(
-    conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]], *, stations: Sequence[str]
+    conn: psycopg.Connection[Any], rows: Sequence[ThresholdRow], *, stations: Sequence[str]
 ) -> int:
     """Replace the compiled rules of ``stations`` in ``threshold_profiles`` (one transaction)."""
     with conn.transaction():
         conn.execute("DELETE FROM threshold_profiles WHERE station_id = ANY(%s)", (list(stations),))
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                "COPY threshold_profiles (station_id, rule_id, profile, rule_set, family,"
-                " quantity, series, average_s, direction, units, advisory, warning, critical,"
-                " advisory_source, warning_source, critical_source, min_duration_s, clear_band,"
-                " clear_duration_s, max_gap_s, message_vi, message_en, source, verify, options,"
-                " basis, override_source, digest) FROM STDIN"
-            ) as copy,
-        ):
+        with conn.cursor() as cur, cur.copy(_COPY_THRESHOLDS) as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row([getattr(row, column) for column in THRESHOLD_COLUMNS])
     return len(rows)

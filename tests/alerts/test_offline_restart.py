@@ -35,9 +35,11 @@ def test_silent_for_longer_than_the_window_stays_offline_and_new_stations_are_no
         )
         conn.commit()
         engine = Engine(
-            AlertSettings(), registry=registry, profiles=load_profiles(),
+            AlertSettings(),
+            registry=registry,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         engine.load(conn, now=now.timestamp())
         engine.tick(conn, now=now.timestamp())
         rows = conn.execute("SELECT station_id, rule_id, state FROM alerts ORDER BY 1").fetchall()

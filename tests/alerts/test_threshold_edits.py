@@ -44,9 +44,11 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(
                 )
         conn.commit()
         engine = Engine(
-            AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
+            AlertSettings(settle_s=0.0),
+            registry=registry,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         engine.load(conn, now=at)
         engine.tick(conn, now=at)
         assert do_alerts(conn) == []

@@ -90,9 +90,12 @@ def test_an_oxygen_crash_below_half_a_milligram_stays_good_at_a_shrimp_river() -
     # as suspect there; the REFERENCE §5 operator span still applies at sea cages.
     do = np.linspace(0.9, 0.2, 12)
     flags = load_quality_config().evaluate(
-        times=300.0 * np.arange(12), values=np.vstack([do, do]), parameters=["do", "do"],
-        kinds=["shrimp_river", "cage_sea"], status=np.zeros((2, 12), dtype=np.int8),
-    )  # fmt: skip
+        times=300.0 * np.arange(12),
+        values=np.vstack([do, do]),
+        parameters=["do", "do"],
+        kinds=["shrimp_river", "cage_sea"],
+        status=np.zeros((2, 12), dtype=np.int8),
+    )
     low = do < 0.5
     assert not np.isin(flags[0, low], [QCFlag.SUSPECT, QCFlag.FAIL]).any()
     assert (flags[1, low] == QCFlag.SUSPECT).all()

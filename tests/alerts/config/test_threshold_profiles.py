@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.config.profile_schema import parse_duration
-from alerts.config.threshold_profiles import (
-    QUANTITIES,
-    CompiledRule,
-    Direction,
-    Family,
-    ProfileError,
-    Profiles,
-    ThresholdRow,
-    Tier,
-    load_profiles,
-    parse_profiles,
-)
+from alerts.config.compiled_rules import THRESHOLD_COLUMNS, CompiledRule
+from alerts.config.profile_schema import QUANTITIES, Direction, parse_duration
+from alerts.config.threshold_profiles import Profiles, load_profiles, parse_profiles
+from alerts.errors import ProfileError
+from alerts.states import AlertFamily, Severity
 from stations import Station, StationKind, load_registry
 
 REGISTRY = load_registry()
@@ -48,9 +40,16 @@ def with_stations(entries: str) -> Profiles:
 
 def station(sid: str, kind: StationKind, *, parameters: tuple[str, ...] = ("do",)) -> Station:
     return Station(
-        id=sid, kind=kind, name_vi="Trạm thử", name_en="Test station", district="An Biên",
-        latitude=9.8, longitude=105.0, parameters=parameters, sampling_interval_s=300,
-    )  # fmt: skip
+        id=sid,
+        kind=kind,
+        name_vi="Trạm thử",
+        name_en="Test station",
+        district="An Biên",
+        latitude=9.8,
+        longitude=105.0,
+        parameters=parameters,
+        sampling_interval_s=300,
+    )
 
 
 def by_id(rules: list[CompiledRule]) -> dict[str, CompiledRule]:
@@ -73,7 +72,7 @@ def test_the_shipped_profiles_fit_the_provinces_network() -> None:
             assert rule.message_vi
             assert rule.message_en
             assert len(rule.message_vi) <= 100
-            assert rule.top_tier > Tier.NONE
+            assert rule.top_tier is not None
             present = [t for t in rule.tiers if t is not None]
             ordered = sorted(present, reverse=rule.direction is Direction.BELOW)
             assert present == ordered, rule
@@ -106,7 +105,7 @@ def test_the_shipped_profiles_fit_the_provinces_network() -> None:
         # QCVN 11-MT:2015 column B, Kq 1.0, Kf 1.1: NH4 20 x 1.1 = 22 (verify: unconfirmed).
         ("KG-EF-01", "effluent.nh4.high", "nh4_mean_1h", (17.6, 22.0, 33.0), True),
     ],
-)  # fmt: skip
+)
 def test_compiled_thresholds(
     sid: str,
     rule_id: str,
@@ -115,13 +114,13 @@ def test_compiled_thresholds(
     verify: bool,
 ) -> None:
     rule = by_id(load_profiles().rules_for(REGISTRY.stations[sid]))[rule_id]
-    assert (rule.series, rule.tiers, rule.verify) == (series, tiers, verify)
+    assert (str(rule.series), rule.tiers, rule.verify) == (series, tiers, verify)
 
 
 def test_a_compiled_rule_carries_its_sources_and_basis() -> None:
     rules = by_id(load_profiles().rules_for(REGISTRY.stations["KG-EF-02"]))
     cod = rules["effluent.cod.high"]
-    assert cod.family is Family.POLLUTION
+    assert cod.family is AlertFamily.POLLUTION
     assert cod.average_s == 3600
     assert cod.source == "QCVN 40:2011/BTNMT"
     assert cod.tier_sources[1] == "QCVN 40:2011/BTNMT"  # the legal maximum itself
@@ -204,7 +203,7 @@ def test_downstream_links() -> None:
     links = profiles.downstream_of("KG-EF-01")
     assert [link.downstream for link in links] == ["KG-SR-01", "KG-SR-03"]
     assert {link.rule_id for link in links} == {"pollution.upstream.KG-EF-01"}
-    assert all(link.min_tier is Tier.WARNING and link.message_vi for link in links)
+    assert all(link.min_tier is Severity.WARNING and link.message_vi for link in links)
     assert profiles.downstream_of("KG-SR-01") == ()
 
 
@@ -215,9 +214,11 @@ def test_a_newer_regulation_is_a_data_change() -> None:
     assert (new["id"], new["enabled"]) == ("qcvn40_2025", False)
     cod = next(r for r in old["rules"] if r["id"] == "effluent.cod.high")
     new.update(  # made-up numbers: the 2025 table is not in the reference yet
-        enabled=True, limit_tiers=old["limit_tiers"], defaults=old["defaults"],
+        enabled=True,
+        limit_tiers=old["limit_tiers"],
+        defaults=old["defaults"],
         rules=[{**cod, "limit": {"A": 50.0, "B": 100.0, "C": 150.0}}],
-    )  # fmt: skip
+    )
     entry = (
         "stations:\n  X-EF:\n    profiles:\n      effluent: {regulation: qcvn40_2025, column: C}\n"
     )
@@ -239,7 +240,7 @@ def test_rows_for_the_database() -> None:
     assert len(rows) == sum(len(r) for r in compiled.values())
     assert len({(r.station_id, r.rule_id) for r in rows}) == len(rows)  # the primary key
     row = next(r for r in rows if (r.station_id, r.rule_id) == ("KG-EF-02", "effluent.cod.high"))
-    assert len(row) == len(ThresholdRow._fields)
+    assert [getattr(row, c) for c in THRESHOLD_COLUMNS][:2] == [row.station_id, row.rule_id]
     assert (row.advisory, row.warning, row.critical, row.series) == (
         108.0,
         135.0,
@@ -249,7 +250,7 @@ def test_rows_for_the_database() -> None:
     assert json.loads(row.options)["kq"] == 0.9
     assert row.digest == profiles.digest
     assert len(row.digest) == 64
-    assert ThresholdRow._fields[:3] == ("station_id", "rule_id", "profile")
+    assert THRESHOLD_COLUMNS[:3] == ("station_id", "rule_id", "profile")
 
 
 @pytest.mark.parametrize(
@@ -278,52 +279,137 @@ TIGER = "shrimp_river: {species: black_tiger}"
     [
         (SR, "profile: shrimp_river", "profile: [", "not valid YAML", ""),
         (SR, "profile: shrimp_river", "profile: shrimp", "profile", "must be the file's name"),
-        (SR, WARNING_DO, "value: {white_leg: 4.5, black_tiger: 4.0}", f"{RULE0}.tiers.warning",
-         "4.5 must be below advisory 4 (direction below) (for white_leg)"),
-        (SR, WARNING_DO, "value: {white_leg: 3.5}", f"{RULE0}.tiers.warning",
-         "needs one value (or null) for each species in ['white_leg', 'black_tiger']"),
+        (
+            SR,
+            WARNING_DO,
+            "value: {white_leg: 4.5, black_tiger: 4.0}",
+            f"{RULE0}.tiers.warning",
+            "4.5 must be below advisory 4 (direction below) (for white_leg)",
+        ),
+        (
+            SR,
+            WARNING_DO,
+            "value: {white_leg: 3.5}",
+            f"{RULE0}.tiers.warning",
+            "needs one value (or null) for each species in ['white_leg', 'black_tiger']",
+        ),
         (SR, WARNING_DO, "value: {white_leg: 3, tiger: 4}", f"{RULE0}.tiers.warning", "needs"),
         (SR, WARNING_DO, "value: three", f"{RULE0}.tiers.warning", "a number"),
         (SR, "    quantity: do\n", "    quantity: oxygen\n", f"{RULE0}.quantity", "unknown"),
-        (SR, "    units: mg/L\n", "    units: ppm\n", f"{RULE0}.units",
-         "'ppm' differs from the unit of do: 'mg/L'"),
-        (SR, "    clear_band: 0.3\n", "    clear_band: -1\n", f"{RULE0}.clear_band",
-         "Input should be greater than or equal to 0"),
-        (SR, "  min_duration: 30m\n", "  min_duration: 30 min\n", f"{RULE0}.min_duration",
-         "a duration such as '30m'"),
-        (SR, "    direction: below\n", "    direction: under\n", f"{RULE0}.direction",
-         "Input should be 'below' or 'above'"),
-        (SR, "    clear_band: 0.3\n", "    clear_band: 0.3\n        colour: red\n",
-         f"{RULE0}.colour", "Extra inputs are not permitted"),
-        (SR, '        message_vi: "Oxy hòa tan thấp: bật quạt nước, giảm cho ăn"\n', "",
-         f"{RULE0}.message_vi", "Field required"),
-        (SR, "- id: shrimp.ph.low", "- id: shrimp.do.low", "sets[0].rules[1].id",
-         "'shrimp.do.low' is used twice"),
+        (
+            SR,
+            "    units: mg/L\n",
+            "    units: ppm\n",
+            f"{RULE0}.units",
+            "'ppm' differs from the unit of do: 'mg/L'",
+        ),
+        (
+            SR,
+            "    clear_band: 0.3\n",
+            "    clear_band: -1\n",
+            f"{RULE0}.clear_band",
+            "Input should be greater than or equal to 0",
+        ),
+        (
+            SR,
+            "  min_duration: 30m\n",
+            "  min_duration: 30 min\n",
+            f"{RULE0}.min_duration",
+            "a duration such as '30m'",
+        ),
+        (
+            SR,
+            "    direction: below\n",
+            "    direction: under\n",
+            f"{RULE0}.direction",
+            "Input should be 'below' or 'above'",
+        ),
+        (
+            SR,
+            "    clear_band: 0.3\n",
+            "    clear_band: 0.3\n        colour: red\n",
+            f"{RULE0}.colour",
+            "Extra inputs are not permitted",
+        ),
+        (
+            SR,
+            '        message_vi: "Oxy hòa tan thấp: bật quạt nước, giảm cho ăn"\n',
+            "",
+            f"{RULE0}.message_vi",
+            "Field required",
+        ),
+        (
+            SR,
+            "- id: shrimp.ph.low",
+            "- id: shrimp.do.low",
+            "sets[0].rules[1].id",
+            "'shrimp.do.low' is used twice",
+        ),
         (SR, "  weights: {do_low: 30,", "  weights: {", "risk", "weights: a weight"),
-        (CS, "station_kinds: [cage_sea]", "station_kinds: [cage_sea, effluent]",
-         "effluent (station kind)", "exactly one profile must list it in station_kinds"),
-        (EF, "limit: {A: 75.0, B: 150.0}", "limit: {A: 75.0, B: 150.0, C: 200.0}", f"{COD}.limit",
-         "needs one value (or null) for each column in ['A', 'B']"),
-        (EF, "  direction: above\n    rules:\n", "  direction: below\n    rules:\n",
-         "sets[0].rules[3].limit", "limit_tiers scale upper limits only"),
-        (EF, "scale_by: [kq, kf]", "scale_by: [kq, column]", "sets[0].scale_by",
-         "'column' is not a number option"),
-        (EF, "when: {regulation: qcvn40_2011}", "when: {regulation: qcvn40_2012}",
-         "sets[0].regulation", "['qcvn40_2012'] are not choices"),
+        (
+            CS,
+            "station_kinds: [cage_sea]",
+            "station_kinds: [cage_sea, effluent]",
+            "effluent (station kind)",
+            "exactly one profile must list it in station_kinds",
+        ),
+        (
+            EF,
+            "limit: {A: 75.0, B: 150.0}",
+            "limit: {A: 75.0, B: 150.0, C: 200.0}",
+            f"{COD}.limit",
+            "needs one value (or null) for each column in ['A', 'B']",
+        ),
+        (
+            EF,
+            "  direction: above\n    rules:\n",
+            "  direction: below\n    rules:\n",
+            "sets[0].rules[3].limit",
+            "limit_tiers scale upper limits only",
+        ),
+        (
+            EF,
+            "scale_by: [kq, kf]",
+            "scale_by: [kq, column]",
+            "sets[0].scale_by",
+            "'column' is not a number option",
+        ),
+        (
+            EF,
+            "when: {regulation: qcvn40_2011}",
+            "when: {regulation: qcvn40_2012}",
+            "sets[0].regulation",
+            "['qcvn40_2012'] are not choices",
+        ),
         (EF, "    enabled: false\n", "", "sets[2].rules", "an enabled set needs at least one rule"),
         (ST, "kq: 0.9", "kq: 2.0", f"{EF02}.kq", "2.0 is not allowed; from 0.6 to 1.3"),
-        (ST, "column: B, kq: 0.9", "column: C, kq: 0.9", f"{EF02}.column",
-         "'C' is not defined by qcvn40_2011 (only ['A', 'B'])"),
-        (ST, "regulation: qcvn40_2011", "regulation: qcvn40_2025", f"{EF02}.regulation",
-         "'qcvn40_2025' has no enabled rule set"),
+        (
+            ST,
+            "column: B, kq: 0.9",
+            "column: C, kq: 0.9",
+            f"{EF02}.column",
+            "'C' is not defined by qcvn40_2011 (only ['A', 'B'])",
+        ),
+        (
+            ST,
+            "regulation: qcvn40_2011",
+            "regulation: qcvn40_2025",
+            f"{EF02}.regulation",
+            "'qcvn40_2025' has no enabled rule set",
+        ),
         (ST, TIGER, "shrimp_river: {species: tiger}", f"{SR03}.species", "'tiger' is not allowed"),
         (ST, TIGER, "shrimp_river: {breed: tiger}", f"{SR03}.breed", "not an option of"),
         (ST, TIGER, "shrimp_pond: {}", "stations.KG-SR-03.profiles.shrimp_pond", "unknown profile"),
         (ST, "downstream_notice:", "notice:", "notice", "Extra inputs are not permitted"),
-        (ST, "min_tier: warning", "min_tier: severe", "stations.KG-EF-01.downstream[0].min_tier",
-         "Input should be 'advisory', 'warning' or 'critical'"),
+        (
+            ST,
+            "min_tier: warning",
+            "min_tier: severe",
+            "stations.KG-EF-01.downstream[0].min_tier",
+            "Input should be 'advisory', 'warning' or 'critical'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_problems_name_the_file_and_the_field(
     name: str, old: str, new: str, field: str, message: str
 ) -> None:
@@ -338,18 +424,33 @@ def test_problems_name_the_file_and_the_field(
 @pytest.mark.parametrize(
     ("entry", "field", "message"),
     [
-        ("rules:\n      shrimp.do.lo: {enabled: false, source: typo}", "rules.shrimp.do.lo",
-         "no such rule in any profile"),
-        ("rules:\n      cage.do.low: {enabled: false, source: wrong kind}", "rules.cage.do.low",
-         "no such rule at this station"),
-        ("rules:\n      shrimp.do.low: {tiers: {warning: 4.5}, source: x}",
-         "rules.shrimp.do.low.tiers.warning", "4.5 must be below advisory 4"),
-        ("rules:\n      shrimp.do.low: {tiers: {warning: 3.0}}", "rules.shrimp.do.low.source",
-         "Field required"),
-        ("profiles: {shrimp_river: {}}\n    rules:\n      shrimp.do.lo: {source: x}",
-         "rules.shrimp.do.lo", "no such rule at this station"),
+        (
+            "rules:\n      shrimp.do.lo: {enabled: false, source: typo}",
+            "rules.shrimp.do.lo",
+            "no such rule in any profile",
+        ),
+        (
+            "rules:\n      cage.do.low: {enabled: false, source: wrong kind}",
+            "rules.cage.do.low",
+            "no such rule at this station",
+        ),
+        (
+            "rules:\n      shrimp.do.low: {tiers: {warning: 4.5}, source: x}",
+            "rules.shrimp.do.low.tiers.warning",
+            "4.5 must be below advisory 4",
+        ),
+        (
+            "rules:\n      shrimp.do.low: {tiers: {warning: 3.0}}",
+            "rules.shrimp.do.low.source",
+            "Field required",
+        ),
+        (
+            "profiles: {shrimp_river: {}}\n    rules:\n      shrimp.do.lo: {source: x}",
+            "rules.shrimp.do.lo",
+            "no such rule at this station",
+        ),
     ],
-)  # fmt: skip
+)
 def test_station_problems(entry: str, field: str, message: str) -> None:
     texts = shipped() | {"stations.yaml": f"stations:\n  X-1:\n    {entry}\n"}
 
@@ -384,7 +485,7 @@ def test_stations_yaml_is_checked_against_the_registry() -> None:
         f"{at}.KG-SR-01.downstream: only effluent stations link",
         f"{at}.KG-EF-01.downstream: 'KG-EF-02' is not an aquaculture station of the registry",
         f"{at}.KG-EF-01.downstream: 'KG-ZZ-01' is not an aquaculture station of the registry",
-    ]  # fmt: skip
+    ]
 
 
 def test_several_problems_are_reported_at_once() -> None:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from alerts.detectors.dawn import RULE, dawn_forecast
+from alerts.detectors.findings import Findings
 from alerts.kernels.window import Window
-from alerts.persistence.lifecycle import Severity
+from alerts.states import Severity
 from simulators import compile_scenarios, load_scenario, simulate
 from stations import Station, load_registry
 
@@ -35,7 +36,7 @@ def forecasts(do: np.ndarray, station: Station = STATION) -> list[tuple[float, f
         now = float(TIMES[column])
         window = Window([station], span_s=86_400, end=now)
         window.values[window.station_rows("do")[0], -(column + 1) :] = do[: column + 1]
-        episodes, _ = dawn_forecast(window, window.values, now=now)
+        episodes = dawn_forecast(window, window.values, now=now).episodes
         if episodes:
             (episode,) = episodes
             assert episode.rule_id == RULE
@@ -71,5 +72,5 @@ def test_only_shrimp_and_cage_stations(kind: str) -> None:
     station = REGISTRY.stations["KG-EF-01"]
     window = Window([station], span_s=86_400, end=float(TIMES[-1]))
     window.values[:] = 1.0
-    assert dawn_forecast(window, window.values, now=float(TIMES[-1])) == ([], {})
+    assert dawn_forecast(window, window.values, now=float(TIMES[-1])) == Findings()
     assert station.kind.value == kind

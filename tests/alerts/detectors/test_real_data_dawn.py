@@ -31,9 +31,13 @@ def nights(grand_bay: dict[str, list[str]]) -> tuple[FloatArray, FloatArray, Flo
             continue
         evening = (times >= sunset) & (times <= sunset + 3 * 3600)
         linear, loglinear, _ = dawn_do_projection(
-            times[evening], do[evening][np.newaxis], sunset=sunset, sunrise=sunrise,
-            now=sunset + 3 * 3600, min_points=4,
-        )  # fmt: skip
+            times[evening],
+            do[evening][np.newaxis],
+            sunset=sunset,
+            sunrise=sunrise,
+            now=sunset + 3 * 3600,
+            min_points=4,
+        )
         rows.append((np.nanmin(do[night]), linear[0], loglinear[0]))
     table = np.array(rows)
     return table[:, 0], table[:, 1], table[:, 2]

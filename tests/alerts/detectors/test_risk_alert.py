@@ -13,8 +13,16 @@ from stations import Registry, load_registry
 from telemetry import PARAMETERS
 
 NOW = 1_795_000_200.0  # on the 5-minute grid
-STRESS = {"temp": 34.5, "ph": 8.4, "do": 2.4, "sal": 12.0, "cond": 20_000.0, "turb": 30.0,
-          "tan": 1.5, "no2": 0.1}  # fmt: skip
+STRESS = {
+    "temp": 34.5,
+    "ph": 8.4,
+    "do": 2.4,
+    "sal": 12.0,
+    "cond": 20_000.0,
+    "turb": 30.0,
+    "tan": 1.5,
+    "no2": 0.1,
+}
 
 
 def test_disease_risk_alert_names_its_factors() -> None:
@@ -22,8 +30,9 @@ def test_disease_risk_alert_names_its_factors() -> None:
     engine = Engine(
         AlertSettings(history_s=86_400.0),
         registry=Registry((station,), (), source="test"),
-        profiles=load_profiles(), quality=load_quality_config(),
-    )  # fmt: skip
+        profiles=load_profiles(),
+        quality=load_quality_config(),
+    )
     engine.build(NOW)
     window = engine.windows[0]
     rng = np.random.default_rng(3)
@@ -42,7 +51,7 @@ def test_disease_risk_alert_names_its_factors() -> None:
             np.array([STRESS[c] for c in codes]) * rng.normal(1, 0.005, len(codes)),
             np.zeros(len(codes), dtype=np.int64),
         )
-        episodes += engine.evaluate(batch, now=at).episodes
+        episodes += engine.evaluate(batch, now=at).findings.episodes
     risk = [e for e in episodes if e.rule_id == "shrimp.disease_risk.high"]
     assert risk, f"no risk alert among {sorted({e.rule_id for e in episodes})}"
     factors = {f["factor"] for f in risk[0].details["factors"]}  # type: ignore[attr-defined]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alerts.detectors.sensor_notices import notices
+from alerts.detectors.sensor_notices import sensor_notices
 from alerts.detectors.silence import silence
 from alerts.kernels.window import Window
+from alerts.states import AlertFamily
 from stations import load_registry
 from telemetry import QCFlag
 
@@ -37,7 +38,8 @@ def test_silence_after_three_intervals_and_the_grace(
     w = window()
     w.values[w.station_rows("do")[0], : last_column + 1] = 5.0  # KG-SR-01 only
     w.values[w.station_rows("do")[2], :] = 6.0  # KG-CS-01 always reporting
-    episodes, clear = silence(w, now=END + now_after_end, grace_s=900, known={"KG-SR-02"})
+    found = silence(w, now=END + now_after_end, grace_s=900, known={"KG-SR-02"})
+    episodes, clear = found.episodes, found.clear
     by_station = {e.station_id: e for e in episodes}
     # KG-SR-02 never reported in the window: silent, continuing from before the window.
     assert by_station["KG-SR-02"].continues
@@ -56,7 +58,8 @@ def test_silence_after_three_intervals_and_the_grace(
 def test_a_station_that_never_reported_is_not_offline() -> None:
     w = window()
     w.values[w.station_rows("do")[0], :] = 5.0  # only KG-SR-01 reports
-    episodes, clear = silence(w, now=END, grace_s=900, known={"KG-CS-01"})
+    found = silence(w, now=END, grace_s=900, known={"KG-CS-01"})
+    episodes, clear = found.episodes, found.clear
     # KG-SR-02 is not commissioned yet; KG-CS-01 reported before this window.
     assert [(e.station_id, e.continues) for e in episodes] == [("KG-CS-01", True)]
     assert set(clear) == {("KG-SR-01", "station.offline")}
@@ -71,12 +74,15 @@ def test_a_stuck_sensor_run_gives_one_maintenance_notice_per_series() -> None:
     flags[do_row, 7] = QCFlag.FAIL
     flags[ph_row, 2:4] = QCFlag.SUSPECT  # 10 min only: below the 30-min threshold
     flags[:, -1][flags[:, -1] == QCFlag.GOOD] = QCFlag.MISSING  # newest column not in yet
-    episodes, clear = notices(w, flags, min_s=1800)
+    found = sensor_notices(w, flags, min_s=1800)
+    episodes, clear = found.episodes, found.clear
     assert len(episodes) == 1
     (notice,) = episodes
     assert (notice.station_id, notice.rule_id, notice.family) == (
-        "KG-SR-02", "maintenance.do", "quality",
-    )  # fmt: skip
+        "KG-SR-02",
+        "maintenance.do",
+        AlertFamily.QUALITY,
+    )
     assert notice.opened_at == w.times[4 + 6 - 1]  # due once 6 samples (30 min) were bad
     assert notice.resolved_at is None
     assert notice.details["worst_flag"] == QCFlag.FAIL
@@ -89,6 +95,7 @@ def test_a_notice_resolves_when_the_series_reads_good_again() -> None:
     flags = np.full(w.values.shape, QCFlag.GOOD, dtype=np.uint8)
     row = w.station_rows("sal")[0]
     flags[row, 1:9] = QCFlag.FAIL
-    (notice,), clear = notices(w, flags, min_s=1800)
+    found = sensor_notices(w, flags, min_s=1800)
+    (notice,), clear = found.episodes, found.clear
     assert notice.resolved_at == w.times[9]
     assert clear[("KG-SR-01", "maintenance.sal")] == w.times[-1]

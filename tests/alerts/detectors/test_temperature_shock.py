@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from alerts.persistence.lifecycle import Episode, Severity
+from alerts.detectors.findings import AlertEpisode
+from alerts.states import Severity
 from simulators import simulate
 from stations import load_registry
 from tests.alerts.simulated import engine_over
@@ -17,7 +18,7 @@ START = datetime(2026, 11, 21, 12, 0, tzinfo=VN).timestamp()
 REGISTRY = load_registry()
 
 
-def run(station_id: str, *, shower_at: float | None) -> list[Episode]:
+def run(station_id: str, *, shower_at: float | None) -> list[AlertEpisode]:
     """A simulated day, then six hours tick by tick, a cold shower optionally among them.
 
     The shower cools the water 3.5 °C over 90 minutes (linearly) and it stays cool.
@@ -30,8 +31,9 @@ def run(station_id: str, *, shower_at: float | None) -> list[Episode]:
     return engine_over(station, times, series)
 
 
-@pytest.mark.parametrize(("station_id", "rule"), [("KG-SR-01", "shrimp.temp.shock"),
-                                                  ("KG-CS-01", "cage.temp.shock")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("station_id", "rule"), [("KG-SR-01", "shrimp.temp.shock"), ("KG-CS-01", "cage.temp.shock")]
+)
 def test_a_cold_shower_is_a_temperature_shock(station_id: str, rule: str) -> None:
     shower = START + 26 * 3600.0  # 14:00 the next day
     shocks = [e for e in run(station_id, shower_at=shower) if e.rule_id == rule]

@@ -7,15 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from alerts.config.threshold_profiles import load_profiles
 from alerts.kernels.hysteresis import (
     ThresholdParams,
     ThresholdResult,
     ThresholdState,
-    TransitionKind,
     evaluate,
 )
-from stations import load_registry
+from alerts.states import TransitionKind
 
 N = float("nan")
 STEP = 300.0  # 5-minute samples
@@ -66,7 +64,7 @@ def run(values: list[float], p: ThresholdParams) -> list[tuple[TransitionKind, i
         ([4.0, 4.0], 0, []),  # strictly below: 4.0 does not break "DO >= 4"
         ([1.5], 0, [(OPEN, 3, 0)]),  # straight to critical
     ],
-)  # fmt: skip
+)
 def test_minimum_duration(
     values: list[float], min_s: float, expected: list[tuple[TransitionKind, int, int]]
 ) -> None:
@@ -87,7 +85,7 @@ def test_minimum_duration(
         # So does one beyond a tier, without a new alert.
         ([3.9, 4.5, 4.5, 3.8, 4.5, 4.5, 4.5], 600, [(OPEN, 1, 0), (RES, 1, 6)]),
     ],
-)  # fmt: skip
+)
 def test_hysteresis_and_clear_duration(
     values: list[float], clear_s: float, expected: list[tuple[TransitionKind, int, int]]
 ) -> None:
@@ -98,14 +96,13 @@ def test_hysteresis_and_clear_duration(
     ("values", "min_s", "expected"),
     [
         # Escalates tier by tier; never steps down while open; resolves from the top tier.
-        ([3.9, 2.9, 1.9, 3.5, 2.5, 5], 0,
-         [(OPEN, 1, 0), (ESC, 2, 1), (ESC, 3, 2), (RES, 3, 5)]),
+        ([3.9, 2.9, 1.9, 3.5, 2.5, 5], 0, [(OPEN, 1, 0), (ESC, 2, 1), (ESC, 3, 2), (RES, 3, 5)]),
         # Each tier needs its own minimum duration: warning run starts at sample 1.
         ([3.5, 2.5, 2.5, 2.5], 600, [(OPEN, 1, 2), (ESC, 2, 3)]),
         # Both tiers held 10 min at sample 2: opens at the higher one directly.
         ([2.5, 2.5, 2.5], 600, [(OPEN, 2, 2)]),
     ],
-)  # fmt: skip
+)
 def test_escalation(
     values: list[float], min_s: float, expected: list[tuple[TransitionKind, int, int]]
 ) -> None:
@@ -137,7 +134,7 @@ def test_a_value_oscillating_around_a_limit_gives_exactly_one_alert() -> None:
         ([3.9, *[N] * 10, 4.5], 0, 900, [(OPEN, 1, 0), (RES, 1, 11)]),
         ([N, N, N], 0, 900, []),
     ],
-)  # fmt: skip
+)
 def test_gaps(
     values: list[float],
     min_s: float,
@@ -157,8 +154,10 @@ def test_a_clear_run_broken_by_a_long_gap_restarts() -> None:
 def test_above_direction_and_absent_tiers() -> None:
     nh3 = params(above=True, tiers=(0.03, 0.1, 0.3), band=0.01)
     assert run([0.02, 0.05, 0.2, 0.025, 0.015], nh3) == [
-        (OPEN, 1, 1), (ESC, 2, 2), (RES, 2, 4),
-    ]  # fmt: skip
+        (OPEN, 1, 1),
+        (ESC, 2, 2),
+        (RES, 2, 4),
+    ]
     ph_low = params(tiers=(N, 7.0, N), band=0.1)  # a warning tier only
     assert run([7.2, 6.9, 7.05, 7.11], ph_low) == [(OPEN, 2, 1), (RES, 2, 3)]
 
@@ -172,22 +171,31 @@ def test_many_rows_with_different_thresholds_in_one_call() -> None:
         clear_duration_s=np.array([0, 0, 0, 300], dtype=float),
         max_gap_s=np.full(4, 900.0),
     )
-    values = np.array([
-        [3.9, 2.9, 4.4, 4.4, 4.4],        # DO: open, escalate, resolve
-        [0.02, 0.2, 0.2, 0.01, 0.01],     # NH3: straight to warning, resolve
-        [7.2, 6.9, 6.9, 6.9, 7.2],        # pH warning after 5 min, resolve
-        [30, 36, 36, 36, 20],             # salinity: each tier held 10 min; clear 5 min
-    ])  # fmt: skip
+    values = np.array(
+        [
+            [3.9, 2.9, 4.4, 4.4, 4.4],  # DO: open, escalate, resolve
+            [0.02, 0.2, 0.2, 0.01, 0.01],  # NH3: straight to warning, resolve
+            [7.2, 6.9, 6.9, 6.9, 7.2],  # pH warning after 5 min, resolve
+            [30, 36, 36, 36, 20],  # salinity: each tier held 10 min; clear 5 min
+        ]
+    )
     result = evaluate(STEP * np.arange(5), values, params=p, state=ThresholdState.initial(4))
     tr = result.transitions
-    got = [(int(r), int(k), int(t), int(at // STEP)) for r, k, t, at in
-           zip(tr.row, tr.kind, tr.tier, tr.time, strict=True)]  # fmt: skip
+    got = [
+        (int(r), int(k), int(t), int(at // STEP))
+        for r, k, t, at in zip(tr.row, tr.kind, tr.tier, tr.time, strict=True)
+    ]
     assert got == [
-        (0, OPEN, 1, 0), (0, ESC, 2, 1), (0, RES, 2, 2),
-        (1, OPEN, 2, 1), (1, RES, 2, 3),
-        (2, OPEN, 2, 2), (2, RES, 2, 4),
-        (3, OPEN, 1, 2), (3, ESC, 2, 3),
-    ]  # fmt: skip
+        (0, OPEN, 1, 0),
+        (0, ESC, 2, 1),
+        (0, RES, 2, 2),
+        (1, OPEN, 2, 1),
+        (1, RES, 2, 3),
+        (2, OPEN, 2, 2),
+        (2, RES, 2, 4),
+        (3, OPEN, 1, 2),
+        (3, ESC, 2, 3),
+    ]
     assert result.state.tier.tolist() == [0, 0, 0, 2]
     assert tr.since[tr.row == 3].tolist() == [0.0, STEP]  # when each tier's run began
     assert tr.value[tr.row == 1].tolist() == [0.2, 0.01]
@@ -208,19 +216,28 @@ def mixed_params(rows: int, seed: int) -> ThresholdParams:
         direction=np.where(rng.random(rows) < 0.5, -1, 1).astype(np.int8),
         tiers=np.where(
             (rng.random(rows) < 0.5)[:, None],
-            np.array([[4.0, 3.0, 2.0]]), np.array([[4.5, 5.5, N]]),
+            np.array([[4.0, 3.0, 2.0]]),
+            np.array([[4.5, 5.5, N]]),
         ),
         min_duration_s=rng.choice([0.0, 600.0, 1800.0], rows),
         clear_band=rng.choice([0.0, 0.2, 0.5], rows),
         clear_duration_s=rng.choice([0.0, 300.0, 1200.0], rows),
         max_gap_s=rng.choice([600.0, 900.0], rows),
-    )  # fmt: skip
+    )
 
 
 def as_set(result: ThresholdResult) -> list[tuple[int, int, int, float, float]]:
     tr = result.transitions
-    return sorted(zip(tr.row.tolist(), tr.kind.tolist(), tr.tier.tolist(), tr.time.tolist(),
-                      tr.since.tolist(), strict=True))  # fmt: skip
+    return sorted(
+        zip(
+            tr.row.tolist(),
+            tr.kind.tolist(),
+            tr.tier.tolist(),
+            tr.time.tolist(),
+            tr.since.tolist(),
+            strict=True,
+        )
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -271,19 +288,3 @@ def test_bad_input_is_refused(times: list[float], values: list[list[float]], mes
         evaluate(
             np.array(times), np.array(values), params=params(), state=ThresholdState.initial(1)
         )
-
-
-def test_parameters_from_compiled_rules() -> None:
-    registry = load_registry()
-    rules = load_profiles().rules_for(registry.stations["KG-SR-01"])
-    p = ThresholdParams.from_rules(rules)
-    do = [r.rule_id for r in rules].index("shrimp.do.low")
-    assert len(p) == len(rules)
-    assert p.direction[do] == -1
-    assert p.tiers[do].tolist() == [4.0, 3.5, 2.0]
-    assert p.min_duration_s[do] == 1800
-    assert p.max_gap_s[do] == 900  # 3 sampling intervals of 300 s
-    ph_low = [r.rule_id for r in rules].index("shrimp.ph.low")
-    assert np.isnan(p.tiers[ph_low, [0, 2]]).all()
-    with pytest.raises(ValueError, match="direction"):
-        ThresholdParams(**{**{f: getattr(p, f) for f in p.__slots__}, "direction": p.direction * 2})

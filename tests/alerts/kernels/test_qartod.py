@@ -41,14 +41,17 @@ def grid(length: int, step: float) -> npt.NDArray[np.float64]:
     ("values", "limits", "expected"),
     [
         # fail 0-14, suspect 6-10; bounds inclusive
-        ([-1, 0, 5.9, 6, 8, 10, 10.1, 14, 14.5, nan], (0, 14, 6, 10),
-         [F, S, S, G, G, G, S, S, F, M]),
+        (
+            [-1, 0, 5.9, 6, 8, 10, 10.1, 14, 14.5, nan],
+            (0, 14, 6, 10),
+            [F, S, S, G, G, G, S, S, F, M],
+        ),
         # fail span only
         ([-1, 0, 14, 15, nan], (0, 14, None, None), [F, G, G, F, M]),
         # suspect on one side only
         ([0.4, 0.5, 25], (0, 20, 0.5, None), [S, G, F]),
     ],
-)  # fmt: skip
+)
 def test_gross_range(
     values: list[float],
     limits: tuple[float, float, float | None, float | None],
@@ -96,7 +99,7 @@ def test_limit_of_the_wrong_shape_is_refused() -> None:
         ([0, 0, 0, 4, 4, 4], 1.0, 3.0, [U, G, S, S, G, U]),
         ([1, 2], 1.0, 3.0, [U, U]),
     ],
-)  # fmt: skip
+)
 def test_spike(
     values: list[float], suspect: float, fail: float | None, expected: list[int]
 ) -> None:
@@ -118,7 +121,7 @@ def test_spike_thresholds_per_row() -> None:
         # irregular times are fine: 1 per minute = 60/h, then 1 per hour
         ([0, 1, 2], [0, 60, 3660], 30.0, [U, S, G]),
     ],
-)  # fmt: skip
+)
 def test_rate_of_change(
     values: list[float], times: list[float], threshold: float, expected: list[int]
 ) -> None:
@@ -142,7 +145,7 @@ def test_rate_of_change_threshold_per_row() -> None:
         ([5, nan, 5, 5, 5], None, [U, M, U, S, U]),
         ([5, 6, 5, 6, 5, 6], None, [U, U, U, G, G, G]),
     ],
-)  # fmt: skip
+)
 def test_flat_line(values: list[float], fail_s: float | None, expected: list[int]) -> None:
     flags = flat_line(
         rows(values), grid(len(values), 600), tolerance=0.1, suspect_s=1800, fail_s=fail_s
@@ -169,7 +172,7 @@ def test_flat_line_needs_a_regular_grid() -> None:
         # one sample in the window is too few (half the window must be present)
         ([0, nan, nan, 10], [U, M, M, U]),
     ],
-)  # fmt: skip
+)
 def test_attenuated_signal(values: list[float], expected: list[int]) -> None:
     flags = attenuated_signal(
         rows(values), grid(len(values), 3600), window_s=3 * 3600, suspect_range=5, fail_range=1

@@ -21,8 +21,9 @@ N = float("nan")
 # White-leg shrimp: DO below 4 counts, NH3 limit 0.1, optimum 28-32 °C, full scale 3 °C.
 SHRIMP = RiskConfig(do_threshold=4.0, nh3_limit=0.1, temp_low=28.0, temp_high=32.0)
 # Cage ladder: DO below 4, NH3 limit 0.05, optimum 20-33 °C, full scale 5 °C.
-CAGE = RiskConfig(do_threshold=4.0, nh3_limit=0.05, temp_low=20.0, temp_high=33.0,
-                  temp_full_scale=5.0)  # fmt: skip
+CAGE = RiskConfig(
+    do_threshold=4.0, nh3_limit=0.05, temp_low=20.0, temp_high=33.0, temp_full_scale=5.0
+)
 
 
 def score(config: RiskConfig, *inputs: float) -> tuple[float, list[float], list[bool]]:
@@ -54,7 +55,7 @@ def score(config: RiskConfig, *inputs: float) -> tuple[float, list[float], list[
         # Cage: NH3 0.05 = its limit -> 12.5; 36 °C is 3 above 33 -> 3/5 x 15 = 9.
         (CAGE, (0, 0.05, 0.25, 2.5, 25, 36), 21.5, [0, 12.5, 0, 0, 9]),
     ],
-)  # fmt: skip
+)
 def test_hand_computed_scores(
     config: RiskConfig, inputs: tuple[float, ...], expected: float, points: list[float]
 ) -> None:

@@ -38,7 +38,7 @@ _X = [[1, nan, 3, 2, nan, nan, 0]]
         (2, [1, 1, 3, 3, 2, nan, 0], [1, 1, 3, 2, 2, nan, 0], [1, 1, 1, 2, 1, 0, 1]),
         (1, [1, nan, 3, 2, nan, nan, 0], [1, nan, 3, 2, nan, nan, 0], [1, 0, 1, 1, 0, 0, 1]),
     ],
-)  # fmt: skip
+)
 def test_rolling_windows(
     window: int, maximum: list[float], minimum: list[float], count: list[int]
 ) -> None:

@@ -38,14 +38,16 @@ def test_layout_grid_and_rows() -> None:
 
 def test_place_snaps_to_the_grid_keeps_late_data_and_ignores_what_is_outside() -> None:
     w = window()
-    placed, rows, columns = w.place(batch(
-        ("KG-SR-01", 3, END, 4.2, 0),            # newest column
-        ("KG-SR-01", 3, END - 3 * STEP + 20, 3.9, 1),  # late and a little off the grid
-        ("KG-CS-01", 3, END - STEP, 6.0, 0),
-        ("KG-CS-01", 21, END, 10.0, 0),          # flow: not measured at KG-CS-01
-        ("KG-XX-99", 3, END, 1.0, 0),            # another worker's station
-        ("KG-SR-01", 3, END - 20 * STEP, 5.0, 0),  # older than the window
-    ))  # fmt: skip
+    placed, rows, columns = w.place(
+        batch(
+            ("KG-SR-01", 3, END, 4.2, 0),  # newest column
+            ("KG-SR-01", 3, END - 3 * STEP + 20, 3.9, 1),  # late and a little off the grid
+            ("KG-CS-01", 3, END - STEP, 6.0, 0),
+            ("KG-CS-01", 21, END, 10.0, 0),  # flow: not measured at KG-CS-01
+            ("KG-XX-99", 3, END, 1.0, 0),  # another worker's station
+            ("KG-SR-01", 3, END - 20 * STEP, 5.0, 0),  # older than the window
+        )
+    )
     assert placed.tolist() == [True, True, True, False, False, False]
     do_sr01 = w.station_rows("do")[0]
     assert rows.tolist() == [do_sr01, do_sr01, w.station_rows("do")[1]]

@@ -8,7 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from alerts.persistence.lifecycle import AlertError, Episode, acknowledge, reconcile, resolve
+from alerts.detectors.findings import AlertEpisode
+from alerts.errors import AlertError
+from alerts.persistence.lifecycle import acknowledge, reconcile, resolve
 from telemetry import migrate
 
 pytestmark = pytest.mark.integration
@@ -25,8 +27,9 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
         yield connection
 
 
-def tick(conn: psycopg.Connection[Any], *episodes: Episode, clear: dict[Any, float] | None = None
-         ) -> list[tuple[str, int]]:  # fmt: skip
+def tick(
+    conn: psycopg.Connection[Any], *episodes: AlertEpisode, clear: dict[Any, float] | None = None
+) -> list[tuple[str, int]]:
     changes = reconcile(
         conn, episodes, clear=clear or {}, window_start=WINDOW, now=NOW, late_after_s=900
     )
@@ -45,13 +48,17 @@ def events(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     return conn.execute("SELECT kind, severity, actor FROM alert_events ORDER BY id").fetchall()
 
 
-def ep(**overrides: Any) -> Episode:
+def ep(**overrides: Any) -> AlertEpisode:
     fields: dict[str, Any] = {
-        "station_id": "KG-SR-02", "rule_id": "shrimp.do.low", "family": "threshold",
-        "opened_at": T0, "severity": 1, "escalations": ((T0, 1),),
-    }  # fmt: skip
+        "station_id": "KG-SR-02",
+        "rule_id": "shrimp.do.low",
+        "family": "threshold",
+        "opened_at": T0,
+        "severity": 1,
+        "escalations": ((T0, 1),),
+    }
     fields.update(overrides)
-    return Episode(**fields)
+    return AlertEpisode(**fields)
 
 
 def test_open_escalate_resolve_with_events(conn: psycopg.Connection[Any]) -> None:
@@ -61,8 +68,10 @@ def test_open_escalate_resolve_with_events(conn: psycopg.Connection[Any]) -> Non
     assert tick(conn, done) == [("resolved", 3)]
     assert alerts(conn) == [("shrimp.do.low", 3, "resolved", T0, False)]
     assert events(conn) == [
-        ("opened", 1, "engine"), ("escalated", 3, "engine"), ("resolved", 3, "engine"),
-    ]  # fmt: skip
+        ("opened", 1, "engine"),
+        ("escalated", 3, "engine"),
+        ("resolved", 3, "engine"),
+    ]
 
 
 def test_deriving_the_same_episodes_again_changes_nothing(conn: psycopg.Connection[Any]) -> None:
