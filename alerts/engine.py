@@ -39,6 +39,7 @@ from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
 from alerts.persistence import store
 from alerts.persistence.lifecycle import Transition, reconcile
+from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.settings import AlertSettings
 from stations import Registry, Station
 from telemetry import Clock, QCFlag
@@ -60,17 +61,6 @@ def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
     for station in stations:
         groups.setdefault(station.sampling_interval_s, []).append(station)
     return groups
-
-
-@dataclass(frozen=True, slots=True)
-class Cells:
-    """QC flags of cells of one grid: (station, parameter, grid instant) and the flag."""
-
-    station_id: list[str]
-    parameter_id: npt.NDArray[np.int64]
-    epoch: FloatArray
-    flag: Flags
-    half_step: float
 
 
 @dataclass
@@ -202,7 +192,7 @@ class Engine:
                 status=window.status,
             )
             # Readings stored while no engine ran get their flags now (changed ones only).
-            self._store_flags(conn, _cells(window))
+            self._store_flags(conn, cells_of(window))
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
@@ -228,7 +218,7 @@ class Engine:
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
             flagged = self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
-            cells.append(_concat(flagged, half_step=window.step / 2))
+            cells.append(join(flagged, half_step=window.step / 2))
             flags = window.flags
             usable = np.where(
                 (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
@@ -278,7 +268,7 @@ class Engine:
         )
         store = placed | self.full_pass | (window.flags[:, newest] != before)
         if not len(late_rows):
-            return [_cells(window, store, columns=newest)]
+            return [cells_of(window, store, columns=newest)]
         window.flags[late_rows] = self.quality.evaluate(
             times=times,
             values=window.values[late_rows],
@@ -289,7 +279,7 @@ class Engine:
         store[late_rows] = False  # stored below with the rest of their row
         whole = np.zeros((len(window.values), 1), dtype=np.bool_)
         whole[late_rows] = True
-        return [_cells(window, store, columns=newest), _cells(window, whole)]
+        return [cells_of(window, store, columns=newest), cells_of(window, whole)]
 
     def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
         return store.write_qc(
@@ -380,31 +370,6 @@ class Engine:
             conn.close()
 
 
-def _cells(
-    window: Window,
-    mask: npt.NDArray[np.bool_] | None = None,
-    *,
-    columns: slice = slice(None),
-) -> Cells:
-    """The flags of the cells that hold a value in ``columns`` where ``mask`` is set.
-
-    ``mask`` covers those columns, or is one column wide to select whole rows.
-    """
-    present = ~np.isnan(window.values[:, columns])
-    if mask is not None:
-        present &= mask
-    rows, found = np.nonzero(present)
-    cols = found + (columns.indices(window.length)[0])
-    station_ids = np.array(window.station_ids)[window.row_station[rows]]
-    return Cells(
-        station_id=station_ids.tolist(),
-        parameter_id=window.row_parameter_id[rows],
-        epoch=window.times[cols],
-        flag=window.flags[rows, cols],
-        half_step=window.step / 2,
-    )
-
-
 def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
@@ -415,17 +380,6 @@ def _identity(episode: AlertEpisode) -> tuple[str, str, float]:
 
 def _shape(episode: AlertEpisode) -> tuple[int, float | None]:
     return (episode.severity, episode.resolved_at)
-
-
-def _concat(cells: Sequence[Cells], *, half_step: float) -> Cells:
-    """Cells of one grid (one window) as one write: their half-step is the same."""
-    return Cells(
-        station_id=[s for c in cells for s in c.station_id],
-        parameter_id=np.concatenate([c.parameter_id for c in cells] or [np.zeros(0, np.int64)]),
-        epoch=np.concatenate([c.epoch for c in cells] or [np.zeros(0)]),
-        flag=np.concatenate([c.flag for c in cells] or [np.zeros(0, np.uint8)]),
-        half_step=half_step,
-    )
 
 
 def _reconnect(
