@@ -4,8 +4,18 @@ Evaluates committed readings tick by tick (``aquawatch alerts``), stores QC flag
 readings, and turns the episodes it finds into alerts and alert events exactly once.
 """
 
+from alerts.config.compiled_rules import CompiledRule
+from alerts.config.quality import QualityConfig, load_quality_config
+from alerts.config.threshold_profiles import Profiles, load_profiles
+from alerts.detectors.findings import AlertEpisode, Detector, Findings, View
 from alerts.engine import Engine
-from alerts.lifecycle import AlertError, Episode, Severity, Transition, acknowledge, resolve
+from alerts.errors import (
+    AlertConfigError,
+    AlertError,
+    AlertNotOpenError,
+    ProfileError,
+    QualityConfigError,
+)
 from alerts.notify import (
     NewSubscriber,
     NotifySettings,
@@ -22,27 +32,54 @@ from alerts.notify import (
     replace_subscriber,
     sms_callbacks,
 )
-from alerts.profiles import CompiledRule, ProfileError, Profiles, load_profiles
-from alerts.quality import QualityConfig, QualityConfigError, load_quality_config
+from alerts.persistence.lifecycle import Transition, acknowledge, reconcile, resolve
+from alerts.persistence.store import sync_profiles
+from alerts.quantities import DERIVED_QUANTITIES, DerivedQuantity, SeriesKey, quantity_label
 from alerts.settings import AlertSettings
+from alerts.states import (
+    AlertFamily,
+    AlertState,
+    BuiltinRule,
+    EventKind,
+    Severity,
+    TransitionKind,
+    sensor_notice_rule,
+)
+
+Episode = AlertEpisode
+"""Deprecated name of :class:`AlertEpisode` (``simulators.Episode`` is a scripted event)."""
 
 __all__ = [
+    "DERIVED_QUANTITIES",
+    "AlertConfigError",
+    "AlertEpisode",
     "AlertError",
+    "AlertFamily",
+    "AlertNotOpenError",
     "AlertSettings",
+    "AlertState",
+    "BuiltinRule",
     "CompiledRule",
+    "DerivedQuantity",
+    "Detector",
     "Engine",
     "Episode",
+    "EventKind",
+    "Findings",
     "NewSubscriber",
     "NotifySettings",
     "ProfileError",
     "Profiles",
     "QualityConfig",
     "QualityConfigError",
+    "SeriesKey",
     "Severity",
     "Subscriber",
     "SubscriberError",
     "Transition",
+    "TransitionKind",
     "UnknownStationsError",
+    "View",
     "acknowledge",
     "add_subscriber",
     "fan_out",
@@ -51,9 +88,13 @@ __all__ = [
     "list_subscribers",
     "load_profiles",
     "load_quality_config",
+    "quantity_label",
+    "reconcile",
     "record_delivery",
     "remove_subscriber",
     "replace_subscriber",
     "resolve",
+    "sensor_notice_rule",
     "sms_callbacks",
+    "sync_profiles",
 ]

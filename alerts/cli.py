@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry
 from telemetry import (

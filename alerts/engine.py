@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,17 +28,19 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from alerts import store
-from alerts.dawn import dawn_forecast
-from alerts.lifecycle import Episode, Transition, reconcile
-from alerts.maintenance import notices
+from alerts.config.quality import QualityConfig
+from alerts.config.threshold_profiles import Profiles
+from alerts.detectors.dawn import dawn_forecast
+from alerts.detectors.findings import AlertEpisode, Detector, Findings, View
+from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
+from alerts.detectors.sensor_notices import sensor_notices
+from alerts.detectors.silence import silence
+from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
-from alerts.profiles import Profiles
-from alerts.quality import QualityConfig
-from alerts.rules import RECENT_COLUMNS, RuleDetector
+from alerts.persistence import store
+from alerts.persistence.lifecycle import Transition, reconcile
+from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.settings import AlertSettings
-from alerts.silence import silence
-from alerts.window import Batch, Window
 from stations import Registry, Station
 from telemetry import Clock, QCFlag
 
@@ -46,20 +48,6 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.uint8]
-Found = tuple[list[Episode], dict[tuple[str, str], float]]
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """What detectors see of one window in one tick."""
-
-    window: Window
-    flags: Flags
-    usable: FloatArray  # values with suspect, failed and missing data as NaN
-    now: float
-
-
-Detector = Callable[[View], Found]
 
 
 def owned(stations: Sequence[Station], *, workers: int, index: int) -> list[Station]:
@@ -75,24 +63,12 @@ def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
     return groups
 
 
-@dataclass(frozen=True, slots=True)
-class Cells:
-    """QC flags of grid cells: (station, parameter, grid instant) and the flag."""
-
-    station_id: list[str]
-    parameter_id: npt.NDArray[np.int64]
-    epoch: FloatArray
-    flag: Flags
-    half_step: float
-
-
 @dataclass
 class Evaluation:
     """What the windows say after new readings were placed."""
 
-    cells: Cells  # QC flags to store, by grid cell
-    episodes: list[Episode]
-    clear: dict[tuple[str, str], float]
+    cells: list[Cells]  # QC flags to store, by grid cell: one entry per window
+    findings: Findings
     window_start: float
 
 
@@ -139,7 +115,12 @@ class Engine:
         self.in_force = profiles
         self._edits_version: tuple[object, ...] | None = None
         self.quality = quality
-        self.detectors = (*detectors, self._silence, self._maintenance, self._dawn)
+        self.detectors: tuple[Detector, ...] = (
+            *detectors,
+            self._silence,
+            self._sensor_notices,
+            self._dawn,
+        )
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
         # The first evaluation after a start (or a failed tick) reports everything known clear.
@@ -149,20 +130,20 @@ class Engine:
         # Stations that have ever reported: only they can go offline.
         self.reported: set[str] = set()
 
-    def _silence(self, view: View) -> Found:
-        episodes, clear = silence(
+    def _silence(self, view: View) -> Findings:
+        found = silence(
             view.window, now=view.now, grace_s=self.settings.offline_grace_s, known=self.reported
         )
-        self.reported.update(station for station, _ in clear)
-        self.reported.update(e.station_id for e in episodes if not e.continues)
-        return episodes, clear
+        self.reported.update(station for station, _ in found.clear)
+        self.reported.update(e.station_id for e in found.episodes if not e.continues)
+        return found
 
-    def _dawn(self, view: View) -> Found:
+    def _dawn(self, view: View) -> Findings:
         return dawn_forecast(view.window, view.usable, now=view.now)
 
-    def _maintenance(self, view: View) -> Found:
-        return notices(
-            view.window, view.flags, min_s=self.settings.quality_notice_s, full=self.full_pass
+    def _sensor_notices(self, view: View) -> Findings:
+        return sensor_notices(
+            view.window, view.flags, min_s=self.settings.quality_notice_s, full=view.full
         )
 
     def build(self, now: float) -> None:
@@ -188,9 +169,11 @@ class Engine:
         if abs(now - committed) > self.settings.settle_s:
             # Readings dated after the windows' end are not placed: keep both clocks on NTP.
             logger.warning(
-                "%s: its clock reads %s, %+.0f s from the database's", self.worker,
-                _utc(now), now - committed,
-            )  # fmt: skip
+                "%s: its clock reads %s, %+.0f s from the database's",
+                self.worker,
+                _utc(now),
+                now - committed,
+            )
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         self._read_edits(conn)
         self.build(now)
@@ -202,22 +185,27 @@ class Engine:
         for window in self.windows:
             window.place(batch)
             window.flags[:] = self.quality.evaluate(
-                times=window.times, values=window.values, parameters=window.row_parameter,
-                kinds=window.row_kind, status=window.status,
-            )  # fmt: skip
+                times=window.times,
+                values=window.values,
+                parameters=window.row_parameter,
+                kinds=window.row_kind,
+                status=window.status,
+            )
             # Readings stored while no engine ran get their flags now (changed ones only).
-            self._store_flags(conn, _cells(window))
+            self._store_flags(conn, cells_of(window))
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
-            self.worker, len(self.stations), len(self.windows), len(batch),
-        )  # fmt: skip
+            self.worker,
+            len(self.stations),
+            len(self.windows),
+            len(batch),
+        )
         return len(batch)
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
         """Place new readings, flag data quality and derive episodes: all in memory."""
-        episodes: list[Episode] = []
-        clear: dict[tuple[str, str], float] = {}
+        found: list[Findings] = []
         cells: list[Cells] = []
         window_start = now
         for window, rules in zip(self.windows, self.rules, strict=True):
@@ -229,23 +217,28 @@ class Engine:
             placed = np.zeros((len(window.values), recent), dtype=np.bool_)
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
-            cells += self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
+            flagged = self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
+            cells.append(join(flagged, half_step=window.step / 2))
             flags = window.flags
             usable = np.where(
                 (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
             )
-            late = np.unique(window.row_station[late_rows])
-            view = View(window, flags, usable, now)
-            found, known_clear = rules(window, usable, late_stations=late, full=self.full_pass)
-            episodes += found
-            clear.update(known_clear)
-            for detector in self.detectors:
-                found, known_clear = detector(view)
-                episodes += found
-                clear.update(known_clear)
+            view = View(
+                window=window,
+                flags=flags,
+                usable=usable,
+                now=now,
+                late_stations=np.unique(window.row_station[late_rows]),
+                full=self.full_pass,
+            )
+            found += [detector(view) for detector in (rules, *self.detectors)]
             window_start = min(window_start, float(window.times[0]))
         self.full_pass = False
-        return Evaluation(_concat(cells), episodes, clear, window_start)
+        return Evaluation(
+            cells=cells,
+            findings=Findings.merge(found),
+            window_start=window_start,
+        )
 
     def _flag(
         self,
@@ -266,27 +259,37 @@ class Engine:
         newest = slice(window.length - recent, None)
         before = window.flags[:, newest].copy()
         window.flags[:, newest] = self.quality.evaluate(
-            times=times, values=window.values, parameters=window.row_parameter,
-            kinds=window.row_kind, status=window.status, last=recent,
-        )  # fmt: skip
+            times=times,
+            values=window.values,
+            parameters=window.row_parameter,
+            kinds=window.row_kind,
+            status=window.status,
+            last=recent,
+        )
         store = placed | self.full_pass | (window.flags[:, newest] != before)
         if not len(late_rows):
-            return [_cells(window, store, columns=newest)]
+            return [cells_of(window, store, columns=newest)]
         window.flags[late_rows] = self.quality.evaluate(
-            times=times, values=window.values[late_rows],
+            times=times,
+            values=window.values[late_rows],
             parameters=[window.row_parameter[r] for r in late_rows],
-            kinds=[window.row_kind[r] for r in late_rows], status=window.status[late_rows],
-        )  # fmt: skip
+            kinds=[window.row_kind[r] for r in late_rows],
+            status=window.status[late_rows],
+        )
         store[late_rows] = False  # stored below with the rest of their row
         whole = np.zeros((len(window.values), 1), dtype=np.bool_)
         whole[late_rows] = True
-        return [_cells(window, store, columns=newest), _cells(window, whole)]
+        return [cells_of(window, store, columns=newest), cells_of(window, whole)]
 
     def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
         return store.write_qc(
-            conn, station_id=cells.station_id, parameter_id=cells.parameter_id,
-            epoch=cells.epoch, flag=cells.flag, half_step=cells.half_step,
-        )  # fmt: skip
+            conn,
+            station_id=cells.station_id,
+            parameter_id=cells.parameter_id,
+            epoch=cells.epoch,
+            flag=cells.flag,
+            half_step=cells.half_step,
+        )
 
     def tick(self, conn: psycopg.Connection[Any], *, now: float) -> TickReport:
         """Evaluate what was committed since the watermark as of ``now``, in one transaction.
@@ -305,14 +308,19 @@ class Engine:
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         evaluation = self.evaluate(batch, now=now)
-        report.flagged = self._store_flags(conn, evaluation.cells)
+        # One write per window: each grid has its own half-step.
+        report.flagged = sum(self._store_flags(conn, cells) for cells in evaluation.cells)
         # Episodes re-derived unchanged since they were reconciled need no round trip.
-        fresh = [e for e in evaluation.episodes if self._seen.get(_identity(e)) != _shape(e)]
+        episodes = evaluation.findings.episodes
+        fresh = [e for e in episodes if self._seen.get(_identity(e)) != _shape(e)]
         report.transitions = reconcile(
-            conn, fresh, clear=evaluation.clear,
-            window_start=evaluation.window_start, now=now,
+            conn,
+            fresh,
+            clear=evaluation.findings.clear,
+            window_start=evaluation.window_start,
+            now=now,
             late_after_s=self.settings.late_after_s,
-        )  # fmt: skip
+        )
         fan_out(conn, report.transitions)  # the SMS outbox commits with the alerts
         store.save_watermark(conn, self.worker, until)
         conn.commit()
@@ -327,9 +335,14 @@ class Engine:
         report.seconds = time.perf_counter() - started
         for change in report.transitions:
             logger.info(
-                "alert %d %s %s at %s (severity %d%s)", change.alert_id, change.kind,
-                change.rule_id, change.station_id, change.severity, ", late" if change.late else "",
-            )  # fmt: skip
+                "alert %d %s %s at %s (severity %d%s)",
+                change.alert_id,
+                change.kind,
+                change.rule_id,
+                change.station_id,
+                change.severity,
+                ", late" if change.late else "",
+            )
         return report
 
     def run(self, url: str, stop: threading.Event, *, clock: Clock) -> None:
@@ -346,59 +359,27 @@ class Engine:
                     conn = _reconnect(url, conn, stop)
                     continue
                 logger.debug(
-                    "tick: %d readings, %d flags, %d changes in %.3f s", report.readings,
-                    report.flagged, len(report.transitions), report.seconds,
-                )  # fmt: skip
+                    "tick: %d readings, %d flags, %d changes in %.3f s",
+                    report.readings,
+                    report.flagged,
+                    len(report.transitions),
+                    report.seconds,
+                )
                 stop.wait(self.settings.tick_s)
         finally:
             conn.close()
-
-
-def _cells(
-    window: Window,
-    mask: npt.NDArray[np.bool_] | None = None,
-    *,
-    columns: slice = slice(None),
-) -> Cells:
-    """The flags of the cells that hold a value in ``columns`` where ``mask`` is set.
-
-    ``mask`` covers those columns, or is one column wide to select whole rows.
-    """
-    present = ~np.isnan(window.values[:, columns])
-    if mask is not None:
-        present &= mask
-    rows, found = np.nonzero(present)
-    cols = found + (columns.indices(window.length)[0])
-    station_ids = np.array(window.station_ids)[window.row_station[rows]]
-    return Cells(
-        station_id=station_ids.tolist(),
-        parameter_id=window.row_parameter_id[rows],
-        epoch=window.times[cols],
-        flag=window.flags[rows, cols],
-        half_step=window.step / 2,
-    )
 
 
 def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
-def _identity(episode: Episode) -> tuple[str, str, float]:
+def _identity(episode: AlertEpisode) -> tuple[str, str, float]:
     return (episode.station_id, episode.rule_id, episode.opened_at)
 
 
-def _shape(episode: Episode) -> tuple[int, float | None]:
+def _shape(episode: AlertEpisode) -> tuple[int, float | None]:
     return (episode.severity, episode.resolved_at)
-
-
-def _concat(cells: Sequence[Cells]) -> Cells:
-    return Cells(
-        station_id=[s for c in cells for s in c.station_id],
-        parameter_id=np.concatenate([c.parameter_id for c in cells] or [np.zeros(0, np.int64)]),
-        epoch=np.concatenate([c.epoch for c in cells] or [np.zeros(0)]),
-        flag=np.concatenate([c.flag for c in cells] or [np.zeros(0, np.uint8)]),
-        half_step=min((c.half_step for c in cells), default=0.0),
-    )
 
 
 def _reconnect(

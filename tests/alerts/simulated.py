@@ -7,12 +7,12 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
+from alerts.detectors.findings import AlertEpisode
 from alerts.engine import Engine
-from alerts.lifecycle import Episode
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
+from alerts.kernels.window import Batch
 from alerts.settings import AlertSettings
-from alerts.window import Batch
 from stations import Registry, Station
 from telemetry import PARAMETERS
 
@@ -23,7 +23,7 @@ def engine_over(
     station: Station,
     times: npt.NDArray[np.float64],
     series: Mapping[str, npt.NDArray[np.float64]],
-) -> list[Episode]:
+) -> list[AlertEpisode]:
     """Every episode the engine derives, one tick per sample after a first day of history.
 
     The first day is loaded into the engine's window as committed history; each later
@@ -32,14 +32,15 @@ def engine_over(
     engine = Engine(
         AlertSettings(history_s=86_400.0),
         registry=Registry((station,), (), source="test"),
-        profiles=load_profiles(), quality=load_quality_config(),
-    )  # fmt: skip
+        profiles=load_profiles(),
+        quality=load_quality_config(),
+    )
     codes = list(station.parameters)
     engine.build(float(times[DAY - 1]))
     window = engine.windows[0]
     for row, code in enumerate(window.row_parameter):
         window.values[row, -DAY:] = series[code][:DAY]
-    episodes: list[Episode] = []
+    episodes: list[AlertEpisode] = []
     for column in range(DAY, len(times)):
         at = float(times[column])
         batch = Batch(
@@ -49,5 +50,5 @@ def engine_over(
             np.array([series[c][column] for c in codes]),
             np.zeros(len(codes), dtype=np.int64),
         )
-        episodes += engine.evaluate(batch, now=at).episodes
+        episodes += engine.evaluate(batch, now=at).findings.episodes
     return episodes

@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from simulators import resolve_time
 from stations import load_registry
@@ -68,10 +68,23 @@ def store_day(
     worker.start()
     try:
         published = summary(
-            simulate(broker, prefix, "--fast", "--start", iso(start), "--duration", f"{HOURS}h",
-                     "--seed", "3", "--scenario", "cod_pulse", "--scenario", str(scenario)),
+            simulate(
+                broker,
+                prefix,
+                "--fast",
+                "--start",
+                iso(start),
+                "--duration",
+                f"{HOURS}h",
+                "--seed",
+                "3",
+                "--scenario",
+                "cod_pulse",
+                "--scenario",
+                str(scenario),
+            ),
             timeout=120,
-        )  # fmt: skip
+        )
         assert published["end"] == iso(end)
         wait_for(
             lambda: count(database_url, "SELECT count(*) FROM readings") == published["readings"],
@@ -84,9 +97,11 @@ def store_day(
 
 def engine() -> Engine:
     return Engine(
-        AlertSettings(), registry=load_registry(), profiles=load_profiles(),
+        AlertSettings(),
+        registry=load_registry(),
+        profiles=load_profiles(),
         quality=load_quality_config(),
-    )  # fmt: skip
+    )
 
 
 def alerts(url: str) -> list[tuple[str, str, str, int]]:

@@ -7,9 +7,9 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
@@ -35,9 +35,11 @@ def test_silent_for_longer_than_the_window_stays_offline_and_new_stations_are_no
         )
         conn.commit()
         engine = Engine(
-            AlertSettings(), registry=registry, profiles=load_profiles(),
+            AlertSettings(),
+            registry=registry,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         engine.load(conn, now=now.timestamp())
         engine.tick(conn, now=now.timestamp())
         rows = conn.execute("SELECT station_id, rule_id, state FROM alerts ORDER BY 1").fetchall()

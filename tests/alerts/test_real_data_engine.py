@@ -7,12 +7,13 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
+from alerts.detectors.findings import AlertEpisode
 from alerts.engine import Engine
-from alerts.lifecycle import Episode, Severity
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
+from alerts.kernels.window import Batch
 from alerts.settings import AlertSettings
-from alerts.window import Batch
+from alerts.states import Severity
 from stations import parse_registry
 from telemetry import PARAMETERS
 from tests.alerts.real_data import COLUMNS, CST, column, times_of
@@ -34,25 +35,29 @@ stations:
 
 
 @pytest.fixture(scope="module")
-def replay(grand_bay: dict[str, list[str]]) -> tuple[list[Episode], dict[str, list[str]]]:
+def replay(grand_bay: dict[str, list[str]]) -> tuple[list[AlertEpisode], dict[str, list[str]]]:
     """Feed the data hour by hour, as an ingester would commit it; collect the episodes."""
     table = grand_bay
     times = times_of(table)
     registry = parse_registry(STATION, source="grand-bay")
     engine = Engine(
-        AlertSettings(), registry=registry, profiles=load_profiles(),
+        AlertSettings(),
+        registry=registry,
+        profiles=load_profiles(),
         quality=load_quality_config(),
-    )  # fmt: skip
+    )
     engine.build(float(times[0]))
     per_parameter = []
     for name, (code, factor) in COLUMNS.items():
         values = column(table, name) * factor
         present = ~np.isnan(values)
         per_parameter.append((code, times[present], values[present]))
-    episodes: list[Episode] = []
+    episodes: list[AlertEpisode] = []
     for hour in np.arange(times[0] + 3600, times[-1] + 3600, 3600.0):
-        parts = [(c, t[(t > hour - 3600) & (t <= hour)], v[(t > hour - 3600) & (t <= hour)])
-                 for c, t, v in per_parameter]  # fmt: skip
+        parts = [
+            (c, t[(t > hour - 3600) & (t <= hour)], v[(t > hour - 3600) & (t <= hour)])
+            for c, t, v in per_parameter
+        ]
         batch = Batch(
             np.array(["GB-BANGS"] * sum(len(t) for _, t, _ in parts)),
             np.concatenate([np.full(len(t), PARAMETERS[c].id) for c, t, _ in parts]),
@@ -60,12 +65,12 @@ def replay(grand_bay: dict[str, list[str]]) -> tuple[list[Episode], dict[str, li
             np.concatenate([v for _, _, v in parts]),
             np.zeros(sum(len(t) for _, t, _ in parts), dtype=np.int64),
         )
-        episodes += engine.evaluate(batch, now=float(hour)).episodes
+        episodes += engine.evaluate(batch, now=float(hour)).findings.episodes
     return episodes, table
 
 
 def test_the_labelled_hypoxia_episode_is_alerted(
-    replay: tuple[list[Episode], dict[str, list[str]]],
+    replay: tuple[list[AlertEpisode], dict[str, list[str]]],
 ) -> None:
     episodes, table = replay
     times = times_of(table)
@@ -81,8 +86,10 @@ def test_the_labelled_hypoxia_episode_is_alerted(
     spans = []
     for e in low_do:
         if e.resolved_at is None:
-            end = next((r.resolved_at for r in low_do
-                        if r.opened_at == e.opened_at and r.resolved_at), np.inf)  # fmt: skip
+            end = next(
+                (r.resolved_at for r in low_do if r.opened_at == e.opened_at and r.resolved_at),
+                np.inf,
+            )
             spans.append((e.opened_at, end))
     # The rule ignores dips shorter than its 30-minute minimum (single 15-minute readings
     # between normal ones, of which the labelled set has several); every sustained run of
@@ -98,14 +105,14 @@ def test_the_labelled_hypoxia_episode_is_alerted(
 
 
 def test_the_rejected_turbidity_spike_raises_no_water_quality_alert(
-    replay: tuple[list[Episode], dict[str, list[str]]],
+    replay: tuple[list[AlertEpisode], dict[str, list[str]]],
 ) -> None:
     episodes, _ = replay
     assert not [e for e in episodes if e.rule_id.endswith("turb.high")]
 
 
 def test_the_dawn_forecast_warns_on_the_evenings_before_night_hypoxia(
-    replay: tuple[list[Episode], dict[str, list[str]]],
+    replay: tuple[list[AlertEpisode], dict[str, list[str]]],
 ) -> None:
     """Warned the evening before, where DO was already falling at dusk.
 
@@ -127,8 +134,17 @@ def test_the_dawn_forecast_warns_on_the_evenings_before_night_hypoxia(
         datetime.fromtimestamp(t - 86_400, CST).date().isoformat()
         for t in labelled
         if datetime.fromtimestamp(t, CST).hour < 9
-    } | {datetime.fromtimestamp(t, CST).date().isoformat() for t in labelled
-         if datetime.fromtimestamp(t, CST).hour >= 21}  # fmt: skip
-    assert hypoxic == {"2021-08-08", "2021-08-09", "2021-08-10", "2021-08-11",
-                       "2021-08-12", "2021-08-13"}  # fmt: skip
+    } | {
+        datetime.fromtimestamp(t, CST).date().isoformat()
+        for t in labelled
+        if datetime.fromtimestamp(t, CST).hour >= 21
+    }
+    assert hypoxic == {
+        "2021-08-08",
+        "2021-08-09",
+        "2021-08-10",
+        "2021-08-11",
+        "2021-08-12",
+        "2021-08-13",
+    }
     assert hypoxic & warned == {"2021-08-09", "2021-08-10", "2021-08-11", "2021-08-12"}

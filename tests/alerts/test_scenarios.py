@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from alerts.lifecycle import Severity
+from alerts.states import Severity
 from simulators import DoCrash, EffluentPulse, compile_scenarios, load_scenario, simulate
 from stations import load_registry
 from tests.alerts.simulated import DAY, engine_over
@@ -30,8 +30,9 @@ def samples(start: float, end: float) -> npt.NDArray[np.float64]:
     return np.arange(first, end, STEP)
 
 
-def held_below(times: npt.NDArray[np.float64], values: npt.NDArray[np.float64], limit: float,
-               *, hold: float) -> float:  # fmt: skip
+def held_below(
+    times: npt.NDArray[np.float64], values: npt.NDArray[np.float64], limit: float, *, hold: float
+) -> float:
     """The first instant from which ``values`` stay below ``limit`` for ``hold`` seconds."""
     runs = sliding_window_view(values < limit, int(hold // STEP) + 1).all(axis=1)
     assert runs.any(), f"never below {limit} for {hold:.0f} s"

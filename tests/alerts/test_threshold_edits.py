@@ -7,9 +7,9 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from alerts.config.quality import load_quality_config
+from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
@@ -44,9 +44,11 @@ def test_an_override_and_a_profile_edit_take_effect_and_can_be_undone(
                 )
         conn.commit()
         engine = Engine(
-            AlertSettings(settle_s=0.0), registry=registry, profiles=load_profiles(),
+            AlertSettings(settle_s=0.0),
+            registry=registry,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         engine.load(conn, now=at)
         engine.tick(conn, now=at)
         assert do_alerts(conn) == []

@@ -1,0 +1,61 @@
+"""Station silence: no data for max(3 sampling intervals, a grace period) opens an alert."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Final
+
+import numpy as np
+
+from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
+from alerts.kernels.window import Window
+from alerts.states import AlertFamily, BuiltinRule, Severity
+
+RULE: Final = BuiltinRule.OFFLINE
+
+
+def silence(window: Window, *, now: float, grace_s: float, known: Collection[str]) -> Findings:
+    """Episodes of stations that stopped reporting, and the stations known to be reporting.
+
+    A station counts as reporting when any of its series has a value; the episode becomes due
+    ``max(3 intervals, grace)`` after its last value (or after the window's start when the
+    whole window is silent, marked as continuing). A station silent for the whole window
+    is offline only if it is in ``known`` (it has reported before): one that never has is
+    not commissioned yet, and a fresh installation must not open an alert per station.
+    """
+    times = window.times
+    has_value = ~np.isnan(window.values)
+    last_column = np.where(
+        has_value.any(axis=1), window.length - 1 - np.argmax(has_value[:, ::-1], axis=1), -1
+    )
+    per_station = np.full(len(window.stations), -1, dtype=np.int64)
+    np.maximum.at(per_station, window.row_station, last_column)
+    allowed = max(3 * window.step, grace_s)
+    episodes: list[AlertEpisode] = []
+    clear: dict[RuleAt, float] = {}
+    for index in np.flatnonzero(per_station < 0):
+        if window.station_ids[index] not in known:
+            continue
+        episodes.append(_episode(window.station_ids[index], times[0] + allowed, continues=True))
+    last = times[np.maximum(per_station, 0)]
+    silent = (per_station >= 0) & (now - last > allowed)
+    for index in np.flatnonzero(silent):
+        episodes.append(
+            _episode(window.station_ids[index], float(last[index]) + allowed, continues=False)
+        )
+    for index in np.flatnonzero((per_station >= 0) & ~silent):
+        clear[(window.station_ids[index], RULE)] = float(last[index])
+    return Findings(tuple(episodes), clear)
+
+
+def _episode(station_id: str, due: float, *, continues: bool) -> AlertEpisode:
+    return AlertEpisode(
+        station_id=station_id,
+        rule_id=RULE,
+        family=AlertFamily.OFFLINE,
+        opened_at=due,
+        severity=Severity.WARNING,
+        escalations=((due, Severity.WARNING),),
+        continues=continues,
+        details={"message_vi": "Trạm mất kết nối", "message_en": "Station offline"},
+    )

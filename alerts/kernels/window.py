@@ -1,0 +1,153 @@
+"""The alert engine's memory: the last day of every series on a regular time grid.
+
+Stations that share a sampling interval form one group; each of their (station, parameter)
+series is a row of a 2-D array whose columns are the grid instants, NaN where nothing was
+measured. Checks then run on whole arrays at once. New readings are placed by vectorised
+index arithmetic, never a Python loop per reading; late readings land in their past cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from stations import Station
+from telemetry import PARAMETERS, QCFlag
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_MAX_PARAMETER_ID = max(p.id for p in PARAMETERS.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Committed readings, column-wise."""
+
+    station_id: npt.NDArray[np.str_]
+    parameter_id: IntArray
+    epoch: FloatArray
+    value: FloatArray
+    device_status: IntArray
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+class Window:
+    """The trailing ``span_s`` seconds of one group of stations.
+
+    Args:
+        stations: The group's stations (all with the same sampling interval).
+        span_s: How much history to keep.
+        end: Epoch of the newest grid instant at creation.
+    """
+
+    def __init__(self, stations: Sequence[Station], *, span_s: float, end: float) -> None:
+        intervals = {s.sampling_interval_s for s in stations}
+        if len(intervals) != 1:
+            msg = f"a window holds one sampling interval, got {sorted(intervals)}"
+            raise ValueError(msg)
+        self.step = float(intervals.pop())
+        self.stations = tuple(stations)
+        self.station_ids = tuple(s.id for s in stations)
+        self.length = int(span_s // self.step) + 1
+        # Row layout: each station's parameters in its own order.
+        rows_station: list[int] = []
+        rows_parameter: list[str] = []
+        lookup = np.full((len(stations), _MAX_PARAMETER_ID + 1), -1, dtype=np.int64)
+        for index, station in enumerate(stations):
+            for code in station.parameters:
+                lookup[index, PARAMETERS[code].id] = len(rows_station)
+                rows_station.append(index)
+                rows_parameter.append(code)
+        self.row_station = np.array(rows_station, dtype=np.int64)
+        self.row_parameter = tuple(rows_parameter)
+        self.row_parameter_id = np.array([PARAMETERS[c].id for c in rows_parameter], dtype=np.int64)
+        self.row_kind = tuple(stations[i].kind.value for i in rows_station)
+        self._lookup = lookup
+        ids = np.array(self.station_ids, dtype=np.str_)
+        self._order = np.argsort(ids)
+        self._ordered_ids = ids[self._order]
+        self.end = self._snap(end)
+        self.values = np.full((len(rows_station), self.length), np.nan)
+        self.status = np.zeros((len(rows_station), self.length), dtype=np.int8)
+        self.flags = np.full((len(rows_station), self.length), QCFlag.MISSING, dtype=np.uint8)
+
+    @property
+    def times(self) -> FloatArray:
+        """Epoch seconds of every column, oldest first."""
+        start = self.end - (self.length - 1) * self.step
+        return start + self.step * np.arange(self.length, dtype=np.float64)
+
+    def _snap(self, epoch: float) -> float:
+        return float(np.floor(epoch / self.step) * self.step)
+
+    def advance(self, now: float) -> int:
+        """Slide the grid so its newest column is the last instant at or before ``now``.
+
+        Returns:
+            How many columns were added.
+        """
+        end = self._snap(now)
+        shift = round((end - self.end) / self.step)
+        if shift <= 0:
+            return 0
+        for grid, empty in ((self.values, np.nan), (self.status, 0), (self.flags, QCFlag.MISSING)):
+            if shift >= self.length:
+                grid.fill(empty)
+            else:
+                grid[:, :-shift] = grid[:, shift:]
+                grid[:, -shift:] = empty
+        self.end = end
+        return min(shift, self.length)
+
+    def place(self, readings: Batch) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
+        """Put readings in their cells (nearest grid instant); those outside are ignored.
+
+        Returns:
+            Which readings were placed, and their (row, column), for writing QC flags back.
+        """
+        stations = self.station_index(readings.station_id)
+        rows = np.where(
+            stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
+        )
+        start = self.end - (self.length - 1) * self.step
+        columns = np.rint((readings.epoch - start) / self.step).astype(np.int64)
+        keep = (rows >= 0) & (columns >= 0) & (columns < self.length)
+        rows, columns = rows[keep], columns[keep]
+        self.values[rows, columns] = readings.value[keep]
+        self.status[rows, columns] = readings.device_status[keep]
+        return keep, rows, columns
+
+    def station_index(self, station_ids: npt.NDArray[np.str_]) -> IntArray:
+        """Map station ids to this window's station indexes (-1 when not in the group)."""
+        order = self._order
+        ordered = self._ordered_ids
+        if not len(ordered) or not len(station_ids):
+            return np.full(len(station_ids), -1, dtype=np.int64)
+        where = np.searchsorted(ordered, station_ids)
+        where = np.clip(where, 0, len(ordered) - 1)
+        found = ordered[where] == station_ids
+        return np.where(found, order[where], -1).astype(np.int64)
+
+    def station_rows(self, code: str) -> IntArray:
+        """For every station, the row of parameter ``code`` (-1 where it is not measured)."""
+        rows: IntArray = self._lookup[:, PARAMETERS[code].id]
+        return rows
+
+    def series(self, code: str, values: FloatArray | None = None) -> FloatArray:
+        """A (stations, columns) array of parameter ``code``; NaN where not measured.
+
+        Args:
+            code: The parameter.
+            values: Rows shaped like the window's (e.g. with suspect data masked, or only
+                the newest columns); the window's own values if None.
+        """
+        rows = self.station_rows(code)
+        out = (self.values if values is None else values)[np.maximum(rows, 0)]
+        out[rows < 0] = np.nan
+        return out

@@ -1,0 +1,3 @@
+"""What the alert engine keeps in the database: readings and flags (``store``), alerts and
+their events (``lifecycle``).
+"""

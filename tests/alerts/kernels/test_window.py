@@ -1,0 +1,79 @@
+"""The engine's in-memory window of series on a time grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alerts.kernels.window import Batch, Window
+from stations import load_registry
+
+REGISTRY = load_registry()
+STEP = 300.0
+END = 1_795_000_200.0  # on the 5-minute grid
+
+
+def window(span_s: float = 3_600) -> Window:
+    stations = [REGISTRY.stations["KG-SR-01"], REGISTRY.stations["KG-CS-01"]]
+    return Window(stations, span_s=span_s, end=END + 59)
+
+
+def batch(*rows: tuple[str, int, float, float, int]) -> Batch:
+    s, p, t, v, d = zip(*rows, strict=True)
+    return Batch(np.array(s), np.array(p), np.array(t), np.array(v), np.array(d))
+
+
+def test_layout_grid_and_rows() -> None:
+    w = window()
+    assert w.step == STEP
+    assert w.end == END
+    assert w.length == 13
+    assert w.times[-1] == END
+    assert w.times[0] == END - 12 * STEP
+    assert len(w.row_parameter) == 16  # 8 parameters each
+    assert w.row_parameter[:3] == ("temp", "ph", "do")
+    assert w.row_kind[0] == "shrimp_river"
+    assert w.row_kind[8] == "cage_sea"
+
+
+def test_place_snaps_to_the_grid_keeps_late_data_and_ignores_what_is_outside() -> None:
+    w = window()
+    placed, rows, columns = w.place(
+        batch(
+            ("KG-SR-01", 3, END, 4.2, 0),  # newest column
+            ("KG-SR-01", 3, END - 3 * STEP + 20, 3.9, 1),  # late and a little off the grid
+            ("KG-CS-01", 3, END - STEP, 6.0, 0),
+            ("KG-CS-01", 21, END, 10.0, 0),  # flow: not measured at KG-CS-01
+            ("KG-XX-99", 3, END, 1.0, 0),  # another worker's station
+            ("KG-SR-01", 3, END - 20 * STEP, 5.0, 0),  # older than the window
+        )
+    )
+    assert placed.tolist() == [True, True, True, False, False, False]
+    do_sr01 = w.station_rows("do")[0]
+    assert rows.tolist() == [do_sr01, do_sr01, w.station_rows("do")[1]]
+    assert columns.tolist() == [12, 9, 11]
+    assert w.values[do_sr01, 12] == 4.2
+    assert w.status[do_sr01, 9] == 1
+    assert np.isnan(w.values[do_sr01, 10])
+    assert np.isnan(w.series("flow")).all()  # neither station measures flow
+    assert w.series("do")[1, 11] == 6.0
+
+
+@pytest.mark.parametrize(("minutes", "shift"), [(0, 0), (4, 0), (5, 1), (31, 6), (600, 13)])
+def test_advance_slides_the_grid(minutes: int, shift: int) -> None:
+    w = window()
+    w.place(batch(("KG-SR-01", 1, END, 29.0, 0), ("KG-SR-01", 1, END - 6 * STEP, 28.0, 0)))
+    assert w.advance(END + minutes * 60) == shift
+    row = w.station_rows("temp")[0]
+    expected = np.full(13, np.nan)
+    if 12 - shift >= 0:
+        expected[12 - shift] = 29.0
+    if 6 - shift >= 0:
+        expected[6 - shift] = 28.0
+    np.testing.assert_array_equal(w.values[row], expected)
+
+
+def test_one_window_one_sampling_interval() -> None:
+    other = REGISTRY.stations["KG-SR-02"].model_copy(update={"sampling_interval_s": 60})
+    with pytest.raises(ValueError, match="one sampling interval"):
+        Window([REGISTRY.stations["KG-SR-01"], other], span_s=3600, end=END)
