@@ -46,9 +46,6 @@ from alerts.states import (
     sensor_notice_rule,
 )
 
-Episode = AlertEpisode
-"""Deprecated name of :class:`AlertEpisode` (``simulators.Episode`` is a scripted event)."""
-
 __all__ = [
     "DERIVED_QUANTITIES",
     "AlertConfigError",
@@ -63,7 +60,6 @@ __all__ = [
     "DerivedQuantity",
     "Detector",
     "Engine",
-    "Episode",
     "EventKind",
     "Findings",
     "NewSubscriber",

@@ -23,11 +23,8 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 
-from alerts.engine import Engine
-from alerts.profiles import load_profiles
-from alerts.quality import load_quality_config
-from alerts.settings import AlertSettings
-from alerts.window import Batch
+from alerts import AlertSettings, Engine, load_profiles, load_quality_config
+from alerts.kernels.window import Batch
 from bench.database import bench_database
 from stations import Registry, StationKind, load_registry, sync_registry
 from telemetry import PARAMETERS, SystemClock, migrate

@@ -17,9 +17,8 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
-from alerts import Severity
+from alerts import AlertState, Severity
 from telemetry import QCFlag
-from viz.api.queries.alerts import State
 from viz.api.queries.boards import board
 from viz.api.queries.latest import LatestValue, StationLatest, latest
 from viz.messages import vi
@@ -166,7 +165,7 @@ def board_feed(conn: psycopg.Connection[Any], board_id: str, *, now: datetime) -
         }
     alerts: dict[str, dict[str, int]] = {}
     with conn.cursor(row_factory=class_row(_WorstAlert)) as cur:
-        for a in cur.execute(_ALERTS, (State.RESOLVED.value, ids)):
+        for a in cur.execute(_ALERTS, (AlertState.RESOLVED.value, ids)):
             alerts.setdefault(a.station_id, {})[a.quantity] = a.severity
     shown = {s.station_id: s for s in latest(conn, ids)}
     tiles = [

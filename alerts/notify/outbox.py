@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from alerts.lifecycle import Transition
 from alerts.notify.states import Kind
+from alerts.persistence.lifecycle import Transition
 
 __all__ = ["enqueue_notice", "escalate", "fan_out"]
 

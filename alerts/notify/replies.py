@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import class_row, scalar_row
 from pydantic import BaseModel, ConfigDict
 
-from alerts.lifecycle import AlertError, acknowledge
+from alerts.errors import AlertError
 from alerts.notify.errors import PhoneError
 from alerts.notify.outbox import enqueue_notice
 from alerts.notify.phones import mask_phone, normalise_phone
@@ -26,6 +26,7 @@ from alerts.notify.states import Dlr, Kind, ReplyAction, State
 from alerts.notify.subscribers import opt_out
 from alerts.notify.templates import parse_alert_code
 from alerts.notify.text import to_gsm7
+from alerts.persistence.lifecycle import acknowledge
 
 __all__ = ["Reply", "handle_reply", "parse_reply", "record_delivery"]
 

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from alerts import dawn, silence
 from alerts.notify.states import Kind
 from alerts.notify.text import Coding, fits, segments, to_gsm7
+from alerts.quantities import quantity_label
+from alerts.states import BuiltinRule
 from telemetry import PARAMETERS
 
 __all__ = [
@@ -83,33 +84,6 @@ NOTICES: Final[Mapping[Language, Mapping[Kind, str]]] = {
         Kind.HELP: "Send OK <code> to acknowledge an alert, STOP to get no more AquaWatch SMS.",
     },
 }
-QUANTITIES: Final[Mapping[Language, Mapping[str, str]]] = {
-    "vi": {
-        "temp": "Nhiệt độ",
-        "sal": "Độ mặn",
-        "sal_drop_24h": "Độ mặn giảm/24h",
-        "ph_swing": "pH dao động/24h",
-        "risk_score": "Điểm rủi ro",
-        "tn": "Tổng N",
-        "tp": "Tổng P",
-        "do_dawn": "DO rạng sáng",
-        "turb": "Độ đục",
-        "flow": "Lưu lượng",
-    },
-    "en": {
-        "temp": "Temp",
-        "sal": "Salinity",
-        "sal_drop_24h": "Salinity fall/24h",
-        "ph_swing": "pH swing/24h",
-        "risk_score": "Risk score",
-        "tn": "Total N",
-        "tp": "Total P",
-        "do_dawn": "Dawn DO",
-        "turb": "Turbidity",
-        "flow": "Flow",
-    },
-}
-_SHORT_CODES: Final = {"ph": "pH", "nh3": "NH3"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,14 +161,6 @@ def _number(value: float, language: Language) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text.replace(".", ",") if language == "vi" else text
-
-
-def quantity_label(quantity: str, language: Language) -> str:
-    """Short SMS label of a quantity (``DO``, ``Độ mặn``)."""
-    label = QUANTITIES[language].get(quantity)
-    if label is not None:
-        return label
-    return _SHORT_CODES.get(quantity, quantity.upper() if quantity in PARAMETERS else quantity)
 
 
 def _value(facts: AlertFacts, language: Language) -> str:
@@ -281,7 +247,7 @@ def render_notice(notice: Kind, *, language: Language, diacritics: bool, **field
 def rule_text(rule_id: str) -> tuple[str, str, Mapping[Language, str]]:
     """Quantity, units and advice of the rules that are not in a threshold profile."""
     parts = rule_id.split(".")
-    if rule_id == silence.RULE:
+    if rule_id == BuiltinRule.OFFLINE:
         return (
             "",
             "",
@@ -290,7 +256,7 @@ def rule_text(rule_id: str) -> tuple[str, str, Mapping[Language, str]]:
                 "en": "Station sends no data: officers are checking",
             },
         )
-    if rule_id == dawn.RULE:
+    if rule_id == BuiltinRule.DAWN_FORECAST:
         return (
             "do_dawn",
             "mg/L",

@@ -14,8 +14,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-from alerts import load_profiles
-from alerts.store import sync_profiles
+from alerts import load_profiles, sync_profiles
 from stations import load_registry, sync_registry
 from telemetry import SystemClock, migrate
 from tests.support import Broker, PostgresServer, free_port, serving

@@ -20,9 +20,8 @@ import numpy as np
 import psycopg
 from psycopg.rows import class_row
 
-from alerts import Severity
+from alerts import AlertState, Severity
 from telemetry import QCFlag, StationState, worst
-from viz.api.queries.alerts import State
 from viz.api.queries.latest import StationLatest, latest
 from viz.boards import display_number, freshness
 from viz.messages import FLAG_KEYS, SEVERITY_KEYS, vi
@@ -243,7 +242,7 @@ def station_alerts(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
     """Each active station's worst open alert, as text and as the map's fill (officers)."""
     out: dict[str, list[Any]] = {"id": [], "alert": [], "fill": []}
     with conn.cursor(row_factory=class_row(_Worst)) as cur:
-        rows = cur.execute(_WORST, (State.RESOLVED.value,)).fetchall()
+        rows = cur.execute(_WORST, (AlertState.RESOLVED.value,)).fetchall()
     for r in rows:
         severity = r.severity
         out["id"].append(r.id)
@@ -257,7 +256,7 @@ def station_alerts(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
 def open_alerts(conn: psycopg.Connection[Any], station: str | None = None) -> dict[str, list[Any]]:
     """Columns of the open-alert table (open and acknowledged), worst and newest first."""
     with conn.cursor(row_factory=class_row(_OpenAlert)) as cur:
-        rows = cur.execute(_OPEN, {"s": station, "resolved": State.RESOLVED.value}).fetchall()
+        rows = cur.execute(_OPEN, {"s": station, "resolved": AlertState.RESOLVED.value}).fetchall()
     keys = ("id", "station", "station_name", "rule", "message", "severity", "state", "opened")
     out: dict[str, list[Any]] = {k: [] for k in (*keys, "value", "colour")}
     for a in rows:

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from alerts import Episode, load_profiles
-from alerts.lifecycle import reconcile
+from alerts import AlertEpisode, load_profiles, reconcile, sync_profiles
 from alerts.notify import NewSubscriber, Notifier, NotifySettings, add_subscriber, fan_out
 from alerts.notify.channels import channel_from_settings
-from alerts.store import sync_profiles
 from stations import load_registry, sync_registry
 from telemetry import Clock, SystemClock, migrate
 from tests.support import Kannel, free_port, serving
@@ -80,7 +78,7 @@ class Sms:
 
     def alert(self, station: str, rule: str, severity: int, value: float, at: float) -> int:
         """Open an alert the way the engine's tick does: transitions and outbox, one commit."""
-        episode = Episode(station, rule, "threshold", at, severity, value=value)
+        episode = AlertEpisode(station, rule, "threshold", at, severity, value=value)
         with psycopg.connect(self.url) as conn:
             changes = reconcile(
                 conn, [episode], clear={}, window_start=at - 3600, now=time.time(), late_after_s=900

@@ -9,15 +9,15 @@ import psycopg
 import pytest
 
 from alerts import (
+    AlertEpisode,
     Engine,
-    Episode,
     NewSubscriber,
     add_subscriber,
     fan_out,
     load_profiles,
     load_quality_config,
+    reconcile,
 )
-from alerts.lifecycle import reconcile
 from alerts.notify import LogChannel, Notifier, NotifySettings
 from alerts.notify.claims import claim
 from alerts.notify.outbox import enqueue_notice
@@ -82,7 +82,7 @@ def test_an_alert_that_opened_and_escalated_in_one_tick_is_one_sms(database_url:
             conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
         )
         at = NOON - 3600
-        episode = Episode(
+        episode = AlertEpisode(
             "KG-SR-01",
             "shrimp.do.low",
             "threshold",
@@ -112,7 +112,7 @@ def test_a_row_taken_back_from_a_slow_batch_is_not_sent_by_its_first_worker(
                 conn, NewSubscriber(name="Nông dân", phone=f"091200000{n}", stations=("KG-SR-01",))
             )
         at = NOON - 600
-        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        episode = AlertEpisode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
         fan_out(
             conn,
             reconcile(
@@ -142,7 +142,7 @@ def test_a_subscriber_held_by_a_reply_is_skipped_not_waited_for(database_url: st
             conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
         )
         at = NOON - 600
-        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        episode = AlertEpisode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
         fan_out(
             conn,
             reconcile(
@@ -171,7 +171,7 @@ def test_the_hourly_cap_counts_the_same_kinds_within_a_batch_as_across_batches(
         )
         enqueue_notice(conn, key="reply:1", kind=Kind.HELP, subscriber_ids=[farmer])
         at = NOON - 600
-        episode = Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
+        episode = AlertEpisode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2)
         fan_out(
             conn,
             reconcile(
@@ -209,8 +209,8 @@ def test_quiet_hours_hold_a_warning_until_morning_and_never_a_critical_alert(
             )
             add_subscriber(conn, new)
         episodes = [
-            Episode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2),
-            Episode("KG-SR-01", "shrimp.nh3.high", "threshold", at, 3, value=0.4),
+            AlertEpisode("KG-SR-01", "shrimp.do.low", "threshold", at, 2, value=3.2),
+            AlertEpisode("KG-SR-01", "shrimp.nh3.high", "threshold", at, 3, value=0.4),
         ]
         fan_out(
             conn,

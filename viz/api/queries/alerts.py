@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
-from alerts import Severity
+from alerts import AlertState, Severity
 from viz.api.problems import NotFoundError
-
-
-# TODO(after merge): alerts.AlertState replaces this; until then viz defines it once, here.
-class State(StrEnum):
-    """Where an alert is in its lifecycle."""
-
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 class Alert(BaseModel):
@@ -31,7 +21,7 @@ class Alert(BaseModel):
     rule_id: str
     family: str
     severity: Severity
-    state: State
+    state: AlertState
     opened_at: datetime
     resolved_at: datetime | None
     resolved_by: str | None
@@ -66,7 +56,7 @@ _ALERT = (
 def alerts(
     conn: psycopg.Connection[Any],
     *,
-    state: State | None,
+    state: AlertState | None,
     severity: Severity | None,
     station_id: str | None,
     since: datetime | None,

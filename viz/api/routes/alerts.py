@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from alerts import Severity, acknowledge, fan_out, resolve
+from alerts import AlertState, Severity, acknowledge, fan_out, resolve
 from viz.api.auth import Principal, Scope
 from viz.api.deps import Conn, require
 from viz.api.params import Instant, StationId
-from viz.api.queries.alerts import Alert, AlertDetail, State, alert_detail, alerts
+from viz.api.queries.alerts import Alert, AlertDetail, alert_detail, alerts
 from viz.api.queries.audit import record
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -36,7 +36,7 @@ class Resolution(BaseModel):
 def list_alerts(
     conn: Conn,
     _: Reader,
-    state: State | None = None,
+    state: AlertState | None = None,
     severity: Annotated[
         Severity | None, Query(description="1 advisory, 2 warning, 3 critical")
     ] = None,
@@ -77,7 +77,7 @@ def acknowledge_alert(alert_id: AlertId, body: Ack, conn: Conn, who: Writer) -> 
             action="alert.acknowledge",
             target=f"alert:{alert_id}",
             before={"state": before.state.value},
-            after={"state": State.ACKNOWLEDGED.value, "note": body.note},
+            after={"state": AlertState.ACKNOWLEDGED.value, "note": body.note},
         )
     return alert_detail(conn, alert_id)
 
@@ -95,6 +95,6 @@ def resolve_alert(alert_id: AlertId, body: Resolution, conn: Conn, who: Writer) 
             action="alert.resolve",
             target=f"alert:{alert_id}",
             before={"state": before.state.value},
-            after={"state": State.RESOLVED.value, "note": body.note},
+            after={"state": AlertState.RESOLVED.value, "note": body.note},
         )
     return alert_detail(conn, alert_id)
