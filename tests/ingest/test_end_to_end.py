@@ -6,7 +6,10 @@ import psycopg
 import pytest
 
 from stations import load_registry, sync_registry
-from tests.support import Broker, IngestProcess, count, simulate, summary, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess, simulate, summary
 
 pytestmark = pytest.mark.integration
 

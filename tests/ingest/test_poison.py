@@ -15,7 +15,10 @@ import orjson
 import psycopg
 import pytest
 
-from tests.support import Broker, IngestProcess, Publisher, count, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess
 
 pytestmark = pytest.mark.integration
 

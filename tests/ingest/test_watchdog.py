@@ -18,7 +18,9 @@ import pytest
 from ingest import IngestService, IngestSettings, WorkerDiedError
 from telemetry import migrate
 from telemetry.cli import main
-from tests.support import Broker, Publisher, free_port, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from simulators import PublisherError
 from simulators.cli import SimulatorSettings, register_cli
 from telemetry import ConfigError
-from tests.support import free_port
+from tests.support.network import free_port
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from simulators import (
 )
 from stations import Registry, load_registry
 from telemetry import TopicScheme, decode_readings
-from tests.support import at_times_of_day
+from tests.support.times import at_times_of_day
 
 START = datetime.fromisoformat("2026-11-22T00:00:00+07:00").timestamp()
 HOUR = 3600.0

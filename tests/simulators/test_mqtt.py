@@ -17,7 +17,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.cli import _simulate, register_cli
 from telemetry import FixedClock, decode_readings
-from tests.support import Broker, local_time
+from tests.support.mosquitto import Broker
+from tests.support.times import local_time
 
 
 class Counter:

@@ -20,7 +20,7 @@ from simulators import (
 )
 from simulators.faults import ClockSkew, Outage, Spike, Stuck
 from stations import load_registry
-from tests.support import local_time
+from tests.support.times import local_time
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime.fromisoformat("2026-11-22T10:00:00+07:00").timestamp()

@@ -15,7 +15,8 @@ import pytest
 
 from stack import EmbeddedPostgres, PrivateMosquitto, StackError, port_open, private_dir
 from telemetry import migrate
-from tests.support import broker_config_text, count
+from tests.support.mosquitto import broker_config_text
+from tests.support.postgres import count
 
 pytestmark = pytest.mark.integration
 

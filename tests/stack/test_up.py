@@ -17,7 +17,10 @@ import psycopg
 import pytest
 
 from stack import EmbeddedPostgres
-from tests.support import Broker, count, free_port, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker
+from tests.support.network import free_port
+from tests.support.postgres import count
 
 pytestmark = pytest.mark.integration
 

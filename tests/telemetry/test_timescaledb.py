@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from telemetry import Flavour, current_flavour, migrate
-from tests.support import TimescaleServer
+from tests.support.timescaledb import TimescaleServer
 from tests.telemetry.test_migrate import check_rollups
 
 pytestmark = pytest.mark.integration
