@@ -10,7 +10,7 @@ from psycopg_pool import ConnectionPool
 
 from ingest import Inbound, IngestMetrics, ReadingsWriter, Rejection
 from ingest.maintenance import Maintenance
-from telemetry import RejectReason, create_pool, migrate
+from telemetry import RejectReason, SystemClock, create_pool, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,11 @@ def test_rejects_keep_a_prefix_and_the_size_and_count_per_reason_and_day(
     pool: ConnectionPool, database_url: str
 ) -> None:
     writer = ReadingsWriter(
-        pool, metrics=IngestMetrics(lambda: 0), station_refresh_s=0, reject_raw_max_bytes=8
+        pool,
+        metrics=IngestMetrics(lambda: 0),
+        station_refresh_s=0,
+        reject_raw_max_bytes=8,
+        clock=SystemClock(),
     )
     writer.write(
         [

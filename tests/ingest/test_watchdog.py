@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from ingest import IngestService, IngestSettings, WorkerDiedError
-from telemetry import migrate
+from telemetry import SystemClock, migrate
 from telemetry.cli import main
 from tests.support.common import wait_for
 from tests.support.mosquitto import Broker, Publisher
@@ -60,7 +60,7 @@ def running(database_url: str, broker: Broker, prefix: str) -> Iterator[Running]
         metrics_port=free_port(),
         rollup_interval_s=0.5,
     )
-    run = Running(IngestService(settings))
+    run = Running(IngestService(settings, clock=SystemClock()))
     run.thread.start()
     wait_for(lambda: run.service.consumer.alive, timeout=20, what="the worker to connect")
     wait_for(lambda: run.get("/health") == (200, "ok\n"), timeout=20, what="/health")
