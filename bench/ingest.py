@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import orjson
@@ -33,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.database import bench_database
-from stack import PrivateMosquitto
+from stack import PrivateMosquitto, shipped_broker_config
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate, parse_mqtt_url
 
@@ -336,8 +335,8 @@ def bench_broker(mqtt_url: str | None) -> Iterator[str]:
     if mqtt_url:
         yield mqtt_url
         return
-    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto", config)
+    folder = Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto"
+    broker = PrivateMosquitto(folder, shipped_broker_config())
     try:
         yield broker.start()
     finally:

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,6 +33,7 @@ from stack.services import (
     mosquitto_binary,
     port_open,
     private_dir,
+    shipped_broker_config,
     state_dir,
 )
 from stations import load_registry
@@ -105,8 +105,7 @@ def _broker(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
         )
         install_debian_packages(["mosquitto"], log=stack.state / "apt.log")
         installed = ", installed with apt-get"
-    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-    broker = PrivateMosquitto(stack.state / "mosquitto", config)
+    broker = PrivateMosquitto(stack.state / "mosquitto", shipped_broker_config())
     stack.mqtt_url = broker.start()
     stack.mqtt_note = f"Mosquitto with ingest/broker/mosquitto.conf{installed}"
     stack.stoppers.append(broker)

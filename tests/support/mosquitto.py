@@ -3,68 +3,56 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import tempfile
-from importlib import resources
 from pathlib import Path
 
-from tests.support.common import unavailable, wait_for
+import pytest
+
+from stack import PrivateMosquitto, StackError, mosquitto_binary, shipped_broker_config
+from tests.support.common import unavailable
 from tests.support.network import free_port
 
 
-def broker_config_text() -> str:
-    """The broker configuration AquaWatch ships."""
-    return resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-
-
 class Broker:
-    """A private Mosquitto running the shipped configuration on a free port."""
+    """A private Mosquitto on a free port: ``aquawatch up``'s own launcher, logging verbosely.
+
+    Stopped and started again, it keeps its port and its sessions (persistence file).
+    """
 
     def __init__(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
+        if mosquitto_binary() is None:
             unavailable("the mosquitto binary (Debian package mosquitto)")
-        self.binary = binary
-        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="aw-broker-"))
-        self.dir.chmod(0o777)  # mosquitto drops root and must write its persistence file
-        self.config = self.dir / "mosquitto.conf"
-        self.config.write_text(
-            broker_config_text()
-            + f"\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
-            + f"persistence_location {self.dir}/\n"
+        self.dir.chmod(0o755)  # mosquitto drops root and must reach its folder inside
+        self._server = PrivateMosquitto(
+            self.dir / "mosquitto", shipped_broker_config(), port=free_port(), verbose=True
         )
-        self.config.chmod(0o644)
-        self.log = self.dir / "mosquitto.log"
-        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        """The listener's port."""
+        return self._server.port
 
     @property
     def url(self) -> str:
         """The broker URL for AQUAWATCH_MQTT_URL."""
-        return f"mqtt://127.0.0.1:{self.port}"
+        return self._server.url
+
+    @property
+    def log(self) -> Path:
+        """Everything the broker logged."""
+        return self._server.log
 
     def start(self) -> None:
         """Start it and wait until it accepts connections."""
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [self.binary, "-c", str(self.config), "-v"], stdout=log, stderr=log
-            )
-        wait_for(self._accepts, timeout=10, what=f"mosquitto on port {self.port}")
-
-    def _accepts(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
+            self._server.start()
+        except StackError as exc:
+            pytest.fail(f"{exc}:\n{self.log.read_text(errors='replace')}")
 
     def stop(self) -> None:
         """Stop it gracefully (it saves its persistence file)."""
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        self._server.stop()
 
     def close(self) -> None:
         """Stop it and remove its files."""
