@@ -16,8 +16,8 @@ import time
 import psycopg
 
 from ingest.consumer import Consumer, Protocol
+from ingest.housekeeping import Housekeeping
 from ingest.inbound import Decoder, Inbound
-from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
@@ -85,7 +85,7 @@ class IngestService:
             reject_raw_max_bytes=settings.reject_raw_max_bytes,
             clock=clock,
         )
-        self.maintenance = Maintenance(
+        self.maintenance = Housekeeping(
             self.pool,
             interval_s=settings.rollup_interval_s,
             settle_s=settings.rollup_settle_s,

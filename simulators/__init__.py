@@ -4,9 +4,9 @@ Nothing else in AquaWatch imports this package; it uses only the public APIs of
 ``telemetry`` and ``stations``.
 """
 
-from simulators.engine import Outgoing, Schedule, Sink, StationRunner, Tally, run
 from simulators.faults import Block, Fault, apply_faults
 from simulators.publisher import MqttPublisher, PublisherError
+from simulators.runner import Outgoing, Schedule, Sink, StationRunner, Tally, run
 from simulators.scenario import (
     Scenario,
     ScenarioError,

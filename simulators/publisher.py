@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from simulators.engine import Outgoing
+from simulators.runner import Outgoing
 from telemetry import AquaWatchError, MqttEndpoint
 
 logger = logging.getLogger(__name__)

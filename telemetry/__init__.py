@@ -47,7 +47,7 @@ from telemetry.settings import (
     redact_url,
     settings_from_args,
 )
-from telemetry.signals import stop_event
+from telemetry.stopping import stop_event
 from telemetry.topics import STATION_ID_RE, Channel, StationTopic, TopicScheme
 from telemetry.yamlfile import describe_validation_error, validate_yaml
 

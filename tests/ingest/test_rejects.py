@@ -9,7 +9,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from ingest import Inbound, IngestMetrics, ReadingsWriter, Rejection
-from ingest.maintenance import Maintenance
+from ingest.housekeeping import Housekeeping
 from telemetry import RejectReason, SystemClock, create_pool, migrate
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def test_rejects_past_retention_are_deleted_in_batches_and_their_counts_stay(
             "INSERT INTO reject_counts (day, reason, messages, payload_bytes)"
             " VALUES ((now() - interval '35 days')::date, 'not_json', 150, 150)"
         )
-    upkeep = Maintenance(pool, interval_s=60, settle_s=0, reject_retention_days=30)
+    upkeep = Housekeeping(pool, interval_s=60, settle_s=0, reject_retention_days=30)
     # Days 31 to 40 are past the retention: 1,500 rows, deleted 1,000 at a time.
     assert upkeep.purge_rejects() == 1500
     assert upkeep.purge_rejects() == 0

@@ -28,7 +28,7 @@ _PURGE_REJECTS: Final = (
 )
 
 
-class Maintenance:
+class Housekeeping:
     """Runs rollup refreshes, reject retention and (less often) partition creation on a timer.
 
     Args:

@@ -1,4 +1,4 @@
-"""The engine: payloads, scenarios end to end, faults on the wire, counting, clones."""
+"""The runner: payloads, scenarios end to end, faults on the wire, counting, clones."""
 
 from __future__ import annotations
 
