@@ -24,10 +24,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.errors import BrokerError
 from ingest.inbound import Decoder, Inbound, Rejection
 from ingest.metrics import IngestMetrics
 from telemetry import (
-    AquaWatchError,
     Channel,
     Clock,
     MqttEndpoint,
@@ -44,10 +44,6 @@ _UNSUPPORTED_PROTOCOL = 132  # CONNACK reason "Unsupported protocol version"
 _V5_PROBE_S = 5.0
 
 P = ParamSpec("P")
-
-
-class BrokerError(AquaWatchError):
-    """The broker could not be reached or refused us."""
 
 
 class Consumer:
