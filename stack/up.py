@@ -19,10 +19,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg.rows import class_row, scalar_row
 
 from stack.errors import StackError
 from stack.services import (
@@ -157,24 +159,43 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+@dataclass(frozen=True, slots=True)
+class _LastMinute:
+    readings: int
+    stations: int
+    latest: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenAlerts:
+    advisory: int
+    warning: int
+    critical: int
+
+
 def _report(url: str) -> str:
     with psycopg.connect(url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(DISTINCT station_id), max(time) FROM readings"
-            " WHERE ingested_at > now() - interval '1 minute'"
-        ).fetchone()
-        total = conn.execute("SELECT count(*) FROM readings").fetchone()
-        alerts = conn.execute(
-            "SELECT count(*) FILTER (WHERE severity = 1), count(*) FILTER (WHERE severity = 2),"
-            " count(*) FILTER (WHERE severity = 3) FROM alerts WHERE state <> 'resolved'"
-        ).fetchone()
-    recent, stations, latest = row if row else (0, 0, None)
-    advisory, warning, critical = alerts if alerts else (0, 0, 0)
+        with conn.cursor(row_factory=class_row(_LastMinute)) as cur:
+            recent = cur.execute(
+                "SELECT count(*) AS readings, count(DISTINCT station_id) AS stations,"
+                " max(time) AS latest FROM readings"
+                " WHERE ingested_at > now() - interval '1 minute'"
+            ).fetchone() or _LastMinute(readings=0, stations=0, latest=None)
+        with conn.cursor(row_factory=scalar_row) as cur:
+            total = cur.execute("SELECT count(*) FROM readings").fetchone() or 0
+        with conn.cursor(row_factory=class_row(_OpenAlerts)) as cur:
+            alerts = cur.execute(
+                "SELECT count(*) FILTER (WHERE severity = 1) AS advisory,"
+                " count(*) FILTER (WHERE severity = 2) AS warning,"
+                " count(*) FILTER (WHERE severity = 3) AS critical"
+                " FROM alerts WHERE state <> 'resolved'"
+            ).fetchone() or _OpenAlerts(advisory=0, warning=0, critical=0)
+    latest = recent.latest
     when = latest.astimezone(_LOCAL).strftime("%Y-%m-%d %H:%M:%S +07") if latest else "-"
     return (
-        f"readings stored: {total[0] if total else 0} in all; last minute: {recent} from"
-        f" {stations} stations (newest sample {when}); open alerts: advisory {advisory},"
-        f" warning {warning}, critical {critical}"
+        f"readings stored: {total} in all; last minute: {recent.readings} from"
+        f" {recent.stations} stations (newest sample {when}); open alerts: advisory"
+        f" {alerts.advisory}, warning {alerts.warning}, critical {alerts.critical}"
     )
 
 

@@ -25,7 +25,10 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
 
 
 def _reject(payload: bytes, reason: RejectReason, *, topic: str = "t/v1/S/readings") -> Inbound:
-    return Inbound(1, 1, 0, topic, payload, "S", Rejection(reason, f"{reason.value} here"))
+    body = Rejection(reason, f"{reason.value} here")
+    return Inbound(
+        mid=1, qos=1, generation=0, topic=topic, payload=payload, station_id="S", body=body
+    )
 
 
 def test_rejects_keep_a_prefix_and_the_size_and_count_per_reason_and_day(
@@ -47,7 +50,15 @@ def test_rejects_keep_a_prefix_and_the_size_and_count_per_reason_and_day(
     )
     # NUL cannot be stored in PostgreSQL text: a topic or detail holding one is stored with
     # U+FFFD instead of failing the batch (and sending it down the message-by-message path).
-    nul = Inbound(1, 1, 0, "t/\x00", b"\x00", None, Rejection(RejectReason.BAD_TOPIC, "a\x00b"))
+    nul = Inbound(
+        mid=1,
+        qos=1,
+        generation=0,
+        topic="t/\x00",
+        payload=b"\x00",
+        station_id=None,
+        body=Rejection(RejectReason.BAD_TOPIC, "a\x00b"),
+    )
     writer.write([nul, _reject(b"{", RejectReason.NOT_JSON)])
     writer.close()
     with psycopg.connect(database_url) as conn:
