@@ -47,6 +47,7 @@ from telemetry import (
     migrate,
     parse_mqtt_url,
     redact_url,
+    setting_given,
     settings_from_args,
     stop_event,
 )
@@ -73,10 +74,6 @@ class Stack:
     def stop(self) -> None:
         for service in reversed(self.stoppers):
             service.stop()
-
-
-def _given(args: argparse.Namespace, name: str) -> bool:
-    return getattr(args, f"setting_{name}") is not None or f"AQUAWATCH_{name.upper()}" in os.environ
 
 
 def _database(stack: Stack, settings: CommonSettings, *, given: bool, embedded: bool) -> None:
@@ -235,9 +232,10 @@ def _run(args: argparse.Namespace) -> int:
     stack = Stack(state=Path(args.state_dir))
     try:
         private_dir(stack.state, mode=0o755)
-        given_database = _given(args, "database_url") and not args.embedded
+        given_database = setting_given(CommonSettings, args, "database_url") and not args.embedded
+        given_broker = setting_given(CommonSettings, args, "mqtt_url") and not args.embedded
         _database(stack, settings, given=given_database, embedded=args.embedded)
-        _broker(stack, settings, given=_given(args, "mqtt_url") and not args.embedded)
+        _broker(stack, settings, given=given_broker)
         migrate(stack.database_url)
         password = _officer(stack.database_url)
         env = {

@@ -45,6 +45,8 @@ from telemetry.settings import (
     add_settings_arguments,
     parse_mqtt_url,
     redact_url,
+    secret_names,
+    setting_given,
     settings_from_args,
 )
 from telemetry.stopping import stop_event
@@ -99,6 +101,8 @@ __all__ = [
     "parse_mqtt_url",
     "parse_timestamp",
     "redact_url",
+    "secret_names",
+    "setting_given",
     "settings_from_args",
     "stop_event",
     "validate_yaml",

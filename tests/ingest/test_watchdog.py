@@ -137,6 +137,7 @@ def test_the_command_exits_with_status_1_when_the_worker_died(
         raise WorkerDiedError(["mqtt"])
 
     monkeypatch.setattr(IngestService, "run", died)
-    argv = ["--database-url", database_url, "--mqtt-url", broker.url, "--metrics-port", "0"]
-    assert main(["ingest", *argv]) == 1
+    monkeypatch.setenv("AQUAWATCH_DATABASE_URL", database_url)
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
+    assert main(["ingest", "--metrics-port", "0"]) == 1
     assert "ingest worker failed (mqtt thread died); exiting with status 1" in caplog.text

@@ -69,14 +69,18 @@ def counter(broker: Broker) -> Iterator[Counter]:
 
 @pytest.mark.integration
 def test_fast_run_through_mosquitto_matches_the_summary(
-    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
+    counter: Counter,
+    broker: Broker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
         ["simulate", "--fast", "--start", "2026-11-22T00:00:00+07:00", "--duration", "4h",
          "--stations", "20", "--scenario", "faults", "--seed", "3", "--max-inflight", "100",
-         "--backfill-batch", "7", "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
+         "--backfill-batch", "7", "--topic-prefix", counter.prefix]
     )  # fmt: skip
     assert args.handler(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -94,13 +98,17 @@ def test_fast_run_through_mosquitto_matches_the_summary(
 
 @pytest.mark.integration
 def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
-    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
+    counter: Counter,
+    broker: Broker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
         ["simulate", "--fast", "--duration", "30m", "--stations", "1",
-         "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
+         "--topic-prefix", counter.prefix]
     )  # fmt: skip
     now = local_time("04:57")
     assert _simulate(args, clock=FixedClock(now)) == 0
