@@ -81,19 +81,48 @@ KIND_MODELS: Final[Mapping[StationKind, KindModel]] = MappingProxyType(
 )  # fmt: skip
 
 RESOLUTION: Final[Mapping[str, int]] = MappingProxyType(
-    {"temp": 2, "ph": 2, "do": 2, "sal": 2, "cond": 0, "turb": 1, "tss": 1, "cod": 1,
-     "bod5": 1, "toc": 1, "nh4": 3, "tan": 3, "no2": 3, "no3": 3, "po4": 3, "tn": 2, "tp": 3,
-     "h2s": 4, "alk": 1, "chla": 2, "flow": 1, "level": 3, "color": 0, "cl2": 3}
-)  # fmt: skip
+    {
+        "temp": 2,
+        "ph": 2,
+        "do": 2,
+        "sal": 2,
+        "cond": 0,
+        "turb": 1,
+        "tss": 1,
+        "cod": 1,
+        "bod5": 1,
+        "toc": 1,
+        "nh4": 3,
+        "tan": 3,
+        "no2": 3,
+        "no3": 3,
+        "po4": 3,
+        "tn": 2,
+        "tp": 3,
+        "h2s": 4,
+        "alk": 1,
+        "chla": 2,
+        "flow": 1,
+        "level": 3,
+        "color": 0,
+        "cl2": 3,
+    }
+)
 """Decimals a sensor reports, by parameter code."""
 
 VALID: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
-    {"temp": (0.0, 45.0), "ph": (2.0, 12.0), "do": (0.05, 20.0), "sal": (0.0, 42.0),
-     "cond": (0.0, 70_000.0), "level": (0.0, 10.0)}
-)  # fmt: skip
+    {
+        "temp": (0.0, 45.0),
+        "ph": (2.0, 12.0),
+        "do": (0.05, 20.0),
+        "sal": (0.0, 42.0),
+        "cond": (0.0, 70_000.0),
+        "level": (0.0, 10.0),
+    }
+)
 """Physically possible range by code; codes not listed are non-negative."""
 
 NOISE: Final[Mapping[str, float]] = MappingProxyType(
     {"temp": 0.03, "ph": 0.01, "do": 0.05, "sal": 0.04, "level": 0.003}
-)  # fmt: skip
+)
 """Absolute sensor noise (one sigma) by code; codes not listed get 3 % relative noise."""

@@ -211,10 +211,18 @@ class StatusEvent(_Event):
 
 
 Event = Annotated[
-    DoCrashEvent | CodPulseEvent | RainEvent | SpikeEvent | StuckEvent | DriftEvent
-    | DropoutEvent | OutageEvent | ClockSkewEvent | StatusEvent,
+    DoCrashEvent
+    | CodPulseEvent
+    | RainEvent
+    | SpikeEvent
+    | StuckEvent
+    | DriftEvent
+    | DropoutEvent
+    | OutageEvent
+    | ClockSkewEvent
+    | StatusEvent,
     Field(discriminator="event"),
-]  # fmt: skip
+]
 _EVENT_TYPES: Final = frozenset(
     get_args(model.model_fields["event"].annotation)[0] for model in get_args(get_args(Event)[0])
 )

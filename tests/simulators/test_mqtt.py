@@ -78,10 +78,27 @@ def test_fast_run_through_mosquitto_matches_the_summary(
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
-        ["simulate", "--fast", "--start", "2026-11-22T00:00:00+07:00", "--duration", "4h",
-         "--stations", "20", "--scenario", "faults", "--seed", "3", "--max-inflight", "100",
-         "--backfill-batch", "7", "--topic-prefix", counter.prefix]
-    )  # fmt: skip
+        [
+            "simulate",
+            "--fast",
+            "--start",
+            "2026-11-22T00:00:00+07:00",
+            "--duration",
+            "4h",
+            "--stations",
+            "20",
+            "--scenario",
+            "faults",
+            "--seed",
+            "3",
+            "--max-inflight",
+            "100",
+            "--backfill-batch",
+            "7",
+            "--topic-prefix",
+            counter.prefix,
+        ]
+    )
     assert args.handler(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     counter.wait_for(summary["messages"])
@@ -107,9 +124,17 @@ def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
-        ["simulate", "--fast", "--duration", "30m", "--stations", "1",
-         "--topic-prefix", counter.prefix]
-    )  # fmt: skip
+        [
+            "simulate",
+            "--fast",
+            "--duration",
+            "30m",
+            "--stations",
+            "1",
+            "--topic-prefix",
+            counter.prefix,
+        ]
+    )
     now = local_time("04:57")
     assert _simulate(args, clock=FixedClock(now)) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -129,8 +129,9 @@ def test_do_crash_tonight_takes_do_below_3_before_dawn(now: datetime) -> None:
     dawn = (now.replace(hour=6, minute=0) + timedelta(days=1)).timestamp()
     hours = (dawn - start) / HOUR
     registry = _only("KG-SR-01", "KG-SR-02")
-    crashed, _ = _simulate(start=start, hours=hours, scenarios=["do_crash_tonight"],
-                           registry=registry)  # fmt: skip
+    crashed, _ = _simulate(
+        start=start, hours=hours, scenarios=["do_crash_tonight"], registry=registry
+    )
     calm, _ = _simulate(start=start, hours=hours, registry=registry)
     do = _series(crashed, "KG-SR-02", "do")
     assert max(do) == dawn - 300  # the run reached dawn

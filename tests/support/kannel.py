@@ -136,8 +136,20 @@ class Kannel:
         log = self.dir / f"fakesmsc-{len(self._carrier_logs)}.log"
         self._carrier_logs.append(log)
         port = str(self.ports["carrier"])
-        argv = ["stdbuf", "-oL", _FAKESMSC, "-H", "127.0.0.1", "-r", port, "-i", "0.1",
-                "-m", str(len(messages)), *(messages or ("x y text nop",))]  # fmt: skip
+        argv = [
+            "stdbuf",
+            "-oL",
+            _FAKESMSC,
+            "-H",
+            "127.0.0.1",
+            "-r",
+            port,
+            "-i",
+            "0.1",
+            "-m",
+            str(len(messages)),
+            *(messages or ("x y text nop",)),
+        ]
         self._spawn("fakesmsc", argv, log)
 
     def reply(self, sender: str, text: str) -> None:
@@ -145,8 +157,9 @@ class Kannel:
         self._carrier(f"{sender} 8085 text {text}")
         wait_for(
             lambda: "sent message 1" in self._carrier_logs[-1].read_text(errors="replace"),
-            timeout=20, what="the fake carrier to send the reply",
-        )  # fmt: skip
+            timeout=20,
+            what="the fake carrier to send the reply",
+        )
 
     def received(self) -> list[CarrierSms]:
         """Every message the fake carrier received, in order; UCS-2 decoded, parts joined.

@@ -91,11 +91,14 @@ class TimescaleServer:
                 [self.node, "server.mjs", "0"], cwd=self.folder, stdout=log, stderr=log
             )
         line = wait_for(
-            lambda: next(
-                (x for x in self.log.read_text().splitlines() if x.startswith("READY")), None
-            ) or self.process is None or self.process.poll() is not None,
-            timeout=60, what="the TimescaleDB WASM server",
-        )  # fmt: skip
+            lambda: (
+                next((x for x in self.log.read_text().splitlines() if x.startswith("READY")), None)
+                or self.process is None
+                or self.process.poll() is not None
+            ),
+            timeout=60,
+            what="the TimescaleDB WASM server",
+        )
         if not isinstance(line, str):
             pytest.fail(f"TimescaleDB WASM server failed:\n{self.log.read_text()}")
         self.url = f"postgresql://postgres:x@127.0.0.1:{line.split()[1]}/postgres?sslmode=disable"
