@@ -30,14 +30,41 @@ from stations import Registry, StationKind, load_registry, sync_registry
 from telemetry import PARAMETERS, SystemClock, migrate
 
 TEN = {
-    StationKind.SHRIMP_RIVER:
-        ("temp", "ph", "do", "sal", "cond", "turb", "tan", "no2", "alk", "chla"),
+    StationKind.SHRIMP_RIVER: (
+        "temp",
+        "ph",
+        "do",
+        "sal",
+        "cond",
+        "turb",
+        "tan",
+        "no2",
+        "alk",
+        "chla",
+    ),
     StationKind.CAGE_SEA: ("temp", "ph", "do", "sal", "turb", "tss", "nh4", "chla", "no2", "po4"),
     StationKind.EFFLUENT: ("flow", "temp", "ph", "do", "tss", "cod", "nh4", "tn", "tp", "color"),
-}  # fmt: skip
-LEVEL = {"temp": 29.0, "ph": 7.9, "do": 6.0, "sal": 18.0, "cond": 28_000.0, "turb": 20.0,
-         "tan": 0.3, "no2": 0.1, "alk": 120.0, "chla": 20.0, "tss": 30.0, "nh4": 0.2,
-         "po4": 0.05, "flow": 80.0, "cod": 40.0, "tn": 8.0, "tp": 1.0, "color": 30.0}  # fmt: skip
+}
+LEVEL = {
+    "temp": 29.0,
+    "ph": 7.9,
+    "do": 6.0,
+    "sal": 18.0,
+    "cond": 28_000.0,
+    "turb": 20.0,
+    "tan": 0.3,
+    "no2": 0.1,
+    "alk": 120.0,
+    "chla": 20.0,
+    "tss": 30.0,
+    "nh4": 0.2,
+    "po4": 0.05,
+    "flow": 80.0,
+    "cod": 40.0,
+    "tn": 8.0,
+    "tp": 1.0,
+    "color": 30.0,
+}
 SWING = {"temp": 1.5, "ph": 0.2, "do": 2.0, "sal": 3.0, "cond": 4000.0}
 
 
@@ -78,8 +105,13 @@ def new_samples(engine: Engine, rng: np.random.Generator, *, at: float) -> Batch
     )
 
 
-def store(conn: psycopg.Connection[tuple[object, ...]], reg: Registry, times: list[float],
-          *, shares: Collection[int] = range(30)) -> int:  # fmt: skip
+def store(
+    conn: psycopg.Connection[tuple[object, ...]],
+    reg: Registry,
+    times: list[float],
+    *,
+    shares: Collection[int] = range(30),
+) -> int:
     """COPY one reading per series at each of ``times`` for the stations in ``shares``.
 
     Station number ``i`` is in share ``i % 30``: one share reports in each 10-second tick
@@ -119,32 +151,45 @@ def database_ticks(server_url: str, reg: Registry, *, ticks: int) -> None:
         conn.autocommit = True  # what autovacuum does soon after a bulk load: statistics,
         conn.execute("VACUUM ANALYZE readings")  # and BRIN summaries of ingested_at
         conn.autocommit = False
-        print(f"database: {rows:,} readings of history stored in"
-              f" {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        print(
+            f"database: {rows:,} readings of history stored in"
+            f" {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         engine = Engine(
-            AlertSettings(settle_s=0.0), registry=reg, profiles=load_profiles(),
+            AlertSettings(settle_s=0.0),
+            registry=reg,
+            profiles=load_profiles(),
             quality=load_quality_config(),
-        )  # fmt: skip
+        )
         started = time.perf_counter()
         loaded = engine.load(conn, now=clock.time())
         first = engine.tick(conn, now=clock.time())
-        print(f"  start-up: {loaded:,} readings loaded and the first tick done in"
-              f" {time.perf_counter() - started:.2f} s ({len(first.transitions)} alert"
-              " changes)", flush=True)  # fmt: skip
+        print(
+            f"  start-up: {loaded:,} readings loaded and the first tick done in"
+            f" {time.perf_counter() - started:.2f} s ({len(first.transitions)} alert"
+            " changes)",
+            flush=True,
+        )
         seconds = []
         for tick in range(ticks):  # a 10-second tick of 5-minute stations: a 30th of them
             store(conn, reg, [grid], shares=[tick % 30])
             report = engine.tick(conn, now=clock.time())
             seconds.append(report.seconds)
-            print(f"  tick {tick + 1}: {report.readings:,} new readings, {report.flagged:,}"
-                  f" flags written, {len(report.transitions)} alert changes,"
-                  f" {report.seconds:.3f} s", flush=True)  # fmt: skip
+            print(
+                f"  tick {tick + 1}: {report.readings:,} new readings, {report.flagged:,}"
+                f" flags written, {len(report.transitions)} alert changes,"
+                f" {report.seconds:.3f} s",
+                flush=True,
+            )
         store(conn, reg, [grid], shares=range(ticks, 30))  # every station not yet reported
         worst = engine.tick(conn, now=clock.time())
-        print(f"database tick, a 30th of the stations reporting: median"
-              f" {float(np.median(seconds)):.3f} s; all the other stations reporting"
-              f" ({worst.readings:,} readings): {worst.seconds:.3f} s"
-              " (target: a tick under 1 s)")  # fmt: skip
+        print(
+            f"database tick, a 30th of the stations reporting: median"
+            f" {float(np.median(seconds)):.3f} s; all the other stations reporting"
+            f" ({worst.readings:,} readings): {worst.seconds:.3f} s"
+            " (target: a tick under 1 s)"
+        )
 
 
 def main() -> None:
@@ -157,9 +202,11 @@ def main() -> None:
     reg = registry(args.stations)
     started = time.perf_counter()
     engine = Engine(
-        AlertSettings(history_s=24 * 3600.0), registry=reg, profiles=load_profiles(),
+        AlertSettings(history_s=24 * 3600.0),
+        registry=reg,
+        profiles=load_profiles(),
         quality=load_quality_config(),
-    )  # fmt: skip
+    )
     now = 1_795_000_200.0
     engine.build(now)
     fill(engine, rng)
@@ -167,19 +214,28 @@ def main() -> None:
     columns = engine.windows[0].length
     rules = sum(len(r.rules) for r in engine.rules)
     setup = time.perf_counter() - started
-    print(f"{args.stations:,} stations, {series:,} series x {columns} columns (24 h at 5 min),"
-          f" {rules:,} rules; built in {setup:.1f} s", flush=True)  # fmt: skip
+    print(
+        f"{args.stations:,} stations, {series:,} series x {columns} columns (24 h at 5 min),"
+        f" {rules:,} rules; built in {setup:.1f} s",
+        flush=True,
+    )
     started = time.perf_counter()
     for window in engine.windows:
         window.flags[:] = engine.quality.evaluate(
-            times=window.times, values=window.values, parameters=window.row_parameter,
-            kinds=window.row_kind, status=window.status,
-        )  # fmt: skip
+            times=window.times,
+            values=window.values,
+            parameters=window.row_parameter,
+            kinds=window.row_kind,
+            status=window.status,
+        )
     first = engine.evaluate(new_samples(engine, rng, at=now), now=now)
     full = time.perf_counter() - started
-    print(f"start-up: QC of the whole window and rules over it: {full:.2f} s,"
-          f" {series * columns / full:,.0f} readings checked/s;"
-          f" {len(first.episodes)} episodes", flush=True)  # fmt: skip
+    print(
+        f"start-up: QC of the whole window and rules over it: {full:.2f} s,"
+        f" {series * columns / full:,.0f} readings checked/s;"
+        f" {len(first.episodes)} episodes",
+        flush=True,
+    )
     times = []
     for tick in range(1, args.ticks + 1):
         at = now + 300 * tick
@@ -187,11 +243,16 @@ def main() -> None:
         started = time.perf_counter()
         evaluation = engine.evaluate(batch, now=at)
         times.append(time.perf_counter() - started)
-        print(f"  tick {tick}: {len(batch):,} new readings evaluated in {times[-1]:.3f} s"
-              f" ({len(evaluation.episodes)} episodes)", flush=True)  # fmt: skip
+        print(
+            f"  tick {tick}: {len(batch):,} new readings evaluated in {times[-1]:.3f} s"
+            f" ({len(evaluation.episodes)} episodes)",
+            flush=True,
+        )
     median = float(np.median(times))
-    print(f"tick (every station has a new sample): median {median:.3f} s, max {max(times):.3f} s;"
-          f" {series / median:,.0f} new readings/s (target: a tick under 1 s)")  # fmt: skip
+    print(
+        f"tick (every station has a new sample): median {median:.3f} s, max {max(times):.3f} s;"
+        f" {series / median:,.0f} new readings/s (target: a tick under 1 s)"
+    )
     if args.database_url:
         database_ticks(args.database_url, reg, ticks=args.ticks)
 

@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import orjson
@@ -33,13 +32,21 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.database import bench_database
-from stack import PrivateMosquitto
+from stack import PrivateMosquitto, shipped_broker_config
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate, parse_mqtt_url
 
 STATIONS = ("KG-SR-01", "KG-SR-02", "KG-SR-03", "KG-CS-01", "KG-CS-02", "KG-EF-01", "KG-EF-02")
-VALUES = {"temp": 29.8, "ph": 7.9, "do": 4.2, "sal": 14.1, "cond": 23000.0, "turb": 12.5,
-          "tan": 0.31, "no2": 0.08}  # fmt: skip
+VALUES = {
+    "temp": 29.8,
+    "ph": 7.9,
+    "do": 4.2,
+    "sal": 14.1,
+    "cond": 23000.0,
+    "turb": 12.5,
+    "tan": 0.31,
+    "no2": 0.08,
+}
 READINGS_PER_MESSAGE = len(VALUES)
 
 
@@ -66,8 +73,9 @@ def payload(n: int, *, base: float, now: bool = False) -> tuple[str, bytes]:
 
 
 def client(host: str, port: int, *, client_id: str, receive_maximum: int = 0) -> mqtt.Client:
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                    protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
+    )
     c.max_inflight_messages_set(1000)  # publishers: a bounded window, well under 65,535
     c.max_queued_messages_set(0)
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -143,8 +151,15 @@ def bare_subscriber(host: str, port: int, prefix: str, count: int) -> Row:
     sub.loop(1.0)
     sub.disconnect()
     publish_backlog(host, port, prefix, count, base=time.time() - 10 * 86_400)
-    seconds = drain(host, port, client_id=client_id, receive_maximum=10_000, count=count,
-                    handle=lambda payload: None, what="bare subscriber")  # fmt: skip
+    seconds = drain(
+        host,
+        port,
+        client_id=client_id,
+        receive_maximum=10_000,
+        count=count,
+        handle=lambda payload: None,
+        what="bare subscriber",
+    )
     return Row("(a) bare paho subscriber, backlog", seconds, count)
 
 
@@ -190,10 +205,12 @@ class Ingester:
         self.metrics_port = 19_000 + os.getpid() % 1000
         self.env = {
             **os.environ,
-            "AQUAWATCH_DATABASE_URL": url, "AQUAWATCH_MQTT_URL": mqtt_url,
-            "AQUAWATCH_TOPIC_PREFIX": prefix, "AQUAWATCH_CLIENT_ID": f"bench-ingest-{prefix}",
+            "AQUAWATCH_DATABASE_URL": url,
+            "AQUAWATCH_MQTT_URL": mqtt_url,
+            "AQUAWATCH_TOPIC_PREFIX": prefix,
+            "AQUAWATCH_CLIENT_ID": f"bench-ingest-{prefix}",
             "AQUAWATCH_METRICS_PORT": str(self.metrics_port),
-        }  # fmt: skip
+        }
         self.log = Path(tempfile.mkstemp(prefix="bench-ingest-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -251,8 +268,9 @@ def pipeline(ingester: Ingester, host: str, port: int, prefix: str, count: int) 
     return Row("(c) AquaWatch ingest pipeline, backlog", last - first, count)
 
 
-def latency(ingester: Ingester, host: str, port: int, prefix: str, rate: float, seconds: float
-            ) -> tuple[float, float, int]:  # fmt: skip
+def latency(
+    ingester: Ingester, host: str, port: int, prefix: str, rate: float, seconds: float
+) -> tuple[float, float, int]:
     """p50/p99 publish-to-commit at a steady ``rate`` (samples are stamped at publish)."""
     before = ingester.metrics()
     pub = client(host, port, client_id=f"bench-steady-{uuid.uuid4().hex[:6]}")
@@ -273,8 +291,9 @@ def latency(ingester: Ingester, host: str, port: int, prefix: str, rate: float, 
     for name, value in after.items():
         if name.startswith("aquawatch_ingest_sample_age_seconds_bucket"):
             bound = name.split('le="')[1].rstrip('"}')
-            buckets.append((float("inf") if bound == "+Inf" else float(bound),
-                            value - before.get(name, 0.0)))  # fmt: skip
+            buckets.append(
+                (float("inf") if bound == "+Inf" else float(bound), value - before.get(name, 0.0))
+            )
     buckets.sort()
     observed = buckets[-1][1]
     return quantile(buckets, 0.5), quantile(buckets, 0.99), int(observed)
@@ -320,12 +339,23 @@ def naive(url: str, host: str, port: int, prefix: str, count: int, *, per_readin
                 "INSERT INTO readings (time, station_id, parameter_id, value)"
                 " SELECT to_timestamp(%s), %s, unnest(%s::smallint[]), unnest(%s::float8[])"
                 " ON CONFLICT DO NOTHING",
-                (doc["ts"], doc["station"], [ids[k] for k in doc["values"]],
-                 list(doc["values"].values())),
-            )  # fmt: skip
+                (
+                    doc["ts"],
+                    doc["station"],
+                    [ids[k] for k in doc["values"]],
+                    list(doc["values"].values()),
+                ),
+            )
 
-    seconds = drain(host, port, client_id=client_id, receive_maximum=1000, count=count,
-                    handle=store, what="naive subscriber")  # fmt: skip
+    seconds = drain(
+        host,
+        port,
+        client_id=client_id,
+        receive_maximum=1000,
+        count=count,
+        handle=store,
+        what="naive subscriber",
+    )
     conn.close()
     what = "one INSERT per reading" if per_reading else "one INSERT per message"
     return Row(f"(d{'2' if per_reading else ''}) naive: {what}, autocommit", seconds, count)
@@ -336,8 +366,8 @@ def bench_broker(mqtt_url: str | None) -> Iterator[str]:
     if mqtt_url:
         yield mqtt_url
         return
-    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-    broker = PrivateMosquitto(Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto", config)
+    folder = Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto"
+    broker = PrivateMosquitto(folder, shipped_broker_config())
     try:
         yield broker.start()
     finally:
@@ -349,8 +379,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000, help="backlog size")
     parser.add_argument("--naive-messages", type=int, default=20_000, help="backlog for (d)")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
-    parser.add_argument("--database-url", default=os.environ.get(
-        "AQUAWATCH_DATABASE_URL", "postgresql://localhost/postgres"))  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("AQUAWATCH_DATABASE_URL", "postgresql://localhost/postgres"),
+    )
     parser.add_argument("--mqtt-url", default=None, help="default: a private Mosquitto")
     args = parser.parse_args()
     with bench_broker(args.mqtt_url) as mqtt_url, bench_database(args.database_url) as url:
@@ -377,11 +409,23 @@ def main() -> None:
         rate = c.msg_rate / 2
         p50, p99, observed = latency(ingester, host, port, prefix, rate, args.latency_seconds)
         ingester.stop()
-        d = naive(url, host, port, f"bench-d-{uuid.uuid4().hex[:6]}", args.naive_messages,
-                  per_reading=False)  # fmt: skip
+        d = naive(
+            url,
+            host,
+            port,
+            f"bench-d-{uuid.uuid4().hex[:6]}",
+            args.naive_messages,
+            per_reading=False,
+        )
         print(f"  {d.name}: {d.msg_rate:,.0f} msg/s", flush=True)
-        d2 = naive(url, host, port, f"bench-e-{uuid.uuid4().hex[:6]}", args.naive_messages // 4,
-                   per_reading=True)  # fmt: skip
+        d2 = naive(
+            url,
+            host,
+            port,
+            f"bench-e-{uuid.uuid4().hex[:6]}",
+            args.naive_messages // 4,
+            per_reading=True,
+        )
         print(f"  {d2.name}: {d2.msg_rate:,.0f} msg/s", flush=True)
     print()
     header = ("measurement", "seconds", "messages", "msg/s", "readings/s")
@@ -389,8 +433,10 @@ def main() -> None:
     print(f"|{'-' * 49}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 12}|")
     for row in (a, b, c, d, d2):
         msgs = f"{row.msg_rate:8,.0f}" if row is not b else f"{'-':>8}"
-        print(f"| {row.name:47} | {row.seconds:8.2f} | {row.messages:9,} | {msgs} |"
-              f" {row.reading_rate:10,.0f} |")  # fmt: skip
+        print(
+            f"| {row.name:47} | {row.seconds:8.2f} | {row.messages:9,} | {msgs} |"
+            f" {row.reading_rate:10,.0f} |"
+        )
     print()
     print(
         f"latency publish->commit at {rate:,.0f} msg/s (half of (c)) for "

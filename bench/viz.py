@@ -50,8 +50,9 @@ def officer_token(url: str, base: str) -> str:
     with psycopg.connect(url) as conn:
         user = UserIn(username="bench", role=Role.OFFICER, password=PASSWORD)
         create_user(conn, user, passwords=Passwords(), actor="bench")
-    reply = httpx.post(f"{base}/api/v1/auth/token", json={"username": "bench",
-                       "password": PASSWORD})  # fmt: skip
+    reply = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
+    )
     reply.raise_for_status()
     token: str = reply.json()["access_token"]
     return token

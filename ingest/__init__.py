@@ -1,9 +1,10 @@
 """Ingest workers: MQTT readings into PostgreSQL/TimescaleDB, acknowledged only after commit."""
 
-from ingest.consumer import BrokerError, Consumer
+from ingest.consumer import Consumer
+from ingest.errors import BrokerError, IngestError, WorkerDiedError
 from ingest.inbound import Decoder, Inbound, Rejection
 from ingest.metrics import IngestMetrics, MetricsServer
-from ingest.service import IngestService, WorkerDiedError
+from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from ingest.writer import BatchResult, ReadingsWriter
 
@@ -13,6 +14,7 @@ __all__ = [
     "Consumer",
     "Decoder",
     "Inbound",
+    "IngestError",
     "IngestMetrics",
     "IngestService",
     "IngestSettings",

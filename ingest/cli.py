@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ingest.service import IngestService, WorkerDiedError
+from ingest.errors import WorkerDiedError
+from ingest.service import IngestService
 from ingest.settings import IngestSettings
 from stations import load_registry, sync_registry
 from telemetry import (

@@ -24,10 +24,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.errors import BrokerError
 from ingest.inbound import Decoder, Inbound, Rejection
 from ingest.metrics import IngestMetrics
 from telemetry import (
-    AquaWatchError,
     Channel,
     Clock,
     MqttEndpoint,
@@ -44,10 +44,6 @@ _UNSUPPORTED_PROTOCOL = 132  # CONNACK reason "Unsupported protocol version"
 _V5_PROBE_S = 5.0
 
 P = ParamSpec("P")
-
-
-class BrokerError(AquaWatchError):
-    """The broker could not be reached or refused us."""
 
 
 class Consumer:
@@ -278,7 +274,15 @@ class Consumer:
             topic = bytes(message._topic).decode("utf-8", errors="replace")
             body = Rejection(RejectReason.INTERNAL_ERROR, detail)
             payload = bytes(message.payload)
-            item = Inbound(message.mid, message.qos, self._generation, topic, payload, None, body)
+            item = Inbound(
+                mid=message.mid,
+                qos=message.qos,
+                generation=self._generation,
+                topic=topic,
+                payload=payload,
+                station_id=None,
+                body=body,
+            )
         # Never full while the broker honours our Receive Maximum; if it is, waiting here
         # stops reading the socket, which is the back-pressure we want.
         self._inbox.put(item)
@@ -299,7 +303,14 @@ class Consumer:
             )
         size = sum(len(s.values) for s in body.samples) if isinstance(body, ReadingsDocument) else 0
         return Inbound(
-            message.mid, message.qos, self._generation, topic, payload, station, body, size
+            mid=message.mid,
+            qos=message.qos,
+            generation=self._generation,
+            topic=topic,
+            payload=payload,
+            station_id=station,
+            body=body,
+            readings=size,
         )
 
     def ack(self, items: Iterable[Inbound]) -> int:

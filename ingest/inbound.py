@@ -32,7 +32,7 @@ class Rejection:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Inbound:
     """One message taken from the broker, not yet committed nor acknowledged.
 

@@ -16,12 +16,13 @@ import time
 import psycopg
 
 from ingest.consumer import Consumer, Protocol
+from ingest.errors import WorkerDiedError
+from ingest.housekeeping import Housekeeping
 from ingest.inbound import Decoder, Inbound
-from ingest.maintenance import Maintenance
 from ingest.metrics import IngestMetrics, MetricsServer
 from ingest.settings import IngestSettings
 from ingest.writer import ReadingsWriter
-from telemetry import AquaWatchError, Clock, TopicScheme, create_pool, parse_mqtt_url
+from telemetry import Clock, TopicScheme, create_pool, parse_mqtt_url
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +31,6 @@ _POLL_S = 0.2
 
 
 _THREADS = ("maintenance", "mqtt", "writer")
-
-
-class WorkerDiedError(AquaWatchError):
-    """A thread of the worker died; the worker stopped and should be restarted.
-
-    Attributes:
-        threads: The names of the dead threads (``mqtt``, ``maintenance``, ``writer``).
-    """
-
-    def __init__(self, threads: list[str]) -> None:
-        super().__init__(f"{', '.join(threads)} thread died")
-        self.threads = threads
 
 
 class IngestService:
@@ -85,7 +74,7 @@ class IngestService:
             reject_raw_max_bytes=settings.reject_raw_max_bytes,
             clock=clock,
         )
-        self.maintenance = Maintenance(
+        self.maintenance = Housekeeping(
             self.pool,
             interval_s=settings.rollup_interval_s,
             settle_s=settings.rollup_settle_s,

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -58,6 +58,16 @@ _UPSERT_STATUS: Final = (
     "  reported_at = excluded.reported_at, fw = excluded.fw, battery_v = excluded.battery_v,"
     "  received_at = now()"
 )
+
+
+class _RejectRow(NamedTuple):
+    """One row of ``rejects``, in its COPY column order."""
+
+    topic: str
+    reason: str
+    detail: str
+    payload: bytes
+    payload_size: int
 
 
 @dataclass(slots=True)
@@ -175,7 +185,7 @@ class ReadingsWriter:
     ) -> BatchResult:
         result = BatchResult()
         lines: list[str] = []
-        rejects: list[tuple[str, str, str, bytes, int]] = []
+        rejects: list[_RejectRow] = []
         statuses: dict[str, StatusDocument] = {}
         for item in batch:
             body = item.body
@@ -188,12 +198,12 @@ class ReadingsWriter:
                 )
             if isinstance(body, Rejection):
                 rejects.append(
-                    (
-                        _storable(item.topic),
-                        body.reason.value,
-                        _storable(body.detail[:_DETAIL_MAX_CHARS]),
-                        item.payload[: self._raw_max],
-                        len(item.payload),
+                    _RejectRow(
+                        topic=_storable(item.topic),
+                        reason=body.reason.value,
+                        detail=_storable(body.detail[:_DETAIL_MAX_CHARS]),
+                        payload=item.payload[: self._raw_max],
+                        payload_size=len(item.payload),
                     )
                 )
                 result.rejected.append(body.reason)
@@ -217,7 +227,8 @@ class ReadingsWriter:
                 ) as copy:
                     for row in rejects:
                         copy.write_row(row)
-                cur.execute(_COUNT_REJECTS, ([r[1] for r in rejects], [r[4] for r in rejects]))
+                reasons = [r.reason for r in rejects]
+                cur.execute(_COUNT_REJECTS, (reasons, [r.payload_size for r in rejects]))
             if statuses:
                 cur.execute(
                     _UPSERT_STATUS,

@@ -4,12 +4,12 @@ Nothing else in AquaWatch imports this package; it uses only the public APIs of
 ``telemetry`` and ``stations``.
 """
 
-from simulators.engine import Outgoing, Schedule, Sink, StationRunner, Tally, run
+from simulators.errors import PublisherError, ScenarioError, SimulatorError
 from simulators.faults import Block, Fault, apply_faults
-from simulators.publisher import MqttPublisher, PublisherError
+from simulators.publisher import MqttPublisher
+from simulators.runner import Outgoing, Schedule, Sink, StationRunner, Tally, run
 from simulators.scenario import (
     Scenario,
-    ScenarioError,
     Script,
     compile_scenarios,
     load_scenario,
@@ -33,6 +33,7 @@ __all__ = [
     "ScenarioError",
     "Schedule",
     "Script",
+    "SimulatorError",
     "Sink",
     "StationRunner",
     "Tally",

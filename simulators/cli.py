@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from simulators.engine import Schedule, StationRunner, Tally, run
-from simulators.publisher import MqttPublisher, PublisherError
+from simulators.errors import PublisherError
+from simulators.publisher import MqttPublisher
+from simulators.runner import Schedule, StationRunner, Tally, run
 from simulators.scenario import Script, compile_scenarios, load_scenario, parse_duration
 from stations import load_registry
 from telemetry import (

@@ -38,7 +38,7 @@ class Spike:
 class Stuck:
     """A flat line: ``parameter`` reads ``value`` for every sample in [start, end).
 
-    ``value`` None means "the reading when it stuck"; the engine fills it in from the
+    ``value`` None means "the reading when it stuck"; the runner fills it in from the
     signal at the first sampling time, since a block may start after the fault did.
     """
 

@@ -27,17 +27,14 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from simulators.engine import Outgoing
-from telemetry import AquaWatchError, MqttEndpoint
+from simulators.errors import PublisherError
+from simulators.runner import Outgoing
+from telemetry import MqttEndpoint
 
 logger = logging.getLogger(__name__)
 
 _UNSUPPORTED_PROTOCOL: Final = 132  # MQTT v5 CONNACK "Unsupported Protocol Version"
 _QUEUED: Final = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
-
-
-class PublisherError(AquaWatchError):
-    """The broker cannot be reached, refuses us, or stops acknowledging."""
 
 
 class MqttPublisher:

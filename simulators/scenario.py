@@ -49,8 +49,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from simulators import faults, signals
+from simulators.errors import ScenarioError
 from stations import Registry
-from telemetry import AquaWatchError, DeviceStatus, validate_yaml
+from telemetry import DeviceStatus, validate_yaml
 
 _UNITS: Final = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION_RE: Final = re.compile(r"([+-]?)((?:\d+(?:\.\d+)?[dhms])+)")
@@ -59,16 +60,6 @@ _CLOCK: Final = r"(?P<hh>[01]?\d|2[0-3]):(?P<mm>[0-5]\d)"
 _AT_RE: Final = re.compile(
     rf"(?:(?P<word>today|tomorrow|tonight)\s+|day\s+(?P<day>[1-9]\d*)\s+)?{_CLOCK}"
 )
-
-
-class ScenarioError(AquaWatchError):
-    """A scenario file is wrong; the message names the file, the field and what was expected."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: invalid scenario:\n{lines}")
 
 
 def parse_duration(raw: object) -> float:
@@ -220,10 +211,18 @@ class StatusEvent(_Event):
 
 
 Event = Annotated[
-    DoCrashEvent | CodPulseEvent | RainEvent | SpikeEvent | StuckEvent | DriftEvent
-    | DropoutEvent | OutageEvent | ClockSkewEvent | StatusEvent,
+    DoCrashEvent
+    | CodPulseEvent
+    | RainEvent
+    | SpikeEvent
+    | StuckEvent
+    | DriftEvent
+    | DropoutEvent
+    | OutageEvent
+    | ClockSkewEvent
+    | StatusEvent,
     Field(discriminator="event"),
-]  # fmt: skip
+]
 _EVENT_TYPES: Final = frozenset(
     get_args(model.model_fields["event"].annotation)[0] for model in get_args(get_args(Event)[0])
 )

@@ -31,8 +31,8 @@ from typing import Final
 
 import numpy as np
 
+from simulators.kinds import KIND_MODELS, NOISE, VALID, KindModel
 from simulators.noise import FloatArray, normal, stream_key, uniform
-from simulators.profiles import NOISE, PROFILES, VALID, Profile
 from stations import Station, StationKind
 
 _HOUR: Final = 3600.0
@@ -77,7 +77,7 @@ Episode = Rain | DoCrash | EffluentPulse
 class _State:
     """Intermediate arrays the per-code formulas share."""
 
-    profile: Profile
+    model: KindModel
     kind: StationKind
     daily: FloatArray
     temp: FloatArray
@@ -249,7 +249,7 @@ _Formula = Callable[[_State], FloatArray]
 
 
 def _level(s: _State, code: str) -> float:
-    return s.profile.levels[code]
+    return s.model.levels[code]
 
 
 def _concentration(code: str) -> _Formula:
@@ -265,7 +265,7 @@ def _concentration(code: str) -> _Formula:
 
 def _tss(s: _State) -> FloatArray:
     if s.kind is StationKind.EFFLUENT:
-        return s.profile.levels["tss"] * s.load * s.pulse
+        return s.model.levels["tss"] * s.load * s.pulse
     return 1.3 * s.turb + 2.0
 
 
@@ -323,7 +323,7 @@ def simulate(
     """
     t = np.asarray(epochs, dtype=np.float64)
     episodes = tuple(episodes)
-    profile = PROFILES[station.kind]
+    model = KIND_MODELS[station.kind]
     key = stream_key(seed, station.id)
     site = uniform(stream_key(key, "site"), np.arange(8, dtype=np.int64))
     solar_shift = station.longitude / 15.0 * _HOUR
@@ -335,22 +335,22 @@ def simulate(
     fresh, turbid = _rain(
         key, t, solar_day, solar_shift, (e for e in episodes if isinstance(e, Rain))
     )
-    rain_scale = profile.rain_fresh / 4.0
+    rain_scale = model.rain_fresh / 4.0
 
     temp = (
-        profile.temp_mean
+        model.temp_mean
         + 1.0 * season
         + 0.6 * (daily - 0.5)
-        + profile.temp_range * (_diel_temperature(solar_h) - 0.5)
+        + model.temp_range * (_diel_temperature(solar_h) - 0.5)
         - 0.4 * np.clip(turbid / 60.0, 0.0, 2.0)
     )
     tide_m, current = _tide(t, site[0] * 2.0 * _HOUR)
     sal = (
-        profile.sal_mean
+        model.sal_mean
         + 4.0 * (site[1] - 0.5) * rain_scale
-        + profile.sal_season * season
-        + profile.sal_per_m * tide_m
-        - profile.rain_fresh * fresh
+        + model.sal_season * season
+        + model.sal_per_m * tide_m
+        - model.rain_fresh * fresh
     )
     oxygen = _oxygen_shape(solar_h)
     night = (1.0 - oxygen) / 2.0
@@ -358,22 +358,22 @@ def simulate(
     pulse = _pulse(t, (e for e in episodes if isinstance(e, EffluentPulse)))
     if station.kind is StationKind.EFFLUENT:
         load = _effluent_load(key, (clock_day % 1.0) * 24.0, clock_day)
-    do_mean = profile.do_mean + 0.8 * (site[2] - 0.5)
+    do_mean = model.do_mean + 0.8 * (site[2] - 0.5)
     cloud = np.clip(turbid / 30.0, 0.0, 0.5)
-    swing = profile.do_amplitude * (0.85 + 0.3 * site[3]) * (0.75 + 0.35 * daily) * (1.0 - cloud)
+    swing = model.do_amplitude * (0.85 + 0.3 * site[3]) * (0.75 + 0.35 * daily) * (1.0 - cloud)
     do = do_mean + swing * oxygen - 0.6 * (load * pulse - 1.0)
     do = do - _oxygen_sink(t, (e for e in episodes if isinstance(e, DoCrash)))
     do = np.clip(do, *VALID["do"])
-    ph = profile.ph_mean + 0.2 * (site[4] - 0.5) + profile.ph_per_do * (do - do_mean)
+    ph = model.ph_mean + 0.2 * (site[4] - 0.5) + model.ph_per_do * (do - do_mean)
     ph = ph - 0.15 * np.clip(fresh, 0.0, 2.0) - 0.1 * (load * pulse - 1.0)
-    turb = profile.turb_base * (0.8 + 0.4 * site[5]) * (1.0 + 0.4 * np.abs(current))
+    turb = model.turb_base * (0.8 + 0.4 * site[5]) * (1.0 + 0.4 * np.abs(current))
     turb = turb * load * pulse + turbid * rain_scale
     counters = np.round(t).astype(np.int64)
     # The probe measures conductivity and derives salinity: both carry the same noise.
     sal = np.clip(sal + NOISE["sal"] * normal(stream_key(key, "sal"), counters), *VALID["sal"])
 
     state = _State(
-        profile=profile,
+        model=model,
         kind=station.kind,
         daily=daily,
         temp=temp,

@@ -5,6 +5,21 @@ test holds that line), except the tests and benchmarks, which share its Mosquitt
 """
 
 from stack.errors import StackError
-from stack.services import EmbeddedPostgres, PrivateMosquitto, port_open, private_dir
+from stack.services import (
+    EmbeddedPostgres,
+    PrivateMosquitto,
+    mosquitto_binary,
+    port_open,
+    private_dir,
+    shipped_broker_config,
+)
 
-__all__ = ["EmbeddedPostgres", "PrivateMosquitto", "StackError", "port_open", "private_dir"]
+__all__ = [
+    "EmbeddedPostgres",
+    "PrivateMosquitto",
+    "StackError",
+    "mosquitto_binary",
+    "port_open",
+    "private_dir",
+    "shipped_broker_config",
+]

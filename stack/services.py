@@ -22,6 +22,7 @@ import stat
 import subprocess
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -123,6 +124,11 @@ def install_debian_packages(packages: list[str], *, log: Path) -> None:
                 tail = "\n".join(log.read_text("utf-8", "replace").splitlines()[-5:])
                 msg = f"{' '.join(step[:2])} failed ({result.returncode}); see {log}:\n{tail}"
                 raise StackError(msg)
+
+
+def shipped_broker_config() -> str:
+    """The broker settings AquaWatch ships (``ingest/broker/mosquitto.conf``)."""
+    return resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
 
 
 def mosquitto_binary() -> str | None:
@@ -287,12 +293,14 @@ class PrivateMosquitto:
         config_text: The shipped settings (``ingest/broker/mosquitto.conf``).
         port: The listener's port; 0 takes 1883 when free, else any free port.
         extra: More configuration lines (authentication, say).
+        verbose: Log every packet (``mosquitto -v``), as tests want when one fails.
     """
 
     root: Path
     config_text: str
     port: int = 0
     extra: str = "allow_anonymous true\n"
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
@@ -304,6 +312,7 @@ class PrivateMosquitto:
 
     @property
     def log(self) -> Path:
+        """Where the broker's output goes."""
         return self.root / "mosquitto.log"
 
     def start(self) -> str:
@@ -330,10 +339,9 @@ class PrivateMosquitto:
             )
         if owner is not None:
             shutil.chown(config, owner, owner)
+        argv = [binary, "-c", str(config), *(["-v"] if self.verbose else [])]
         with self.log.open("ab") as log:
-            self._process = subprocess.Popen(
-                [binary, "-c", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
-            )
+            self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", self.port):
             if self._process.poll() is not None or time.monotonic() > deadline:

@@ -19,11 +19,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib import resources
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg.rows import class_row, scalar_row
 
 from stack.errors import StackError
 from stack.services import (
@@ -34,6 +35,7 @@ from stack.services import (
     mosquitto_binary,
     port_open,
     private_dir,
+    shipped_broker_config,
     state_dir,
 )
 from stations import load_registry
@@ -45,6 +47,7 @@ from telemetry import (
     migrate,
     parse_mqtt_url,
     redact_url,
+    setting_given,
     settings_from_args,
     stop_event,
 )
@@ -71,10 +74,6 @@ class Stack:
     def stop(self) -> None:
         for service in reversed(self.stoppers):
             service.stop()
-
-
-def _given(args: argparse.Namespace, name: str) -> bool:
-    return getattr(args, f"setting_{name}") is not None or f"AQUAWATCH_{name.upper()}" in os.environ
 
 
 def _database(stack: Stack, settings: CommonSettings, *, given: bool, embedded: bool) -> None:
@@ -105,8 +104,7 @@ def _broker(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
         )
         install_debian_packages(["mosquitto"], log=stack.state / "apt.log")
         installed = ", installed with apt-get"
-    config = resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
-    broker = PrivateMosquitto(stack.state / "mosquitto", config)
+    broker = PrivateMosquitto(stack.state / "mosquitto", shipped_broker_config())
     stack.mqtt_url = broker.start()
     stack.mqtt_note = f"Mosquitto with ingest/broker/mosquitto.conf{installed}"
     stack.stoppers.append(broker)
@@ -158,24 +156,43 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+@dataclass(frozen=True, slots=True)
+class _LastMinute:
+    readings: int
+    stations: int
+    latest: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenAlerts:
+    advisory: int
+    warning: int
+    critical: int
+
+
 def _report(url: str) -> str:
     with psycopg.connect(url, connect_timeout=5) as conn:
-        row = conn.execute(
-            "SELECT count(*), count(DISTINCT station_id), max(time) FROM readings"
-            " WHERE ingested_at > now() - interval '1 minute'"
-        ).fetchone()
-        total = conn.execute("SELECT count(*) FROM readings").fetchone()
-        alerts = conn.execute(
-            "SELECT count(*) FILTER (WHERE severity = 1), count(*) FILTER (WHERE severity = 2),"
-            " count(*) FILTER (WHERE severity = 3) FROM alerts WHERE state <> 'resolved'"
-        ).fetchone()
-    recent, stations, latest = row if row else (0, 0, None)
-    advisory, warning, critical = alerts if alerts else (0, 0, 0)
+        with conn.cursor(row_factory=class_row(_LastMinute)) as cur:
+            recent = cur.execute(
+                "SELECT count(*) AS readings, count(DISTINCT station_id) AS stations,"
+                " max(time) AS latest FROM readings"
+                " WHERE ingested_at > now() - interval '1 minute'"
+            ).fetchone() or _LastMinute(readings=0, stations=0, latest=None)
+        with conn.cursor(row_factory=scalar_row) as cur:
+            total = cur.execute("SELECT count(*) FROM readings").fetchone() or 0
+        with conn.cursor(row_factory=class_row(_OpenAlerts)) as cur:
+            alerts = cur.execute(
+                "SELECT count(*) FILTER (WHERE severity = 1) AS advisory,"
+                " count(*) FILTER (WHERE severity = 2) AS warning,"
+                " count(*) FILTER (WHERE severity = 3) AS critical"
+                " FROM alerts WHERE state <> 'resolved'"
+            ).fetchone() or _OpenAlerts(advisory=0, warning=0, critical=0)
+    latest = recent.latest
     when = latest.astimezone(_LOCAL).strftime("%Y-%m-%d %H:%M:%S +07") if latest else "-"
     return (
-        f"readings stored: {total[0] if total else 0} in all; last minute: {recent} from"
-        f" {stations} stations (newest sample {when}); open alerts: advisory {advisory},"
-        f" warning {warning}, critical {critical}"
+        f"readings stored: {total} in all; last minute: {recent.readings} from"
+        f" {recent.stations} stations (newest sample {when}); open alerts: advisory"
+        f" {alerts.advisory}, warning {alerts.warning}, critical {alerts.critical}"
     )
 
 
@@ -215,9 +232,10 @@ def _run(args: argparse.Namespace) -> int:
     stack = Stack(state=Path(args.state_dir))
     try:
         private_dir(stack.state, mode=0o755)
-        given_database = _given(args, "database_url") and not args.embedded
+        given_database = setting_given(CommonSettings, args, "database_url") and not args.embedded
+        given_broker = setting_given(CommonSettings, args, "mqtt_url") and not args.embedded
         _database(stack, settings, given=given_database, embedded=args.embedded)
-        _broker(stack, settings, given=_given(args, "mqtt_url") and not args.embedded)
+        _broker(stack, settings, given=given_broker)
         migrate(stack.database_url)
         password = _officer(stack.database_url)
         env = {

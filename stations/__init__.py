@@ -1,9 +1,9 @@
 """The station registry: the stations and display boards, and their sync to the database."""
 
+from stations.errors import RegistryError
 from stations.registry import (
     Board,
     Registry,
-    RegistryError,
     Station,
     StationKind,
     load_registry,

@@ -12,17 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from telemetry import PARAMETERS, STATION_ID_RE, AquaWatchError, validate_yaml
-
-
-class RegistryError(AquaWatchError):
-    """The registry file is wrong; the message names the file, the field and what was expected."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: invalid station registry:\n{lines}")
+from stations.errors import RegistryError
+from telemetry import PARAMETERS, STATION_ID_RE, validate_yaml
 
 
 class StationKind(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg.rows import scalar_row
 
 from stations.registry import Registry
 
@@ -87,4 +88,7 @@ def sync_registry(
 
 def active_station_ids(conn: psycopg.Connection[tuple[object, ...]]) -> frozenset[str]:
     """Return the ids of the stations whose messages are accepted."""
-    return frozenset(str(row[0]) for row in conn.execute("SELECT id FROM stations WHERE active"))
+    with conn.cursor(row_factory=scalar_row) as cur:
+        return frozenset(
+            str(station) for station in cur.execute("SELECT id FROM stations WHERE active")
+        )

@@ -45,9 +45,11 @@ from telemetry.settings import (
     add_settings_arguments,
     parse_mqtt_url,
     redact_url,
+    secret_names,
+    setting_given,
     settings_from_args,
 )
-from telemetry.signals import stop_event
+from telemetry.stopping import stop_event
 from telemetry.topics import STATION_ID_RE, Channel, StationTopic, TopicScheme
 from telemetry.yamlfile import describe_validation_error, validate_yaml
 
@@ -99,6 +101,8 @@ __all__ = [
     "parse_mqtt_url",
     "parse_timestamp",
     "redact_url",
+    "secret_names",
+    "setting_given",
     "settings_from_args",
     "stop_event",
     "validate_yaml",

@@ -30,13 +30,34 @@ LOCAL: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # The circular names Flow, Temp, Color, pH, TSS, COD, NH4, TP, TN, TOC, Cl; the rest follow
 # the same style.
-SYMBOLS: Final = MappingProxyType({
-    "temp": "Temp", "ph": "pH", "do": "DO", "sal": "Sal", "cond": "EC", "turb": "Turb",
-    "tss": "TSS", "cod": "COD", "bod5": "BOD5", "toc": "TOC", "nh4": "NH4", "tan": "TAN",
-    "no2": "NO2", "no3": "NO3", "po4": "PO4", "tn": "TN", "tp": "TP", "h2s": "H2S",
-    "alk": "Alk", "chla": "Chla", "flow": "Flow", "level": "Level", "color": "Color",
-    "cl2": "Cl",
-})  # fmt: skip
+SYMBOLS: Final = MappingProxyType(
+    {
+        "temp": "Temp",
+        "ph": "pH",
+        "do": "DO",
+        "sal": "Sal",
+        "cond": "EC",
+        "turb": "Turb",
+        "tss": "TSS",
+        "cod": "COD",
+        "bod5": "BOD5",
+        "toc": "TOC",
+        "nh4": "NH4",
+        "tan": "TAN",
+        "no2": "NO2",
+        "no3": "NO3",
+        "po4": "PO4",
+        "tn": "TN",
+        "tp": "TP",
+        "h2s": "H2S",
+        "alk": "Alk",
+        "chla": "Chla",
+        "flow": "Flow",
+        "level": "Level",
+        "color": "Color",
+        "cl2": "Cl",
+    }
+)
 """Circular 10 symbol of each parameter code."""
 
 CODES: Final = MappingProxyType({symbol: code for code, symbol in SYMBOLS.items()})

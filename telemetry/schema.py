@@ -24,7 +24,7 @@ from typing import Final
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
+from psycopg.rows import class_row, scalar_row
 from pydantic import Field
 
 from telemetry.catalogue import PARAMETERS
@@ -213,11 +213,11 @@ def available_migrations() -> list[Migration]:
 
 
 def _recorded_flavour(conn: psycopg.Connection[tuple[object, ...]]) -> Flavour | None:
-    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
-    if not (exists and exists[0]):
-        return None
-    row = conn.execute("SELECT flavour FROM schema_migrations LIMIT 1").fetchone()
-    return Flavour(str(row[0])) if row else None
+    with conn.cursor(row_factory=scalar_row) as cur:
+        if not cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone():
+            return None
+        flavour = cur.execute("SELECT flavour FROM schema_migrations LIMIT 1").fetchone()
+    return Flavour(str(flavour)) if flavour is not None else None
 
 
 @contextmanager

@@ -1,27 +1,48 @@
 """Settings shared by every deployable, read from ``AQUAWATCH_*`` variables and flags.
 
-Each deployable (ingest, simulate, ...) subclasses :class:`CommonSettings`; every field
-becomes a command-line flag of its subcommand as well, flags winning over the environment.
+Each deployable (ingest, simulate, ...) subclasses :class:`CommonSettings`; every field but
+the secrets becomes a command-line flag of its subcommand as well, flags winning over the
+environment. Secrets (``SecretStr`` fields: URLs with passwords, tokens) never become flags,
+which anyone on the machine could read in ``ps``: they come from ``AQUAWATCH_X`` or from the
+file named by ``AQUAWATCH_X_FILE``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from telemetry.errors import ConfigError
+
+ENV_PREFIX = "AQUAWATCH_"
+FILE_SUFFIX = "_FILE"
+
+
+def environment_name(name: str) -> str:
+    """The variable that holds setting ``name``, e.g. ``AQUAWATCH_DATABASE_URL``."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def secret_names(settings_cls: type[BaseSettings]) -> list[str]:
+    """The settings of ``settings_cls`` that are secrets (``SecretStr``), in field order."""
+    return [
+        name
+        for name, info in settings_cls.model_fields.items()
+        if info.annotation is SecretStr or info.annotation == SecretStr | None
+    ]
 
 
 class CommonSettings(BaseSettings):
     """What every AquaWatch process needs to find the database, the broker and the stations."""
 
-    model_config = SettingsConfigDict(env_prefix="AQUAWATCH_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: SecretStr = Field(
         default=SecretStr("postgresql://localhost/aquawatch"),
@@ -36,6 +57,28 @@ class CommonSettings(BaseSettings):
         default=None,
         description="YAML registry of stations and boards (default: the built-in Kiên Giang one)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any) -> Any:
+        """Read each secret not otherwise given from the file ``AQUAWATCH_X_FILE`` names."""
+        if not isinstance(data, dict):
+            return data
+        found = dict(data)
+        for name in secret_names(cls):
+            variable = environment_name(name) + FILE_SUFFIX
+            path = os.environ.get(variable)
+            if path is None:
+                continue
+            if name in data:
+                msg = f"set {environment_name(name)} or {variable}, not both"
+                raise ValueError(msg)
+            try:
+                found[name] = Path(path).read_text("utf-8").rstrip("\r\n")
+            except OSError as exc:
+                msg = f"{variable}: cannot read {path}: {exc.strerror}"
+                raise ValueError(msg) from exc
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +141,20 @@ S = TypeVar("S", bound=BaseSettings)
 def add_settings_arguments(
     parser: argparse.ArgumentParser, settings_cls: type[BaseSettings]
 ) -> None:
-    """Add one ``--flag`` per settings field; unset flags fall back to the environment."""
-    group = parser.add_argument_group("settings (flags override AQUAWATCH_* variables)")
+    """Add one ``--flag`` per setting but the secrets; unset flags fall back to the environment.
+
+    Secrets get no flag, since command lines are visible to every user of the machine (``ps``);
+    the group's description names the variables that set them.
+    """
+    secrets = secret_names(settings_cls)
+    title = "settings (flags override AQUAWATCH_* variables)"
+    where = ", ".join(f"{environment_name(n)}[{FILE_SUFFIX}]" for n in secrets)
+    description = f"Secrets only from the environment: {where}." if secrets else None
+    group = parser.add_argument_group(title, description)
     for name, info in settings_cls.model_fields.items():
-        env = f"AQUAWATCH_{name.upper()}"
+        if name in secrets:
+            continue
+        env = environment_name(name)
         group.add_argument(
             f"--{name.replace('_', '-')}",
             dest=f"setting_{name}",
@@ -109,6 +162,14 @@ def add_settings_arguments(
             metavar=name.split("_")[-1].upper(),
             help=f"{info.description or name} [{env}]",
         )
+
+
+def setting_given(settings_cls: type[BaseSettings], args: argparse.Namespace, name: str) -> bool:
+    """Whether setting ``name`` was given: as a flag, a variable or (secrets) a ``_FILE``."""
+    variable = environment_name(name)
+    if getattr(args, f"setting_{name}", None) is not None or variable in os.environ:
+        return True
+    return name in secret_names(settings_cls) and variable + FILE_SUFFIX in os.environ
 
 
 def settings_from_args(settings_cls: type[S], args: argparse.Namespace) -> S:

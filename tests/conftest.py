@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support import Broker, PostgresServer, find_postgres
+from tests.support.mosquitto import Broker
+from tests.support.postgres import PostgresServer, find_postgres
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from tests.support import unavailable
+from tests.support.common import unavailable
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 CST = timezone(timedelta(hours=-6))  # Grand Bay NERRS local standard time

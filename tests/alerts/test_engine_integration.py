@@ -19,16 +19,11 @@ from alerts.settings import AlertSettings
 from simulators import resolve_time
 from stations import load_registry
 from telemetry import QCFlag
-from tests.support import (
-    LOCAL_ZONE,
-    Broker,
-    IngestProcess,
-    at_times_of_day,
-    count,
-    simulate,
-    summary,
-    wait_for,
-)
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess, simulate, summary
+from tests.support.times import LOCAL_ZONE, at_times_of_day
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from alerts.engine import Engine
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate
-from tests.support import at_times_of_day
+from tests.support.times import at_times_of_day
 
 pytestmark = pytest.mark.integration
 

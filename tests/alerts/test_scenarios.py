@@ -17,7 +17,7 @@ from alerts.states import Severity
 from simulators import DoCrash, EffluentPulse, compile_scenarios, load_scenario, simulate
 from stations import load_registry
 from tests.alerts.simulated import DAY, engine_over
-from tests.support import LOCAL_ZONE, at_times_of_day
+from tests.support.times import LOCAL_ZONE, at_times_of_day
 
 REGISTRY = load_registry()
 STEP = 300.0

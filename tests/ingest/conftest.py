@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Broker, IngestProcess
+from tests.support.mosquitto import Broker
+from tests.support.processes import IngestProcess
 
 
 @pytest.fixture

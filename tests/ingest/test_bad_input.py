@@ -8,7 +8,10 @@ import orjson
 import psycopg
 import pytest
 
-from tests.support import Broker, IngestProcess, Publisher, count, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess
 
 pytestmark = pytest.mark.integration
 
@@ -26,21 +29,37 @@ BAD_INPUTS = [
     ("not JSON", "KG-SR-01", b"\x00garbage{", "not_json"),
     ("not UTF-8", "KG-SR-01", b"\xff\xfe\xfd", "not_utf8"),
     ("wrong type", "KG-SR-01", _doc(do="4.2"), "bad_schema"),
-    ("NaN", "KG-SR-01", b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":NaN}}',
-     "non_finite_value"),
-    ("infinity", "KG-SR-01", b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":-Infinity}}',
-     "non_finite_value"),
+    (
+        "NaN",
+        "KG-SR-01",
+        b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":NaN}}',
+        "non_finite_value",
+    ),
+    (
+        "infinity",
+        "KG-SR-01",
+        b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":-Infinity}}',
+        "non_finite_value",
+    ),
     ("unknown station", "KG-XX-99", _doc("KG-XX-99"), "unknown_station"),
     ("unknown parameter", "KG-SR-01", _doc(do=5.0, arsenic=0.01), "unknown_parameter"),
     ("topic/payload mismatch", "KG-SR-02", _doc("KG-SR-01"), "station_mismatch"),
     ("timestamp in the future", "KG-SR-01", _doc(ts=NOW + 3600), "future_timestamp"),
     ("timestamp without offset", "KG-SR-01", _doc(ts="2026-11-22T10:00:00"), "bad_timestamp"),
-    ("device status 7", "KG-SR-01",
-     b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":4},"status":{"do":7}}', "bad_status"),
-    ("oversized payload", "KG-SR-01", b'{"station":"KG-SR-01","pad":"' + b"x" * 300_000 + b'"}',
-     "payload_too_large"),
+    (
+        "device status 7",
+        "KG-SR-01",
+        b'{"station":"KG-SR-01","ts":1795000000,"values":{"do":4},"status":{"do":7}}',
+        "bad_status",
+    ),
+    (
+        "oversized payload",
+        "KG-SR-01",
+        b'{"station":"KG-SR-01","pad":"' + b"x" * 300_000 + b'"}',
+        "payload_too_large",
+    ),
     ("empty batch", "KG-SR-01", b'{"station":"KG-SR-01","samples":[]}', "empty_batch"),
-]  # fmt: skip
+]
 
 
 def test_each_bad_input_is_rejected_with_its_reason_and_the_rest_is_stored(

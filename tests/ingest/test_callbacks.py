@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from ingest import Consumer, Decoder, Inbound, IngestMetrics, Rejection
 from telemetry import (
+    FixedClock,
     ReadingsDocument,
     RejectReason,
     StatusDocument,
-    SystemClock,
     TopicScheme,
     parse_mqtt_url,
 )
@@ -61,7 +61,7 @@ def _consumer(decoder: Decoder | None = None) -> tuple[Consumer, queue.Queue[Inb
         inflight_window=10,
         session_expiry_s=60,
         metrics=IngestMetrics(inbox.qsize),
-        clock=SystemClock(),
+        clock=FixedClock(NOW),
     )
     client = consumer._build_client()
     return consumer, inbox, client

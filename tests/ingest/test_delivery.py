@@ -9,7 +9,11 @@ import orjson
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.support import Broker, IngestProcess, Publisher, TcpProxy, count, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.network import TcpProxy
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess
 
 pytestmark = pytest.mark.integration
 

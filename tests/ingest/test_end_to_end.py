@@ -6,7 +6,10 @@ import psycopg
 import pytest
 
 from stations import load_registry, sync_registry
-from tests.support import Broker, IngestProcess, count, simulate, summary, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess, simulate, summary
 
 pytestmark = pytest.mark.integration
 
@@ -15,10 +18,11 @@ def test_every_station_arrives_with_faults_backfill_and_status(
     worker: IngestProcess, database_url: str, broker: Broker, prefix: str
 ) -> None:
     published = summary(
-        simulate(broker, prefix, "--fast", "--duration", "12h", "--seed", "5",
-                 "--scenario", "faults"),
+        simulate(
+            broker, prefix, "--fast", "--duration", "12h", "--seed", "5", "--scenario", "faults"
+        ),
         timeout=120,
-    )  # fmt: skip
+    )
     assert published["backfill_messages"] > 0  # the scenario's outage was backfilled
     wait_for(
         lambda: count(database_url, "SELECT count(*) FROM readings") == published["readings"],
@@ -31,9 +35,14 @@ def test_every_station_arrives_with_faults_backfill_and_status(
         ).fetchall()
         statuses = conn.execute("SELECT count(*) FROM station_status").fetchone()
     assert per_station == [
-        ("KG-CS-01", 8), ("KG-CS-02", 8), ("KG-EF-01", 8), ("KG-EF-02", 8),
-        ("KG-SR-01", 8), ("KG-SR-02", 8), ("KG-SR-03", 8),
-    ]  # fmt: skip
+        ("KG-CS-01", 8),
+        ("KG-CS-02", 8),
+        ("KG-EF-01", 8),
+        ("KG-EF-02", 8),
+        ("KG-SR-01", 8),
+        ("KG-SR-02", 8),
+        ("KG-SR-03", 8),
+    ]
     assert statuses == (7,)
     flagged = count(database_url, "SELECT count(*) FROM readings WHERE device_status <> 0")
     assert flagged > 0  # the scenario's calibration and device-error statuses

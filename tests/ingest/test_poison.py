@@ -15,7 +15,10 @@ import orjson
 import psycopg
 import pytest
 
-from tests.support import Broker, IngestProcess, Publisher, count, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.postgres import count
+from tests.support.processes import IngestProcess
 
 pytestmark = pytest.mark.integration
 
@@ -31,27 +34,49 @@ def _readings(station: str, ts: float, **values: object) -> bytes:
 # (what the station sent, topic station, channel, payload, reason stored in rejects)
 POISON = [
     # TypeError (unhashable type: 'list') in the paho thread: now bad_status.
-    ("a device status that is a list", "KG-SR-01", "readings",
-     b'{"station":"KG-SR-01","ts":%d,"values":{"do":4.2},"status":{"do":[1]}}' % (NOW - 60),
-     "bad_status"),
+    (
+        "a device status that is a list",
+        "KG-SR-01",
+        "readings",
+        b'{"station":"KG-SR-01","ts":%d,"values":{"do":4.2},"status":{"do":[1]}}' % (NOW - 60),
+        "bad_status",
+    ),
     # RecursionError in the JSON fallback: now too_deep, without recursion.
     ("60,000 nested brackets", "KG-SR-01", "readings", DEEP, "too_deep"),
     # Which 'do' did the station mean? The last one used to win silently: now duplicate_key.
-    ("the same key twice", "KG-SR-01", "readings",
-     b'{"station":"KG-SR-01","ts":%d,"values":{"do":4.2,"do":9.9}}' % (NOW - 60),
-     "duplicate_key"),
+    (
+        "the same key twice",
+        "KG-SR-01",
+        "readings",
+        b'{"station":"KG-SR-01","ts":%d,"values":{"do":4.2,"do":9.9}}' % (NOW - 60),
+        "duplicate_key",
+    ),
     # PostgreSQL text cannot hold NUL: the status upsert failed and every batch holding it
     # was retried message by message (6.7x slower). Now control_character.
-    ("NUL in a status field", "KG-SR-02", "status", b'{"state":"online","fw":"1.2\\u0000"}',
-     "control_character"),
-    ("the same key twice in a status", "KG-SR-02", "status",
-     b'{"state":"online","state":"offline"}', "duplicate_key"),
+    (
+        "NUL in a status field",
+        "KG-SR-02",
+        "status",
+        b'{"state":"online","fw":"1.2\\u0000"}',
+        "control_character",
+    ),
+    (
+        "the same key twice in a status",
+        "KG-SR-02",
+        "status",
+        b'{"state":"online","state":"offline"}',
+        "duplicate_key",
+    ),
     ("nested brackets as a status", "KG-SR-02", "status", DEEP, "too_deep"),
-    ("invalid UTF-8", "KG-SR-01", "readings", b'{"station":"KG-SR-01","x":"\xff\xfe"}',
-     "not_utf8"),
-    ("over the size limit (256 KiB)", "KG-SR-01", "readings",
-     b'{"station":"KG-SR-01","pad":"' + b"x" * 300_000 + b'"}', "payload_too_large"),
-]  # fmt: skip
+    ("invalid UTF-8", "KG-SR-01", "readings", b'{"station":"KG-SR-01","x":"\xff\xfe"}', "not_utf8"),
+    (
+        "over the size limit (256 KiB)",
+        "KG-SR-01",
+        "readings",
+        b'{"station":"KG-SR-01","pad":"' + b"x" * 300_000 + b'"}',
+        "payload_too_large",
+    ),
+]
 # A retained status is delivered to every new subscriber: it once stopped even a fresh worker.
 RETAINED = ("KG-CS-01", DEEP, "too_deep")
 

@@ -9,7 +9,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from ingest import Inbound, IngestMetrics, ReadingsWriter, Rejection
-from ingest.maintenance import Maintenance
+from ingest.housekeeping import Housekeeping
 from telemetry import RejectReason, SystemClock, create_pool, migrate
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,10 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
 
 
 def _reject(payload: bytes, reason: RejectReason, *, topic: str = "t/v1/S/readings") -> Inbound:
-    return Inbound(1, 1, 0, topic, payload, "S", Rejection(reason, f"{reason.value} here"))
+    body = Rejection(reason, f"{reason.value} here")
+    return Inbound(
+        mid=1, qos=1, generation=0, topic=topic, payload=payload, station_id="S", body=body
+    )
 
 
 def test_rejects_keep_a_prefix_and_the_size_and_count_per_reason_and_day(
@@ -47,7 +50,15 @@ def test_rejects_keep_a_prefix_and_the_size_and_count_per_reason_and_day(
     )
     # NUL cannot be stored in PostgreSQL text: a topic or detail holding one is stored with
     # U+FFFD instead of failing the batch (and sending it down the message-by-message path).
-    nul = Inbound(1, 1, 0, "t/\x00", b"\x00", None, Rejection(RejectReason.BAD_TOPIC, "a\x00b"))
+    nul = Inbound(
+        mid=1,
+        qos=1,
+        generation=0,
+        topic="t/\x00",
+        payload=b"\x00",
+        station_id=None,
+        body=Rejection(RejectReason.BAD_TOPIC, "a\x00b"),
+    )
     writer.write([nul, _reject(b"{", RejectReason.NOT_JSON)])
     writer.close()
     with psycopg.connect(database_url) as conn:
@@ -86,7 +97,7 @@ def test_rejects_past_retention_are_deleted_in_batches_and_their_counts_stay(
             "INSERT INTO reject_counts (day, reason, messages, payload_bytes)"
             " VALUES ((now() - interval '35 days')::date, 'not_json', 150, 150)"
         )
-    upkeep = Maintenance(pool, interval_s=60, settle_s=0, reject_retention_days=30)
+    upkeep = Housekeeping(pool, interval_s=60, settle_s=0, reject_retention_days=30)
     # Days 31 to 40 are past the retention: 1,500 rows, deleted 1,000 at a time.
     assert upkeep.purge_rejects() == 1500
     assert upkeep.purge_rejects() == 0

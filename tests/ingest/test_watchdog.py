@@ -18,7 +18,9 @@ import pytest
 from ingest import IngestService, IngestSettings, WorkerDiedError
 from telemetry import SystemClock, migrate
 from telemetry.cli import main
-from tests.support import Broker, Publisher, free_port, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker, Publisher
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +137,7 @@ def test_the_command_exits_with_status_1_when_the_worker_died(
         raise WorkerDiedError(["mqtt"])
 
     monkeypatch.setattr(IngestService, "run", died)
-    argv = ["--database-url", database_url, "--mqtt-url", broker.url, "--metrics-port", "0"]
-    assert main(["ingest", *argv]) == 1
+    monkeypatch.setenv("AQUAWATCH_DATABASE_URL", database_url)
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
+    assert main(["ingest", "--metrics-port", "0"]) == 1
     assert "ingest worker failed (mqtt thread died); exiting with status 1" in caplog.text

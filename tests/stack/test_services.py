@@ -13,9 +13,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stack import EmbeddedPostgres, PrivateMosquitto, StackError, port_open, private_dir
+from stack import (
+    EmbeddedPostgres,
+    PrivateMosquitto,
+    StackError,
+    port_open,
+    private_dir,
+    shipped_broker_config,
+)
 from telemetry import migrate
-from tests.support import broker_config_text, count
+from tests.support.postgres import count
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +71,7 @@ def test_private_mosquitto_keeps_its_folder_to_itself_and_stops(state: Path) -> 
     planted = state / "planted.txt"
     planted.write_text("keep me")
     config.symlink_to(planted)  # writing the configuration must not follow it
-    broker = PrivateMosquitto(state / "mosquitto", broker_config_text())
+    broker = PrivateMosquitto(state / "mosquitto", shipped_broker_config())
     broker.start()
     try:
         assert port_open("127.0.0.1", broker.port)

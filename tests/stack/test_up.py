@@ -17,7 +17,10 @@ import psycopg
 import pytest
 
 from stack import EmbeddedPostgres
-from tests.support import Broker, count, free_port, wait_for
+from tests.support.common import wait_for
+from tests.support.mosquitto import Broker
+from tests.support.network import free_port
+from tests.support.postgres import count
 
 pytestmark = pytest.mark.integration
 
@@ -41,9 +44,19 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
         "AQUAWATCH_CLIENT_ID": f"up-{prefix}",
     }
     command = [
-        sys.executable, "-m", "telemetry.cli", "up", "--report-every", "1",
-        "--history", "1h", "--metrics-port", str(free_port()), "--api-port", str(free_port()),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "telemetry.cli",
+        "up",
+        "--report-every",
+        "1",
+        "--history",
+        "1h",
+        "--metrics-port",
+        str(free_port()),
+        "--api-port",
+        str(free_port()),
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -79,9 +92,15 @@ def test_up_killed_outright_takes_its_processes_with_it(
         "AQUAWATCH_TOPIC_PREFIX": prefix,
     }
     command = [
-        sys.executable, "-m", "telemetry.cli", "up", "--metrics-port", str(free_port()),
-        "--api-port", str(free_port()),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "telemetry.cli",
+        "up",
+        "--metrics-port",
+        str(free_port()),
+        "--api-port",
+        str(free_port()),
+    ]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )

@@ -48,29 +48,51 @@ def test_default_registry_is_the_provinces_network() -> None:
     [
         ("stations: [", "not valid YAML"),
         ("stations: []", "stations: Tuple should have at least 1 item"),
-        ("stations:" + GOOD_STATION.replace("shrimp_river", "pond"),
-         "stations[0].kind: Input should be 'shrimp_river', 'cage_sea' or 'effluent' (got 'pond')"),
-        ("stations:" + GOOD_STATION.replace("latitude: 9.8", "latitude: 99"),
-         "stations[0].latitude: Input should be less than or equal to 90 (got 99)"),
-        ("stations:" + GOOD_STATION.replace("[do, temp]", "[do, oxygen]"),
-         "stations[0].parameters: unknown parameter code(s) ['oxygen']"),
-        ("stations:" + GOOD_STATION.replace("id: X-1", "id: X/1"),
-         "stations[0].id: letters, digits"),
-        ("stations:" + GOOD_STATION.replace("    district: An Biên\n", ""),
-         "stations[0].district: Field required"),
-        ("stations:" + GOOD_STATION + "    colour: red\n",
-         "stations[0].colour: Extra inputs are not permitted"),
-        ("stations:" + GOOD_STATION + GOOD_STATION,
-         "station ids must be unique; repeated: ['X-1']"),
-        ("stations:" + GOOD_STATION.replace("sampling_interval_s: 300", "sampling_interval_s: 0"),
-         "stations[0].sampling_interval_s: Input should be greater than 0"),
-        ("stations:" + GOOD_STATION + "    timezone: Mars/Olympus\n",
-         "stations[0].timezone: an IANA time zone"),
-        ("stations:" + GOOD_STATION + "boards:\n  - {id: B, name_vi: b, name_en: b, location: l,"
-         " latitude: 1, longitude: 1, stations: [X-1, X-9]}",
-         "board B shows unknown station(s) ['X-9']"),
+        (
+            "stations:" + GOOD_STATION.replace("shrimp_river", "pond"),
+            "stations[0].kind: Input should be 'shrimp_river', 'cage_sea' or 'effluent'"
+            " (got 'pond')",
+        ),
+        (
+            "stations:" + GOOD_STATION.replace("latitude: 9.8", "latitude: 99"),
+            "stations[0].latitude: Input should be less than or equal to 90 (got 99)",
+        ),
+        (
+            "stations:" + GOOD_STATION.replace("[do, temp]", "[do, oxygen]"),
+            "stations[0].parameters: unknown parameter code(s) ['oxygen']",
+        ),
+        (
+            "stations:" + GOOD_STATION.replace("id: X-1", "id: X/1"),
+            "stations[0].id: letters, digits",
+        ),
+        (
+            "stations:" + GOOD_STATION.replace("    district: An Biên\n", ""),
+            "stations[0].district: Field required",
+        ),
+        (
+            "stations:" + GOOD_STATION + "    colour: red\n",
+            "stations[0].colour: Extra inputs are not permitted",
+        ),
+        (
+            "stations:" + GOOD_STATION + GOOD_STATION,
+            "station ids must be unique; repeated: ['X-1']",
+        ),
+        (
+            "stations:"
+            + GOOD_STATION.replace("sampling_interval_s: 300", "sampling_interval_s: 0"),
+            "stations[0].sampling_interval_s: Input should be greater than 0",
+        ),
+        (
+            "stations:" + GOOD_STATION + "    timezone: Mars/Olympus\n",
+            "stations[0].timezone: an IANA time zone",
+        ),
+        (
+            "stations:" + GOOD_STATION + "boards:\n  - {id: B, name_vi: b, name_en: b, location: l,"
+            " latitude: 1, longitude: 1, stations: [X-1, X-9]}",
+            "board B shows unknown station(s) ['X-9']",
+        ),
     ],
-)  # fmt: skip
+)
 def test_mistakes_name_file_field_and_expectation(text: str, expected: str) -> None:
     with pytest.raises(RegistryError) as caught:
         parse_registry(text, source="my-stations.yaml")

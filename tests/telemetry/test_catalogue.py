@@ -5,9 +5,31 @@ from __future__ import annotations
 from telemetry import PARAMETERS, PARAMETERS_BY_ID
 
 DESIGN_CODES = [
-    "temp", "ph", "do", "sal", "cond", "turb", "tss", "cod", "bod5", "toc", "nh4", "tan", "no2",
-    "no3", "po4", "tn", "tp", "h2s", "alk", "chla", "flow", "level", "color", "cl2",
-]  # fmt: skip
+    "temp",
+    "ph",
+    "do",
+    "sal",
+    "cond",
+    "turb",
+    "tss",
+    "cod",
+    "bod5",
+    "toc",
+    "nh4",
+    "tan",
+    "no2",
+    "no3",
+    "po4",
+    "tn",
+    "tp",
+    "h2s",
+    "alk",
+    "chla",
+    "flow",
+    "level",
+    "color",
+    "cl2",
+]
 
 
 def test_every_design_code_is_catalogued_once() -> None:
@@ -18,8 +40,12 @@ def test_every_design_code_is_catalogued_once() -> None:
 def test_ids_are_stable() -> None:
     # Stored in readings.parameter_id: renumbering would corrupt history.
     assert {c: p.id for c, p in PARAMETERS.items() if c in ("temp", "ph", "do", "sal", "cl2")} == {
-        "temp": 1, "ph": 2, "do": 3, "sal": 4, "cl2": 24,
-    }  # fmt: skip
+        "temp": 1,
+        "ph": 2,
+        "do": 3,
+        "sal": 4,
+        "cl2": 24,
+    }
 
 
 def test_units_and_both_languages() -> None:

@@ -77,38 +77,80 @@ def test_round_trip_keeps_times_values_and_status() -> None:
         (b"[1, 2]", RejectReason.BAD_SCHEMA, "JSON object"),
         (b'{"ts": 1795000000, "values": {"do": 1}}', RejectReason.BAD_SCHEMA, "station"),
         (b'{"station": "S", "values": {"do": 1}}', RejectReason.BAD_SCHEMA, "sample.ts is missing"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": "4.2"}}', RejectReason.BAD_SCHEMA,
-         "values.do: expected a number, got str"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": true}}', RejectReason.BAD_SCHEMA,
-         "got bool"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": NaN}}',
-         RejectReason.NON_FINITE_VALUE, "NaN"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": Infinity}}',
-         RejectReason.NON_FINITE_VALUE, "Infinity"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 1e999}}',
-         RejectReason.NON_FINITE_VALUE, "too large"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"oxygen": 4}}',
-         RejectReason.UNKNOWN_PARAMETER, "unknown parameter code 'oxygen'"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 3}}',
-         RejectReason.BAD_STATUS, "status.do: 3 is not 0, 1 or 2"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"ph": 0}}',
-         RejectReason.BAD_STATUS, "no value for this parameter"),
-        (b'{"station": "S", "ts": "2026-11-22T21:05:00", "values": {"do": 4}}',
-         RejectReason.BAD_TIMESTAMP, "no UTC offset"),
-        (b'{"station": "S", "ts": "yesterday", "values": {"do": 4}}', RejectReason.BAD_TIMESTAMP,
-         "not ISO 8601"),
-        (b'{"station": "S", "ts": 12, "values": {"do": 4}}', RejectReason.BAD_TIMESTAMP,
-         "outside 2000-2099"),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": "4.2"}}',
+            RejectReason.BAD_SCHEMA,
+            "values.do: expected a number, got str",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": true}}',
+            RejectReason.BAD_SCHEMA,
+            "got bool",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": NaN}}',
+            RejectReason.NON_FINITE_VALUE,
+            "NaN",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": Infinity}}',
+            RejectReason.NON_FINITE_VALUE,
+            "Infinity",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 1e999}}',
+            RejectReason.NON_FINITE_VALUE,
+            "too large",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"oxygen": 4}}',
+            RejectReason.UNKNOWN_PARAMETER,
+            "unknown parameter code 'oxygen'",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 3}}',
+            RejectReason.BAD_STATUS,
+            "status.do: 3 is not 0, 1 or 2",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"ph": 0}}',
+            RejectReason.BAD_STATUS,
+            "no value for this parameter",
+        ),
+        (
+            b'{"station": "S", "ts": "2026-11-22T21:05:00", "values": {"do": 4}}',
+            RejectReason.BAD_TIMESTAMP,
+            "no UTC offset",
+        ),
+        (
+            b'{"station": "S", "ts": "yesterday", "values": {"do": 4}}',
+            RejectReason.BAD_TIMESTAMP,
+            "not ISO 8601",
+        ),
+        (
+            b'{"station": "S", "ts": 12, "values": {"do": 4}}',
+            RejectReason.BAD_TIMESTAMP,
+            "outside 2000-2099",
+        ),
         (b'{"station": "S", "samples": []}', RejectReason.EMPTY_BATCH, "samples is empty"),
-        (b'{"station": "S", "ts": 1795000000, "values": {}}', RejectReason.EMPTY_BATCH,
-         "values is empty"),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {}}',
+            RejectReason.EMPTY_BATCH,
+            "values is empty",
+        ),
         (b'{"station": "S", "samples": {"ts": 1}}', RejectReason.BAD_SCHEMA, "samples must be"),
-        (b'{"station": "S", "seq": "x", "ts": 1795000000, "values": {"do": 1}}',
-         RejectReason.BAD_SCHEMA, "seq must be an integer"),
-        (b'{"station": "S", "samples": [{"ts": 1795000000, "values": {"do": 1}}, 5]}',
-         RejectReason.BAD_SCHEMA, "samples[1] must be an object"),
+        (
+            b'{"station": "S", "seq": "x", "ts": 1795000000, "values": {"do": 1}}',
+            RejectReason.BAD_SCHEMA,
+            "seq must be an integer",
+        ),
+        (
+            b'{"station": "S", "samples": [{"ts": 1795000000, "values": {"do": 1}}, 5]}',
+            RejectReason.BAD_SCHEMA,
+            "samples[1] must be an object",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_documents_name_their_reason(
     payload: bytes, reason: RejectReason, detail_part: str
 ) -> None:
@@ -148,46 +190,90 @@ def _nested(depth: int) -> bytes:
     ("payload", "reason", "detail_part"),
     [
         # a status that is a list (was TypeError: unhashable type), a float, an object
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": [1]}}',
-         RejectReason.BAD_STATUS, "[1] is not 0, 1 or 2"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 1.0}}',
-         RejectReason.BAD_STATUS, "1.0 is not 0, 1 or 2"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": {}}}',
-         RejectReason.BAD_STATUS, "{} is not 0, 1 or 2"),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": [1]}}',
+            RejectReason.BAD_STATUS,
+            "[1] is not 0, 1 or 2",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 1.0}}',
+            RejectReason.BAD_STATUS,
+            "1.0 is not 0, 1 or 2",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": {}}}',
+            RejectReason.BAD_STATUS,
+            "{} is not 0, 1 or 2",
+        ),
         # 60,000 nested brackets, 120 KB (was RecursionError in the stdlib fallback)
         (b"[" * 60_000 + b"]" * 60_000, RejectReason.TOO_DEEP, "deeper than 254"),
         (b"[" * 60_000, RejectReason.TOO_DEEP, "deeper than 254"),
         (b'{"a": "]]]", "b": ' + b"[" * 2000, RejectReason.TOO_DEEP, "deeper than 254"),
         (_nested(255), RejectReason.TOO_DEEP, "deeper than 254"),
         # a key twice in one object: which value did the station mean?
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4, "do": 5}}',
-         RejectReason.DUPLICATE_KEY, "key 'do' appears more than once"),
-        (b'{"station": "S", "station": "S", "ts": 1795000000, "values": {"do": 4}}',
-         RejectReason.DUPLICATE_KEY, "key 'station'"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "status": {"do": 0, "do": 2}}',
-         RejectReason.DUPLICATE_KEY, "key 'do'"),
-        (b'{"station": "S", "samples": [{"ts": 1795000000, "values": {"do": 1}},'
-         b' {"ts": 1795000300, "ts": 1795000600, "values": {"do": 1}}]}',
-         RejectReason.DUPLICATE_KEY, "key 'ts'"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": [{"k": 1, "k": 1}]}',
-         RejectReason.DUPLICATE_KEY, "key 'k'"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": {"a:": 1, "a\\u003a": 2}}',
-         RejectReason.DUPLICATE_KEY, "key 'a:'"),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4, "do": 5}}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'do' appears more than once",
+        ),
+        (
+            b'{"station": "S", "station": "S", "ts": 1795000000, "values": {"do": 4}}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'station'",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4},'
+            b' "status": {"do": 0, "do": 2}}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'do'",
+        ),
+        (
+            b'{"station": "S", "samples": [{"ts": 1795000000, "values": {"do": 1}},'
+            b' {"ts": 1795000300, "ts": 1795000600, "values": {"do": 1}}]}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'ts'",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4}, "x": [{"k": 1, "k": 1}]}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'k'",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": 4},'
+            b' "x": {"a:": 1, "a\\u003a": 2}}',
+            RejectReason.DUPLICATE_KEY,
+            "key 'a:'",
+        ),
         # control characters in a text field that is stored (PostgreSQL text cannot hold NUL)
-        (b'{"station": "S\\u0000", "ts": 1795000000, "values": {"do": 4}}',
-         RejectReason.CONTROL_CHARACTER, "station contains a control character"),
+        (
+            b'{"station": "S\\u0000", "ts": 1795000000, "values": {"do": 4}}',
+            RejectReason.CONTROL_CHARACTER,
+            "station contains a control character",
+        ),
         # what orjson refuses and the stdlib fallback used to call non-finite
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": -Infinity}}',
-         RejectReason.NON_FINITE_VALUE, "Infinity"),
-        (b'{"station": "S", "ts": 1795000000, "values": {"do": -1e999}}',
-         RejectReason.NON_FINITE_VALUE, "too large"),
-        (b'{"station": "S\\ud800", "ts": 1795000000, "values": {"do": 4}}',
-         RejectReason.NOT_JSON, "surrogate"),
-        (b'\xef\xbb\xbf{"station": "S", "ts": 1795000000, "values": {"do": 4}}',
-         RejectReason.NOT_JSON, "not JSON"),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": -Infinity}}',
+            RejectReason.NON_FINITE_VALUE,
+            "Infinity",
+        ),
+        (
+            b'{"station": "S", "ts": 1795000000, "values": {"do": -1e999}}',
+            RejectReason.NON_FINITE_VALUE,
+            "too large",
+        ),
+        (
+            b'{"station": "S\\ud800", "ts": 1795000000, "values": {"do": 4}}',
+            RejectReason.NOT_JSON,
+            "surrogate",
+        ),
+        (
+            b'\xef\xbb\xbf{"station": "S", "ts": 1795000000, "values": {"do": 4}}',
+            RejectReason.NOT_JSON,
+            "not JSON",
+        ),
         (b'"' + b'\\"x' * 50_000, RejectReason.NOT_JSON, "not JSON"),
     ],
-)  # fmt: skip
+)
 def test_poison_documents_are_decode_errors(
     payload: bytes, reason: RejectReason, detail_part: str
 ) -> None:
@@ -211,10 +297,13 @@ def test_nesting_up_to_the_limit_and_escaped_colons_are_accepted() -> None:
         (b'{"state": ["online"]}', RejectReason.BAD_SCHEMA, "['online'] is not 'online'"),
         (b'{"state": "online", "fw": "1.2\\u0000"}', RejectReason.CONTROL_CHARACTER, "fw"),
         (b'{"state": "online", "fw": "\\u001b[31m"}', RejectReason.CONTROL_CHARACTER, "fw"),
-        (b'{"state": "online", "ts": "' + b"9" * 500 + b'"}', RejectReason.BAD_TIMESTAMP,
-         "999... is not ISO 8601"),
+        (
+            b'{"state": "online", "ts": "' + b"9" * 500 + b'"}',
+            RejectReason.BAD_TIMESTAMP,
+            "999... is not ISO 8601",
+        ),
     ],
-)  # fmt: skip
+)
 def test_poison_status_documents_are_decode_errors(
     payload: bytes, reason: RejectReason, detail_part: str
 ) -> None:

@@ -74,14 +74,25 @@ def test_impossible_flavour_is_refused(
 @pytest.mark.parametrize(
     ("preload", "config_file", "fix"),
     [
-        ("", "/etc/postgresql/15/main/postgresql.conf",
-         "in /etc/postgresql/15/main/postgresql.conf set shared_preload_libraries = 'timescaledb'"),
-        ("pg_stat_statements", None,
-         "in postgresql.conf set shared_preload_libraries = 'pg_stat_statements,timescaledb'"),
-        (None, None, "in postgresql.conf add timescaledb to shared_preload_libraries, e.g."
-         " shared_preload_libraries = 'timescaledb'"),
+        (
+            "",
+            "/etc/postgresql/15/main/postgresql.conf",
+            "in /etc/postgresql/15/main/postgresql.conf"
+            " set shared_preload_libraries = 'timescaledb'",
+        ),
+        (
+            "pg_stat_statements",
+            None,
+            "in postgresql.conf set shared_preload_libraries = 'pg_stat_statements,timescaledb'",
+        ),
+        (
+            None,
+            None,
+            "in postgresql.conf add timescaledb to shared_preload_libraries, e.g."
+            " shared_preload_libraries = 'timescaledb'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_not_preloaded_message_tells_the_fix(
     preload: str | None, config_file: str | None, fix: str
 ) -> None:

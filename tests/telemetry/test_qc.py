@@ -13,9 +13,16 @@ G, U, S, F, M = QCFlag.GOOD, QCFlag.UNKNOWN, QCFlag.SUSPECT, QCFlag.FAIL, QCFlag
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [
-        (M, U, U), (U, G, G), (G, S, S), (S, F, F), (F, M, F), (M, M, M), (G, G, G), (M, G, G),
+        (M, U, U),
+        (U, G, G),
+        (G, S, S),
+        (S, F, F),
+        (F, M, F),
+        (M, M, M),
+        (G, G, G),
+        (M, G, G),
     ],
-)  # fmt: skip
+)
 def test_worst_order_is_missing_unknown_good_suspect_fail(
     a: QCFlag, b: QCFlag, expected: QCFlag
 ) -> None:

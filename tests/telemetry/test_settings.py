@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,8 @@ from telemetry import (
     add_settings_arguments,
     parse_mqtt_url,
     redact_url,
+    secret_names,
+    setting_given,
     settings_from_args,
 )
 
@@ -77,3 +80,46 @@ def test_deployables_do_not_share_setting_names() -> None:
     ingest = set(IngestSettings.model_fields) - common
     simulate = set(SimulatorSettings.model_fields) - common
     assert not ingest & simulate
+
+
+def test_secrets_get_no_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser, CommonSettings)
+    assert secret_names(CommonSettings) == ["database_url", "mqtt_url"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--database-url", "postgresql://aw:s3cret@db/aquawatch"])
+    assert "unrecognized arguments" in capsys.readouterr().err
+    text = parser.format_help()
+    assert "--topic-prefix" in text
+    assert "AQUAWATCH_DATABASE_URL[_FILE]" in text
+
+
+def test_a_secret_comes_from_the_file_its_file_variable_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "mqtt_url"
+    secret.write_text("mqtt://st:pw@file-host:1883\n")
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL_FILE", str(secret))
+    settings = settings_from_args(CommonSettings, argparse.Namespace())
+    assert settings.mqtt_url.get_secret_value() == "mqtt://st:pw@file-host:1883"
+    assert setting_given(CommonSettings, argparse.Namespace(), "mqtt_url")
+    assert not setting_given(CommonSettings, argparse.Namespace(), "database_url")
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"AQUAWATCH_MQTT_URL_FILE": "/nonexistent/aquawatch"}, "cannot read /nonexistent"),
+        (
+            {"AQUAWATCH_MQTT_URL_FILE": "/dev/null", "AQUAWATCH_MQTT_URL": "mqtt://h"},
+            "set AQUAWATCH_MQTT_URL or AQUAWATCH_MQTT_URL_FILE, not both",
+        ),
+    ],
+)
+def test_bad_secret_files_are_config_errors(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        settings_from_args(CommonSettings, argparse.Namespace())

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from telemetry import Flavour, current_flavour, migrate
-from tests.support import TimescaleServer
+from tests.support.timescaledb import TimescaleServer
 from tests.telemetry.test_migrate import check_rollups
 
 pytestmark = pytest.mark.integration
@@ -55,9 +55,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         ).fetchall()
     assert hypertables == [("readings", True)]
     assert segment_by == [("station_id",), ("parameter_id",)]
-    assert aggregates == [
-        ("readings_1d", False), ("readings_1h", False), ("readings_1m", False)
-    ]  # fmt: skip
+    assert aggregates == [("readings_1d", False), ("readings_1h", False), ("readings_1m", False)]
     assert jobs == [("policy_compression", 1), ("policy_refresh_continuous_aggregate", 3)]
 
 

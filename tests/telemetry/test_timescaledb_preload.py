@@ -2,7 +2,7 @@
 
 TimescaleDB is not packaged here, so the server is a private copy of the machine's PostgreSQL
 with a fake ``timescaledb`` extension whose script ends its own session, as the real
-``FATAL: extension "timescaledb" must be preloaded`` does (tests/support.py).
+``FATAL: extension "timescaledb" must be preloaded`` does (tests/support/timescaledb.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import psycopg
 import pytest
 
 from telemetry import Flavour, current_flavour
-from tests.support import PostgresServer, PrivateCluster, postgres_with_fake_timescaledb
+from tests.support.postgres import PostgresServer, PrivateCluster
+from tests.support.timescaledb import postgres_with_fake_timescaledb
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,9 @@ from fastapi import FastAPI
 from alerts import load_profiles, sync_profiles
 from stations import load_registry, sync_registry
 from telemetry import SystemClock, migrate
-from tests.support import Broker, PostgresServer, free_port, serving
+from tests.support.mosquitto import Broker
+from tests.support.network import free_port, serving
+from tests.support.postgres import PostgresServer
 from viz.api import ApiSettings, Role, create_app
 from viz.api.auth import Passwords, Scope
 from viz.api.queries.accounts import KeyIn, UserIn, create_key, create_user

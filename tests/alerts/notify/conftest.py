@@ -21,7 +21,8 @@ from alerts.notify import NewSubscriber, Notifier, NotifySettings, add_subscribe
 from alerts.notify.channels import channel_from_settings
 from stations import load_registry, sync_registry
 from telemetry import Clock, SystemClock, migrate
-from tests.support import Kannel, free_port, serving
+from tests.support.kannel import Kannel
+from tests.support.network import free_port, serving
 from viz.api import ApiSettings, create_app
 
 

@@ -25,7 +25,7 @@ from alerts.notify.states import Kind, State
 from alerts.settings import AlertSettings
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, FixedClock, migrate
-from tests.support import LOCAL_ZONE, at_times_of_day, local_time
+from tests.support.times import LOCAL_ZONE, at_times_of_day, local_time
 
 pytestmark = pytest.mark.integration
 

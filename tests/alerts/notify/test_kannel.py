@@ -12,7 +12,7 @@ import pytest
 from alerts import acknowledge, resolve
 from telemetry import FixedClock
 from tests.alerts.notify.conftest import Sms, stop
-from tests.support import wait_for
+from tests.support.common import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from telemetry import FixedClock
-from tests.support import local_time
+from tests.support.times import local_time
 from viz.api.auth import Tokens
 from viz.api.problems import AuthenticationError
 

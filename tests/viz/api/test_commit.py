@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.support import count
+from tests.support.postgres import count
 from tests.viz.conftest import Api, insert_alert
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from telemetry import SystemClock, decode_file
-from tests.support import free_port, serving, wait_for
+from tests.support.common import wait_for
+from tests.support.network import free_port, serving
 from tests.viz.conftest import Api, another_server, insert_readings
 from viz.api import ApiSettings, create_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Broker
+from tests.support.mosquitto import Broker
 from tests.viz.conftest import Api
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from telemetry import PARAMETERS, SystemClock
-from tests.support import ARTIFACTS, PostgresServer, free_port, serving, unavailable
+from tests.support.common import ARTIFACTS, unavailable
+from tests.support.network import free_port, serving
+from tests.support.postgres import PostgresServer
 from tests.viz.conftest import PASSWORD, insert_readings, prepare
 from viz.api import ApiSettings, create_app
 from viz.boards import display_number

@@ -1,4 +1,4 @@
-"""The engine: payloads, scenarios end to end, faults on the wire, counting, clones."""
+"""The runner: payloads, scenarios end to end, faults on the wire, counting, clones."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from simulators import (
 )
 from stations import Registry, load_registry
 from telemetry import TopicScheme, decode_readings
-from tests.support import at_times_of_day
+from tests.support.times import at_times_of_day
 
 START = datetime.fromisoformat("2026-11-22T00:00:00+07:00").timestamp()
 HOUR = 3600.0
@@ -129,8 +129,9 @@ def test_do_crash_tonight_takes_do_below_3_before_dawn(now: datetime) -> None:
     dawn = (now.replace(hour=6, minute=0) + timedelta(days=1)).timestamp()
     hours = (dawn - start) / HOUR
     registry = _only("KG-SR-01", "KG-SR-02")
-    crashed, _ = _simulate(start=start, hours=hours, scenarios=["do_crash_tonight"],
-                           registry=registry)  # fmt: skip
+    crashed, _ = _simulate(
+        start=start, hours=hours, scenarios=["do_crash_tonight"], registry=registry
+    )
     calm, _ = _simulate(start=start, hours=hours, registry=registry)
     do = _series(crashed, "KG-SR-02", "do")
     assert max(do) == dawn - 300  # the run reached dawn

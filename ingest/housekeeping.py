@@ -13,6 +13,7 @@ import threading
 from typing import Final
 
 import psycopg
+from psycopg.rows import scalar_row
 from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ _PURGE_REJECTS: Final = (
 )
 
 
-class Maintenance:
+class Housekeeping:
     """Runs rollup refreshes, reject retention and (less often) partition creation on a timer.
 
     Args:
@@ -70,16 +71,15 @@ class Maintenance:
 
     def run_once(self, *, partitions: bool) -> int | None:
         """Do one round; return the 1-minute buckets refreshed (None: another worker has it)."""
-        with self._pool.connection(timeout=10) as conn:
-            got = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEY,)).fetchone()
-            if not got or not got[0]:
+        with self._pool.connection(timeout=10) as conn, conn.cursor(row_factory=scalar_row) as cur:
+            if not cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK_KEY,)).fetchone():
                 return None
             if partitions:
-                conn.execute("SELECT aquawatch_ensure_partitions(1, 14)")
-            row = conn.execute(
+                cur.execute("SELECT aquawatch_ensure_partitions(1, 14)")
+            buckets = cur.execute(
                 "SELECT aquawatch_refresh_rollups(make_interval(secs => %s))", (self._settle_s,)
             ).fetchone()
-            return int(row[0]) if row and row[0] is not None else 0
+            return int(buckets) if buckets is not None else 0
 
     def purge_rejects(self) -> int:
         """Delete rejects past their retention, a small batch per transaction; return how many.

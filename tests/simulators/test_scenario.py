@@ -20,7 +20,7 @@ from simulators import (
 )
 from simulators.faults import ClockSkew, Outage, Spike, Stuck
 from stations import load_registry
-from tests.support import local_time
+from tests.support.times import local_time
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime.fromisoformat("2026-11-22T10:00:00+07:00").timestamp()
@@ -32,9 +32,19 @@ def _local(text: str) -> float:
 
 @pytest.mark.parametrize(
     ("raw", "seconds"),
-    [("90s", 90), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1h30m", 5400),
-     ("1d6h", 108_000), ("-15m", -900), ("2m30s", 150), ("0.5h", 1800), (600, 600)],
-)  # fmt: skip
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("1d6h", 108_000),
+        ("-15m", -900),
+        ("2m30s", 150),
+        ("0.5h", 1800),
+        (600, 600),
+    ],
+)
 def test_durations(raw: str | int, seconds: float) -> None:
     assert parse_duration(raw) == seconds
 
@@ -139,12 +149,17 @@ def test_errors_name_the_file_and_field(tmp_path: Path, text: str, field: str) -
     ("event", "field"),
     [
         ("{at: '+1h', station: KG-XX-99, event: outage, duration: 1h}", "events[0].station"),
-        ("{at: '+1h', station: KG-SR-01, event: spike, parameter: cod, delta: 1}",
-         "events[0].parameter: KG-SR-01 does not measure ['cod']"),
-        ("{at: '+1h', station: KG-SR-01, event: status, duration: 1h, code: 2, "
-         "parameters: [do, flow]}", "events[0].parameters"),
+        (
+            "{at: '+1h', station: KG-SR-01, event: spike, parameter: cod, delta: 1}",
+            "events[0].parameter: KG-SR-01 does not measure ['cod']",
+        ),
+        (
+            "{at: '+1h', station: KG-SR-01, event: status, duration: 1h, code: 2, "
+            "parameters: [do, flow]}",
+            "events[0].parameters",
+        ),
     ],
-)  # fmt: skip
+)
 def test_compile_errors_name_the_file_and_field(event: str, field: str) -> None:
     scenario = parse_scenario(f"events:\n  - {event}\n", source="my.yaml")
     with pytest.raises(ScenarioError) as caught:

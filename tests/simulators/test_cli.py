@@ -9,7 +9,7 @@ import pytest
 from simulators import PublisherError
 from simulators.cli import SimulatorSettings, register_cli
 from telemetry import ConfigError
-from tests.support import free_port
+from tests.support.network import free_port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,9 +30,11 @@ def test_help_lists_run_options_and_settings(capsys: pytest.CaptureFixture[str])
     assert caught.value.code == 0
     text = capsys.readouterr().out
     flags = ["--start", "--speed", "--fast", "--duration", "--stations", "--scenario", "--seed"]
-    flags += ["--mqtt-url", "--topic-prefix", "--max-inflight", "--backfill-batch"]
+    flags += ["--topic-prefix", "--max-inflight", "--backfill-batch"]
     for flag in flags:
         assert flag in text
+    assert "--mqtt-url" not in text  # a secret (it may hold a password): environment only
+    assert "AQUAWATCH_MQTT_URL[_FILE]" in text
 
 
 def test_speed_and_fast_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,7 +57,6 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         (["--stations", "0", "--fast"], "--stations must be at least 1"),
         (["--start", "yesterday", "--fast"], "--start: 'yesterday' is not ISO 8601"),
         (["--max-inflight", "0", "--fast"], "max_inflight"),
-        (["--mqtt-url", "http://x", "--fast"], "must start with mqtt://"),
     ],
 )
 def test_bad_arguments_are_config_errors(argv: list[str], message: str) -> None:
@@ -63,8 +64,17 @@ def test_bad_arguments_are_config_errors(argv: list[str], message: str) -> None:
         _run(*argv)
 
 
-def test_unreachable_broker_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_broker_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", "http://x")
+    with pytest.raises(ConfigError, match="must start with mqtt://"):
+        _run("--fast")
+
+
+def test_unreachable_broker_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"mqtt://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", url)
     with pytest.raises(PublisherError, match=f"cannot reach the broker at {url}"):
-        _run("--fast", "--duration", "1h", "--mqtt-url", url)
+        _run("--fast", "--duration", "1h")
     assert capsys.readouterr().out == ""

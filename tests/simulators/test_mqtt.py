@@ -17,7 +17,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.cli import _simulate, register_cli
 from telemetry import FixedClock, decode_readings
-from tests.support import Broker, local_time
+from tests.support.mosquitto import Broker
+from tests.support.times import local_time
 
 
 class Counter:
@@ -68,15 +69,36 @@ def counter(broker: Broker) -> Iterator[Counter]:
 
 @pytest.mark.integration
 def test_fast_run_through_mosquitto_matches_the_summary(
-    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
+    counter: Counter,
+    broker: Broker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
-        ["simulate", "--fast", "--start", "2026-11-22T00:00:00+07:00", "--duration", "4h",
-         "--stations", "20", "--scenario", "faults", "--seed", "3", "--max-inflight", "100",
-         "--backfill-batch", "7", "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
-    )  # fmt: skip
+        [
+            "simulate",
+            "--fast",
+            "--start",
+            "2026-11-22T00:00:00+07:00",
+            "--duration",
+            "4h",
+            "--stations",
+            "20",
+            "--scenario",
+            "faults",
+            "--seed",
+            "3",
+            "--max-inflight",
+            "100",
+            "--backfill-batch",
+            "7",
+            "--topic-prefix",
+            counter.prefix,
+        ]
+    )
     assert args.handler(args) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     counter.wait_for(summary["messages"])
@@ -93,14 +115,26 @@ def test_fast_run_through_mosquitto_matches_the_summary(
 
 @pytest.mark.integration
 def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
-    counter: Counter, broker: Broker, capsys: pytest.CaptureFixture[str]
+    counter: Counter,
+    broker: Broker,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
-        ["simulate", "--fast", "--duration", "30m", "--stations", "1",
-         "--topic-prefix", counter.prefix, "--mqtt-url", broker.url]
-    )  # fmt: skip
+        [
+            "simulate",
+            "--fast",
+            "--duration",
+            "30m",
+            "--stations",
+            "1",
+            "--topic-prefix",
+            counter.prefix,
+        ]
+    )
     now = local_time("04:57")
     assert _simulate(args, clock=FixedClock(now)) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

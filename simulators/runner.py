@@ -24,8 +24,8 @@ from typing import Protocol, cast
 import numpy as np
 
 from simulators import faults, signals
+from simulators.kinds import RESOLUTION
 from simulators.noise import FloatArray
-from simulators.profiles import RESOLUTION
 from simulators.scenario import Script, on_grid
 from stations import Station
 from telemetry import (

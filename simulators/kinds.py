@@ -16,7 +16,7 @@ from stations import StationKind
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
+class KindModel:
     """How one station kind behaves.
 
     Attributes:
@@ -48,9 +48,9 @@ class Profile:
     levels: Mapping[str, float]
 
 
-PROFILES: Final[Mapping[StationKind, Profile]] = MappingProxyType(
+KIND_MODELS: Final[Mapping[StationKind, KindModel]] = MappingProxyType(
     {
-        StationKind.SHRIMP_RIVER: Profile(
+        StationKind.SHRIMP_RIVER: KindModel(
             temp_mean=29.3, temp_range=2.4, do_mean=6.3, do_amplitude=2.5,
             ph_mean=7.9, ph_per_do=0.12, sal_mean=20.5, sal_season=5.0, sal_per_m=6.0,
             rain_fresh=4.0, turb_base=35.0,
@@ -59,7 +59,7 @@ PROFILES: Final[Mapping[StationKind, Profile]] = MappingProxyType(
                     "cod": 18.0, "bod5": 6.0, "toc": 7.0, "color": 40.0, "cl2": 0.01,
                     "flow": 900.0},
         ),
-        StationKind.CAGE_SEA: Profile(
+        StationKind.CAGE_SEA: KindModel(
             temp_mean=29.0, temp_range=1.0, do_mean=6.3, do_amplitude=0.6,
             ph_mean=8.1, ph_per_do=0.08, sal_mean=31.8, sal_season=0.7, sal_per_m=0.5,
             rain_fresh=0.8, turb_base=4.0,
@@ -68,7 +68,7 @@ PROFILES: Final[Mapping[StationKind, Profile]] = MappingProxyType(
                     "cod": 4.0, "bod5": 1.5, "toc": 2.0, "color": 5.0, "cl2": 0.0,
                     "flow": 0.0},
         ),
-        StationKind.EFFLUENT: Profile(
+        StationKind.EFFLUENT: KindModel(
             temp_mean=30.5, temp_range=2.0, do_mean=2.6, do_amplitude=0.8,
             ph_mean=7.3, ph_per_do=0.05, sal_mean=2.0, sal_season=0.5, sal_per_m=0.5,
             rain_fresh=1.0, turb_base=45.0,
@@ -81,19 +81,48 @@ PROFILES: Final[Mapping[StationKind, Profile]] = MappingProxyType(
 )  # fmt: skip
 
 RESOLUTION: Final[Mapping[str, int]] = MappingProxyType(
-    {"temp": 2, "ph": 2, "do": 2, "sal": 2, "cond": 0, "turb": 1, "tss": 1, "cod": 1,
-     "bod5": 1, "toc": 1, "nh4": 3, "tan": 3, "no2": 3, "no3": 3, "po4": 3, "tn": 2, "tp": 3,
-     "h2s": 4, "alk": 1, "chla": 2, "flow": 1, "level": 3, "color": 0, "cl2": 3}
-)  # fmt: skip
+    {
+        "temp": 2,
+        "ph": 2,
+        "do": 2,
+        "sal": 2,
+        "cond": 0,
+        "turb": 1,
+        "tss": 1,
+        "cod": 1,
+        "bod5": 1,
+        "toc": 1,
+        "nh4": 3,
+        "tan": 3,
+        "no2": 3,
+        "no3": 3,
+        "po4": 3,
+        "tn": 2,
+        "tp": 3,
+        "h2s": 4,
+        "alk": 1,
+        "chla": 2,
+        "flow": 1,
+        "level": 3,
+        "color": 0,
+        "cl2": 3,
+    }
+)
 """Decimals a sensor reports, by parameter code."""
 
 VALID: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
-    {"temp": (0.0, 45.0), "ph": (2.0, 12.0), "do": (0.05, 20.0), "sal": (0.0, 42.0),
-     "cond": (0.0, 70_000.0), "level": (0.0, 10.0)}
-)  # fmt: skip
+    {
+        "temp": (0.0, 45.0),
+        "ph": (2.0, 12.0),
+        "do": (0.05, 20.0),
+        "sal": (0.0, 42.0),
+        "cond": (0.0, 70_000.0),
+        "level": (0.0, 10.0),
+    }
+)
 """Physically possible range by code; codes not listed are non-negative."""
 
 NOISE: Final[Mapping[str, float]] = MappingProxyType(
     {"temp": 0.03, "ph": 0.01, "do": 0.05, "sal": 0.04, "level": 0.003}
-)  # fmt: skip
+)
 """Absolute sensor noise (one sigma) by code; codes not listed get 3 % relative noise."""

@@ -1,0 +1,25 @@
+"""Errors of the ingest workers."""
+
+from __future__ import annotations
+
+from telemetry import AquaWatchError
+
+
+class IngestError(AquaWatchError):
+    """Base of the errors an ingest worker raises."""
+
+
+class BrokerError(IngestError):
+    """The broker could not be reached or refused us."""
+
+
+class WorkerDiedError(IngestError):
+    """A thread of the worker died; the worker stopped and should be restarted.
+
+    Attributes:
+        threads: The names of the dead threads (``mqtt``, ``maintenance``, ``writer``).
+    """
+
+    def __init__(self, threads: list[str]) -> None:
+        super().__init__(f"{', '.join(threads)} thread died")
+        self.threads = threads
