@@ -28,6 +28,16 @@ class Severity(IntEnum):
         """The tier's name in profiles and the API (``advisory`` ...)."""
         return TIER_NAMES[self - 1]
 
+    def label(self, language: Literal["vi", "en"]) -> str:
+        """The tier as people read it, on dashboards and (in capitals) in SMS."""
+        return _SEVERITY_LABELS[language][self - 1]
+
+
+_SEVERITY_LABELS: Final = {
+    "vi": ("Lưu ý", "Cảnh báo", "Khẩn cấp"),
+    "en": ("Advisory", "Warning", "Critical"),
+}
+
 
 class AlertState(StrEnum):
     """Where an alert is in its life (``alerts.state``)."""

@@ -29,6 +29,15 @@ class Message:
         return f"{self.vi} / {self.en}"
 
 
+SEVERITY_KEYS: Final = MappingProxyType(
+    {
+        Severity.ADVISORY: "severity_1",
+        Severity.WARNING: "severity_2",
+        Severity.CRITICAL: "severity_3",
+    }
+)
+"""The catalogue key of each alert tier's name."""
+
 MESSAGES: Final = MappingProxyType(
     {
         "app": Message("AquaWatch Kiên Giang", "AquaWatch Kien Giang"),
@@ -104,9 +113,10 @@ MESSAGES: Final = MappingProxyType(
         "flag_fail": Message("Lỗi", "Failed"),
         "flag_missing": Message("Không có số liệu", "No data"),
         "alert_marker": Message("Cảnh báo", "Alert"),
-        "severity_1": Message("Lưu ý", "Advisory"),
-        "severity_2": Message("Cảnh báo", "Warning"),
-        "severity_3": Message("Nguy hiểm", "Critical"),
+        **{
+            key: Message(severity.label("vi"), severity.label("en"))
+            for severity, key in SEVERITY_KEYS.items()
+        },
         "no_alert": Message("Bình thường", "Normal"),
         "online": Message("Đang hoạt động", "Online"),
         "disconnected": Message("Mất kết nối", "Disconnected"),
@@ -132,15 +142,6 @@ FLAG_KEYS: Final = MappingProxyType(
     }
 )
 """The catalogue key of each QC flag's name."""
-
-SEVERITY_KEYS: Final = MappingProxyType(
-    {
-        Severity.ADVISORY: "severity_1",
-        Severity.WARNING: "severity_2",
-        Severity.CRITICAL: "severity_3",
-    }
-)
-"""The catalogue key of each alert tier's name."""
 
 
 def vi(key: str) -> str:

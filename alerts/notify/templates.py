@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from alerts.notify.states import Kind
 from alerts.notify.text import Coding, fits, segments, to_gsm7
 from alerts.quantities import quantity_label
-from alerts.states import BuiltinRule
+from alerts.states import BuiltinRule, Severity
 from telemetry import PARAMETERS
 
 __all__ = [
@@ -41,10 +41,6 @@ LOCAL: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_SEGMENTS: Final = {Coding.GSM7: 1, Coding.UCS2: 2}
 _CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-TIERS: Final[Mapping[Language, Mapping[int, str]]] = {
-    "vi": {1: "LƯU Ý", 2: "CẢNH BÁO", 3: "KHẨN CẤP"},
-    "en": {1: "NOTICE", 2: "WARNING", 3: "URGENT"},
-}
 ALERT: Final[Mapping[Language, Mapping[Kind, str]]] = {
     "vi": {
         Kind.ALERT: "{tier} {station} {time}: {advice} ({quantity} {value}). Trả lời OK {code}",
@@ -75,7 +71,7 @@ NOTICES: Final[Mapping[Language, Mapping[Kind, str]]] = {
     },
     "en": {
         Kind.BUDGET: "AquaWatch has sent all {budget} SMS of today's budget. Non-urgent messages"
-        " stop until midnight; URGENT ones are still sent.",
+        " stop until midnight; CRITICAL ones are still sent.",
         Kind.OPTOUT: "You will get no more AquaWatch SMS. To get them again, ask your fisheries"
         " officer.",
         Kind.ACK: "Alert {code} at {station} acknowledged. Thank you.",
@@ -206,7 +202,7 @@ def render_alert(
     """Render an alert, escalation or resolved message (``ALERT_KINDS``) for one subscriber."""
     advice = facts.advice[language]
     fields = {
-        "tier": TIERS[language][facts.severity],
+        "tier": Severity(facts.severity).label(language).upper(),
         "station": facts.station[language],
         "time": facts.at.astimezone(LOCAL).strftime("%H:%M %d/%m"),
         "advice": advice,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alerts import load_profiles
+from alerts import Severity, load_profiles
 from alerts.notify.states import ALERT_KINDS, NOTICE_KINDS, Kind
 from alerts.notify.templates import (
     ALERT,
@@ -22,6 +22,7 @@ from alerts.notify.templates import (
 )
 from alerts.notify.text import Coding
 from stations import load_registry
+from viz.messages import MESSAGES, SEVERITY_KEYS
 
 AT = datetime(2026, 11, 22, 21, 35, tzinfo=UTC)
 REGISTRY = load_registry()
@@ -104,6 +105,30 @@ def test_a_typical_alert_keeps_the_station_name_and_advice() -> None:
         " aerators, cut feed (DO 2.35 mg/L). Reply OK 7"
     )
     assert (vi.segments, en.segments) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("severity", "language", "diacritics", "opening"),
+    [
+        (1, "vi", True, "LƯU Ý "),
+        (2, "vi", True, "CẢNH BÁO "),
+        (3, "vi", True, "KHẨN CẤP "),
+        (3, "vi", False, "KHAN CAP "),
+        (1, "en", False, "ADVISORY "),
+        (3, "en", False, "CRITICAL "),
+    ],
+)
+def test_an_sms_names_its_tier_as_the_dashboards_do(
+    severity: int, language: Language, diacritics: bool, opening: str
+) -> None:
+    """One word per tier and language (alerts.Severity.label), in capitals in an SMS."""
+    quantity, units, advice = next(r for r in every_rule() if r[0] == "do")
+    facts = worst(quantity, units, advice, severity)
+    rendered = render_alert("alert", facts, language=language, diacritics=diacritics)
+    assert rendered.text.startswith(opening)
+    if diacritics or language == "en":
+        shown = MESSAGES[SEVERITY_KEYS[Severity(severity)]]
+        assert getattr(shown, language).upper() == opening.strip()
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])
