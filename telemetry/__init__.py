@@ -2,7 +2,6 @@
 
 from telemetry.catalogue import PARAMETERS, PARAMETERS_BY_ID, Parameter
 from telemetry.circular10 import (
-    Circular10Error,
     Circular10File,
     Circular10Line,
     decode_file,
@@ -25,20 +24,17 @@ from telemetry.codec import (
 from telemetry.db import connect, create_pool, ensure_database
 from telemetry.errors import (
     AquaWatchError,
+    Circular10Error,
     ConfigError,
     DecodeError,
+    ExtensionNotPreloadedError,
+    MigrationError,
+    MigrationStepError,
     RejectReason,
     TopicError,
 )
 from telemetry.qc import QCFlag, worst
-from telemetry.schema import (
-    ExtensionNotPreloadedError,
-    Flavour,
-    MigrationError,
-    MigrationStepError,
-    current_flavour,
-    migrate,
-)
+from telemetry.schema import Flavour, current_flavour, migrate
 from telemetry.settings import (
     CommonSettings,
     MqttEndpoint,

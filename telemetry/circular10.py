@@ -24,7 +24,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from telemetry.catalogue import PARAMETERS
-from telemetry.errors import AquaWatchError
+from telemetry.errors import Circular10Error
 
 LOCAL: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -66,10 +66,6 @@ CODES: Final = MappingProxyType({symbol: code for code, symbol in SYMBOLS.items(
 _STAMP: Final = "%Y%m%d%H%M%S"
 _NAME_RE: Final = re.compile(r"(?P<station>[A-Za-z0-9._-]{1,64})_(?P<stamp>\d{14})\.txt")
 _STATUS: Final = {"00": 0, "01": 1, "02": 2}
-
-
-class Circular10Error(AquaWatchError):
-    """A file does not follow the Circular 10/2021 format; the message says where."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 import psycopg
 from psycopg import sql
@@ -10,6 +11,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
+
+TIMESCALEDB: Final = "timescaledb"  # the extension and its preloaded loader library
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
@@ -45,3 +48,9 @@ def ensure_database(url: str) -> bool:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(dbname))))
     logger.info("created database %s", dbname)
     return True
+
+
+def preloaded_libraries(preload: str) -> list[str]:
+    """Library names in a ``shared_preload_libraries`` value (quotes, paths, ``.so`` gone)."""
+    names = (entry.strip().strip('"') for entry in preload.split(","))
+    return [name.rsplit("/", 1)[-1].removesuffix(".so") for name in names if name]

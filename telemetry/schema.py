@@ -28,14 +28,13 @@ from psycopg.rows import class_row, scalar_row
 from pydantic import Field
 
 from telemetry.catalogue import PARAMETERS
-from telemetry.db import ensure_database
-from telemetry.errors import AquaWatchError
+from telemetry.db import TIMESCALEDB, ensure_database, preloaded_libraries
+from telemetry.errors import ExtensionNotPreloadedError, MigrationError, MigrationStepError
 from telemetry.settings import CommonSettings, add_settings_arguments, settings_from_args
 
 logger = logging.getLogger(__name__)
 
 _LOCK_KEY: Final = 0x41515741  # "AQWA": one migrator at a time
-_TIMESCALEDB: Final = "timescaledb"  # the extension and its preloaded loader library
 
 
 class Flavour(StrEnum):
@@ -43,71 +42,6 @@ class Flavour(StrEnum):
 
     TIMESCALEDB = "timescaledb"
     POSTGRES = "postgres"
-
-
-class MigrationError(AquaWatchError):
-    """The schema cannot be brought up to date."""
-
-
-class MigrationStepError(MigrationError):
-    """The server refused one step of a migration, or dropped the connection during it.
-
-    Attributes:
-        step: What was running, e.g. ``CREATE EXTENSION timescaledb`` or ``migration 0003_alerts``.
-        server_message: The server's own message (and hint), when the server sent one.
-        connection_lost: The server closed the connection (a FATAL error, a crash).
-    """
-
-    def __init__(self, step: str, cause: psycopg.Error, *, connection_lost: bool) -> None:
-        diag = cause.diag
-        server = diag.message_primary
-        if server and diag.message_hint:
-            server = f"{server} (hint: {diag.message_hint})"
-        if server and cause.sqlstate:
-            server = f"{diag.severity_nonlocalized or 'ERROR'} {cause.sqlstate}: {server}"
-        lost = " and the server closed the connection" if connection_lost else ""
-        msg = f"{step} failed{lost}: {server or cause}"
-        super().__init__(msg)
-        self.step = step
-        self.server_message = server
-        self.connection_lost = connection_lost
-
-
-class ExtensionNotPreloadedError(MigrationError):
-    """The server offers TimescaleDB but its library is not in ``shared_preload_libraries``.
-
-    ``CREATE EXTENSION timescaledb`` would make the server drop the connection (FATAL), so
-    migrate stops before it touches the schema.
-
-    Attributes:
-        preload: The server's ``shared_preload_libraries``; None when this role may not read it.
-        config_file: The server's ``postgresql.conf``; None when this role may not read it.
-    """
-
-    def __init__(self, *, preload: str | None, config_file: str | None, can_opt_out: bool) -> None:
-        libraries = ",".join([*_libraries(preload or ""), _TIMESCALEDB])
-        change = f"set shared_preload_libraries = '{libraries}'"
-        if preload is None:  # this role may not read it; keep whatever else is listed there
-            change = (
-                f"add timescaledb to shared_preload_libraries, e.g. {change.removeprefix('set ')}"
-            )
-        msg = (
-            "the PostgreSQL server offers the timescaledb extension but does not preload its"
-            " library, so CREATE EXTENSION timescaledb would fail with"
-            ' FATAL: extension "timescaledb" must be preloaded. Nothing was migrated.\n'
-            f"  Fix the server: in {config_file or 'postgresql.conf'} {change}"
-            " (or run timescaledb-tune, which does it), restart PostgreSQL"
-            " (e.g. systemctl restart postgresql), then run aquawatch db migrate again."
-        )
-        if can_opt_out:
-            msg += (
-                "\n  Or build this database for plain PostgreSQL instead, for good (the schema"
-                " flavour is fixed at the first migration):"
-                " aquawatch db migrate --schema-flavour postgres"
-            )
-        super().__init__(msg)
-        self.preload = preload
-        self.config_file = config_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +57,7 @@ class TimescaleState:
     @property
     def preloaded(self) -> bool:
         """Whether the TimescaleDB library was loaded when the server started."""
-        return self.loader or _TIMESCALEDB in _libraries(self.preload or "")
-
-
-def _libraries(preload: str) -> list[str]:
-    """Library names in a ``shared_preload_libraries`` value (quotes, paths, ``.so`` gone)."""
-    names = (entry.strip().strip('"') for entry in preload.split(","))
-    return [name.rsplit("/", 1)[-1].removesuffix(".so") for name in names if name]
+        return self.loader or TIMESCALEDB in preloaded_libraries(self.preload or "")
 
 
 def _timescale_state(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleState:
@@ -148,7 +76,7 @@ def _timescale_state(conn: psycopg.Connection[tuple[object, ...]]) -> TimescaleS
             " EXISTS (SELECT 1 FROM pg_settings WHERE name = %(ext)s || '.disable_load')"
             " AS loader,"
             " (SELECT setting FROM pg_settings WHERE name = 'config_file') AS config_file",
-            {"ext": _TIMESCALEDB},
+            {"ext": TIMESCALEDB},
         ).fetchone()
     assert state is not None  # a SELECT without FROM returns one row
     return state
