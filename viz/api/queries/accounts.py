@@ -1,4 +1,4 @@
-"""Users and API keys in the database: logins with a rate limit, keys with scopes."""
+"""Users and API keys in the database: accounts with roles, keys with scopes."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from viz.api.problems import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    TooManyAttemptsError,
 )
 from viz.api.queries.audit import record
 
@@ -83,18 +82,6 @@ _USER_COLUMNS = "username, role, active, created_at, updated_at"
 _KEY_COLUMNS = "prefix, name, scopes, created_by, created_at, revoked_at"
 _USER = f"SELECT {_USER_COLUMNS} FROM users"
 _KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys"
-
-
-@dataclass(frozen=True, slots=True)
-class _Login:
-    password_hash: str
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Failures:
-    by_user: int
-    by_client: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,50 +199,6 @@ def set_account(
     except ConflictError:
         change = UserChange(role=new.role, active=True, password=new.password)
         return change_user(conn, new.username, change, passwords=passwords, actor=actor)
-
-
-def login(
-    conn: psycopg.Connection[Any],
-    username: str,
-    password: str,
-    *,
-    client: str,
-    passwords: Passwords,
-    max_failures: int,
-    window_s: int,
-) -> None:
-    """Check a password, counting failures per user name and per client.
-
-    Raises:
-        TooManyAttemptsError: Too many failures in the window, for this name or client.
-        AuthenticationError: Wrong name or password, or the account is inactive.
-    """
-    # One attempt per user name at a time, so parallel guesses all count against the limit.
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || %s))", (username,))
-    with conn.cursor(row_factory=class_row(_Failures)) as cur:
-        failures = cur.execute(
-            "SELECT count(*) FILTER (WHERE username = %(u)s) AS by_user,"
-            " count(*) FILTER (WHERE client = %(c)s) AS by_client"
-            " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
-            " AND (username = %(u)s OR client = %(c)s)",
-            {"u": username, "c": client, "w": window_s},
-        ).fetchone()
-    if failures is not None and max(failures.by_user, failures.by_client) >= max_failures:
-        msg = f"too many failed logins; try again in {window_s} s"
-        raise TooManyAttemptsError(msg, retry_after=window_s)
-    with conn.cursor(row_factory=class_row(_Login)) as cur:
-        found = cur.execute(
-            "SELECT password_hash, active FROM users WHERE username = %s", (username,)
-        ).fetchone()
-    # An unknown name costs the same argon2 work, so timing does not tell which names exist.
-    matches = passwords.verify(found.password_hash if found else passwords.dummy, password)
-    if found is None or not matches or not found.active:
-        conn.execute(
-            "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
-        )
-        conn.commit()  # kept although the request fails
-        msg = "wrong user name or password"
-        raise AuthenticationError(msg)
 
 
 def user_principal(conn: psycopg.Connection[Any], username: str) -> Principal:
