@@ -88,6 +88,7 @@ _KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys"
 class _Standing:
     role: str
     active: bool
+    token_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,25 +161,43 @@ def change_user(
 ) -> User:
     """Change an account's role, state or password and audit it (never the password itself).
 
+    A new password, a new role or a change of state raises the account's token version, so
+    the tokens issued before are refused from then on.
+
     Raises:
         NotFoundError: No such user.
     """
     with conn.transaction():
-        before = get_user(conn, username)
+        with conn.cursor(row_factory=class_row(User)) as cur:
+            before = cur.execute(_USER + " WHERE username = %s FOR UPDATE", (username,)).fetchone()
+        if before is None:
+            msg = f"no user {username!r}"
+            raise NotFoundError(msg)
+        revoke = (
+            change.password is not None
+            or (change.role is not None and change.role != before.role)
+            or (change.active is not None and change.active != before.active)
+        )
         with conn.cursor(row_factory=class_row(User)) as cur:
             after = cur.execute(
                 "UPDATE users SET role = coalesce(%s, role), active = coalesce(%s, active),"
-                " password_hash = coalesce(%s, password_hash), updated_at = now()"
+                " password_hash = coalesce(%s, password_hash), updated_at = now(),"
+                " token_version = token_version + %s::int"
                 " WHERE username = %s RETURNING " + _USER_COLUMNS,
                 (
                     change.role.value if change.role else None,
                     change.active,
                     passwords.hash(change.password) if change.password else None,
+                    1 if revoke else 0,
                     username,
                 ),
             ).fetchone()
         assert after is not None
-        audit_after = {**_audit_view(after), "password_changed": change.password is not None}
+        audit_after = {
+            **_audit_view(after),
+            "password_changed": change.password is not None,
+            "tokens_revoked": revoke,
+        }
         record(
             conn,
             actor=actor,
@@ -201,18 +220,27 @@ def set_account(
         return change_user(conn, new.username, change, passwords=passwords, actor=actor)
 
 
-def user_principal(conn: psycopg.Connection[Any], username: str) -> Principal:
+def user_principal(conn: psycopg.Connection[Any], username: str, *, version: int) -> Principal:
     """The principal of a logged-in user, with the role the database holds now.
 
+    Args:
+        conn: The request's connection.
+        username: Whom the token names.
+        version: The token version it names.
+
     Raises:
-        AuthenticationError: The user no longer exists or is inactive.
+        AuthenticationError: The user no longer exists or is inactive, or the token was issued
+            before a change of password, role or state.
     """
     with conn.cursor(row_factory=class_row(_Standing)) as cur:
         found = cur.execute(
-            "SELECT role, active FROM users WHERE username = %s", (username,)
+            "SELECT role, active, token_version FROM users WHERE username = %s", (username,)
         ).fetchone()
     if found is None or not found.active:
         msg = "the account is inactive or gone"
+        raise AuthenticationError(msg)
+    if found.token_version != version:
+        msg = "the token was revoked (the account changed); log in again"
         raise AuthenticationError(msg)
     role = Role(found.role)
     return Principal(actor=f"user:{username}", scopes=ROLE_SCOPES[role], role=role)

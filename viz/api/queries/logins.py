@@ -42,6 +42,7 @@ class LoginLimits:
 class _Login:
     password_hash: str
     active: bool
+    token_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,11 @@ def login(
     client: str,
     passwords: Passwords,
     limits: LoginLimits,
-) -> None:
+) -> int:
     """Check a password under the throttle; a success clears this client's failures for the name.
+
+    Returns:
+        The account's token version, for the token to name.
 
     Raises:
         TooManyAttemptsError: The attempt came before its wait was over.
@@ -95,7 +99,8 @@ def login(
         raise TooManyAttemptsError(msg, retry_after=retry_after)
     with conn.cursor(row_factory=class_row(_Login)) as cur:
         found = cur.execute(
-            "SELECT password_hash, active FROM users WHERE username = %s", (username,)
+            "SELECT password_hash, active, token_version FROM users WHERE username = %s",
+            (username,),
         ).fetchone()
     # An unknown name costs the same argon2 work, so timing does not tell which names exist.
     matches = passwords.verify(found.password_hash if found else passwords.dummy, password)
@@ -111,6 +116,7 @@ def login(
         " ON CONFLICT (username, client) DO UPDATE SET last_success = now()",
         (username, client),
     )
+    return found.token_version
 
 
 def _wait(

@@ -67,7 +67,7 @@ def token(body: Login, request: Request, conn: Conn, svc: Svc) -> Token:
         max_delay_s=settings.login_max_delay_s,
         known_client_days=settings.login_known_client_days,
     )
-    login(
+    version = login(
         conn,
         body.username,
         body.password,
@@ -75,7 +75,8 @@ def token(body: Login, request: Request, conn: Conn, svc: Svc) -> Token:
         passwords=svc.passwords,
         limits=limits,
     )
-    return Token(access_token=svc.tokens.issue(body.username), expires_in=svc.tokens.lifetime_s)
+    issued = svc.tokens.issue(body.username, version=version)
+    return Token(access_token=issued, expires_in=svc.tokens.lifetime_s)
 
 
 @router.get("/auth/me", tags=["auth"])
