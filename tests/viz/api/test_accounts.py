@@ -69,3 +69,32 @@ def test_a_change_that_changes_nothing_keeps_tokens(api: Api) -> None:
         reply = admin.patch(f"/api/v1/users/{name}", json={"role": "officer", "active": True})
     assert reply.status_code == 200
     assert me(api, token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("aaaaaaaaaa", "at least 5 different characters"),
+        ("qwertyuiop", "simple sequence"),
+        ("password2024", "most common passwords"),
+        ("the-new-ranger-pass", "contains the user name"),
+    ],
+)
+def test_weak_passwords_are_refused_on_create_and_change(
+    api: Api, password: str, reason: str
+) -> None:
+    name = new_account(api)
+    with api.client("admin") as admin:
+        created = admin.post(
+            "/api/v1/users",
+            json={"username": "the-new-ranger", "role": "viewer", "password": password},
+        )
+        changed = admin.patch(
+            f"/api/v1/users/{name}", json={"password": password.replace("the-new-ranger", name)}
+        )
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["loc"] == ["body", "password"]
+    assert reason in created.json()["errors"][0]["msg"]
+    assert changed.status_code == 422
+    problem = changed.json()
+    assert reason in (problem["errors"][0]["msg"] if "errors" in problem else problem["detail"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import psycopg
 from psycopg.rows import class_row
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from viz.api.auth import (
     KEY_SCOPES,
@@ -22,6 +22,7 @@ from viz.api.auth import (
     same_digest,
     split_api_key,
 )
+from viz.api.password_policy import MIN_LENGTH, weakness
 from viz.api.problems import (
     AuthenticationError,
     ConflictError,
@@ -31,15 +32,28 @@ from viz.api.problems import (
 from viz.api.queries.audit import record
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
-Password = Annotated[str, Field(min_length=10, max_length=256)]
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=256)]
+
+
+def _acceptable(password: str, username: str | None) -> str:
+    reason = weakness(password, username=username)
+    if reason is not None:
+        msg = f"the password {reason}"
+        raise ValueError(msg)
+    return password
 
 
 class UserIn(BaseModel):
-    """A new account."""
+    """A new account; its password must pass the password policy."""
 
     username: Username
     role: Role
     password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        return _acceptable(password, info.data.get("username"))
 
 
 class UserChange(BaseModel):
@@ -48,6 +62,12 @@ class UserChange(BaseModel):
     role: Role | None = None
     active: bool | None = None
     password: Password | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str | None) -> str | None:
+        # The user name is checked with the account's (it is not part of the body).
+        return None if password is None else _acceptable(password, None)
 
 
 class User(BaseModel):
@@ -166,7 +186,11 @@ def change_user(
 
     Raises:
         NotFoundError: No such user.
+        InvalidInputError: The new password contains the user name.
     """
+    if change.password is not None and username.lower() in change.password.lower():
+        msg = "the password contains the user name"
+        raise InvalidInputError(msg)
     with conn.transaction():
         with conn.cursor(row_factory=class_row(User)) as cur:
             before = cur.execute(_USER + " WHERE username = %s FOR UPDATE", (username,)).fetchone()
