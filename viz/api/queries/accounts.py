@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, scalar_row
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from viz.api.auth import (
@@ -182,21 +182,28 @@ def change_user(
     """Change an account's role, state or password and audit it (never the password itself).
 
     A new password, a new role or a change of state raises the account's token version, so
-    the tokens issued before are refused from then on.
+    the tokens issued before are refused from then on. The last active admin keeps that
+    role and state: a change that would leave no admin is refused.
 
     Raises:
         NotFoundError: No such user.
         InvalidInputError: The new password contains the user name.
+        ConflictError: The change would leave no active admin.
     """
     if change.password is not None and username.lower() in change.password.lower():
         msg = "the password contains the user name"
         raise InvalidInputError(msg)
+    demotes = change.active is False or change.role not in (None, Role.ADMIN)
     with conn.transaction():
+        admins = _lock_admins(conn) if demotes else []
         with conn.cursor(row_factory=class_row(User)) as cur:
             before = cur.execute(_USER + " WHERE username = %s FOR UPDATE", (username,)).fetchone()
         if before is None:
             msg = f"no user {username!r}"
             raise NotFoundError(msg)
+        if demotes and admins == [username]:
+            msg = f"{username!r} is the last active admin; make another admin first"
+            raise ConflictError(msg)
         revoke = (
             change.password is not None
             or (change.role is not None and change.role != before.role)
@@ -231,6 +238,19 @@ def change_user(
             after=audit_after,
         )
     return after
+
+
+def _lock_admins(conn: psycopg.Connection[Any]) -> list[str]:
+    """The active admins, locked until the transaction ends.
+
+    Two admins demoting each other at once are served one after the other: the second sees
+    the first's change (a row that no longer matches is skipped) and is refused.
+    """
+    with conn.cursor(row_factory=scalar_row) as cur:
+        return cur.execute(
+            "SELECT username FROM users WHERE role = %s AND active ORDER BY id FOR UPDATE",
+            (Role.ADMIN.value,),
+        ).fetchall()
 
 
 def set_account(
