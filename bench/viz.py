@@ -26,7 +26,7 @@ from viz.api.queries.accounts import UserIn, create_user
 
 TARGET_MS = 2000.0
 PAGE = "/dashboard/stations/KG-SR-01?range=30d"
-PASSWORD = "bench-password-123"
+PASSWORD = "mekong-delta-load-run"
 LOADED = """() => {
   const doc = window.Bokeh && Bokeh.documents[0];
   const source = doc && doc.get_model_by_name("aw:series");

@@ -49,6 +49,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_level=args.log_level.lower(),
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides whom to
+        # believe (AQUAWATCH_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
     return 0
 

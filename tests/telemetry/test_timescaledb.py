@@ -33,6 +33,8 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0006_notifications",
         "0008_notification_indexes",
         "0009_reject_limits",
+        "0010_login_throttle",
+        "0011_token_version",
     ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB

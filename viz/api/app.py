@@ -18,6 +18,8 @@ from viz.api.auth import Passwords, Tokens
 from viz.api.body_limit import BodyLimitMiddleware
 from viz.api.cache import TtlCache
 from viz.api.deps import Services, pooled
+from viz.api.docs import install_docs
+from viz.api.headers import SecurityHeadersMiddleware
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from viz.api.routes import admin, alerts, ops, public, readings, stations, subscribers
@@ -102,14 +104,16 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, without a CDN
         redoc_url=None,
     )
     install_problem_handlers(app)
-    # The last added runs first: metrics see every answer, oversized bodies take no turn.
+    # The last added runs first: every answer gets the security headers, metrics see every
+    # answer, oversized bodies take no turn.
     app.add_middleware(AdmissionMiddleware, admission=admission, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
     routes = (stations, readings, alerts, subscribers, admin)
     for module in (*routes, public):
@@ -118,4 +122,5 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
     app.include_router(v1)
     app.include_router(ops.router)
     install_dashboards(app)
+    install_docs(app)
     return app

@@ -1,9 +1,10 @@
 """Roles, scopes and credentials: argon2 passwords, signed bearer tokens, hashed API keys.
 
-Login tokens are JWTs signed with HMAC-SHA256 (``token_secret``) naming the user; the user's
-role is read from the database on each request, so a role change or a deactivation takes
-effect at once. API keys are ``aw_<prefix>_<secret>``; the database keeps only the secret's
-SHA-256 and the key's scopes.
+Login tokens are JWTs signed with HMAC-SHA256 (``token_secret``) naming the user and the
+account's token version. The role and the token version are read from the database on each
+request: a role change or a deactivation takes effect at once, and a new password, a role
+change or a deactivation raise the version, which voids every token issued before. API keys
+are ``aw_<prefix>_<secret>``; the database keeps only the secret's SHA-256 and the key's scopes.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ class Passwords:
             return False
 
 
+@dataclass(frozen=True, slots=True)
+class TokenSubject:
+    """Whom a valid token names: the user and the account's token version at login."""
+
+    username: str
+    version: int
+
+
 class Tokens:
     """Issues and checks signed login tokens; ``clock`` dates them and says when they expire."""
 
@@ -116,14 +125,14 @@ class Tokens:
         self.lifetime_s = lifetime_s
         self._clock = clock
 
-    def issue(self, username: str) -> str:
-        """A token naming ``username``, valid for the configured lifetime."""
+    def issue(self, username: str, *, version: int) -> str:
+        """A token naming ``username`` and its token ``version``, valid for its lifetime."""
         now = int(self._clock.time())
-        claims = {"sub": username, "iat": now, "exp": now + self.lifetime_s}
+        claims = {"sub": username, "ver": version, "iat": now, "exp": now + self.lifetime_s}
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
-    def username(self, token: str) -> str:
-        """The user a valid token names.
+    def subject(self, token: str) -> TokenSubject:
+        """The user and token version a valid token names.
 
         Raises:
             AuthenticationError: The token is malformed, forged or expired.
@@ -136,7 +145,11 @@ class Tokens:
                 token,
                 self._secret,
                 algorithms=[_ALGORITHM],
-                options={"require": ["sub", "exp"], "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["sub", "ver", "exp"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise AuthenticationError(msg) from exc
@@ -145,11 +158,15 @@ class Tokens:
             raise AuthenticationError(msg)
         if expires <= self._clock.time():
             raise AuthenticationError(msg)
-        subject = claims["sub"]
-        if not isinstance(subject, str):
+        subject, version = claims["sub"], claims["ver"]
+        if (
+            not isinstance(subject, str)
+            or not isinstance(version, int)
+            or isinstance(version, bool)
+        ):
             msg = "invalid token"
             raise AuthenticationError(msg)
-        return subject
+        return TokenSubject(subject, version)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,8 @@ def _caller(
     token = credentials.credentials
     if token.startswith("aw_"):
         return key_principal(conn, token)
-    return user_principal(conn, svc.tokens.username(token))
+    subject = svc.tokens.subject(token)
+    return user_principal(conn, subject.username, version=subject.version)
 
 
 def principal(svc: Svc, conn: Conn, credentials: Credentials) -> Principal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 
 from telemetry import CommonSettings
+from viz.api.clients import Network, parse_networks
 
 
 class ApiSettings(CommonSettings):
@@ -21,9 +22,34 @@ class ApiSettings(CommonSettings):
         default=8 * 3600, gt=0, le=30 * 86_400, description="lifetime of a login token"
     )
     login_max_failures: int = Field(
-        default=5, ge=1, description="failed logins per user name or client within the window"
+        default=5,
+        ge=1,
+        description="failed logins of one user name from one client, or of one client, within"
+        " the window before each further attempt must wait (1 s, 2 s, 4 s ...)",
     )
-    login_window_s: int = Field(default=300, gt=0, description="login rate-limit window")
+    login_max_failures_per_name: int = Field(
+        default=100,
+        ge=1,
+        description="failed logins of one user name from all clients within the window before"
+        " clients that never logged in as that user must wait too",
+    )
+    login_window_s: int = Field(
+        default=900, gt=0, description="how long a failed login counts against its name and client"
+    )
+    login_max_delay_s: int = Field(
+        default=300, ge=1, le=86_400, description="longest wait the login throttle imposes"
+    )
+    login_known_client_days: int = Field(
+        default=90,
+        ge=0,
+        description="a client that logged in as a user within this many days is not held back"
+        " by failures of that user's name from other clients",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or CIDR blocks of reverse proxies whose"
+        " X-Forwarded-For is believed (empty: the socket peer is the client)",
+    )
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="largest request body accepted (larger: 413)"
@@ -88,6 +114,17 @@ class ApiSettings(CommonSettings):
         description="shared secret the SMS gateway sends as ?token= on delivery reports and"
         " replies (empty: those callbacks are refused)",
     )
+
+    @property
+    def proxy_networks(self) -> tuple[Network, ...]:
+        """The trusted proxies as networks."""
+        return parse_networks(self.trusted_proxies)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a ValueError names the bad entry
+        return value
 
     @field_validator("token_secret")
     @classmethod

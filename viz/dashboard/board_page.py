@@ -15,7 +15,7 @@ from bokeh.models import AjaxDataSource, CustomJS, FactorRange, Range1d
 from bokeh.models.annotations.labels import LabelSet, Title
 from bokeh.plotting import figure
 
-from viz.dashboard.page import asset, render
+from viz.dashboard.page import Page, asset, render
 from viz.messages import vi
 
 __all__ = ["REFRESH_MS", "board_page"]
@@ -69,7 +69,7 @@ def _chart(board_id: str, names: tuple[str, ...]) -> figure:
 
 
 @lru_cache(maxsize=64)
-def board_page(board_id: str, *, name: str, location: str, station_names: tuple[str, ...]) -> str:
+def board_page(board_id: str, *, name: str, location: str, station_names: tuple[str, ...]) -> Page:
     """The HTML of ``/boards/{id}``; ``station_names`` order the bars (cached: no data)."""
     top = f"""<header><h1>{escape(name)}</h1>
 <span class="sub">{escape(location)} · {escape(vi("updated"))}: <span id="updated">—</span></span>

@@ -107,6 +107,21 @@ window.AW = {
     }
   };
 }
+// Handlers are attached here, not written into the markup: the pages' Content-Security-Policy
+// runs no inline event handlers. Bokeh puts its widgets' HTML in shadow roots, so a click is
+// matched along its composed path.
+document.addEventListener("submit", (event) => {
+  if (event.target.id !== "login") return;
+  event.preventDefault();
+  AW.login(event.target);
+});
+document.addEventListener("click", (event) => {
+  const hit = (test) => event.composedPath().some((node) => node instanceof Element && test(node));
+  if (hit((node) => node.id === "logout")) AW.logout();
+  else if (hit((node) => node.dataset.aw === "focus-login")) {
+    document.querySelector("#login input").focus();
+  }
+});
 window.addEventListener("DOMContentLoaded", () => {
   document.body.classList.toggle("logged-in", AW.token() !== null);
   if (sessionStorage.getItem("aw_expired") !== null) {

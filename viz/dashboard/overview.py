@@ -30,7 +30,7 @@ from bokeh.models.widgets.tables import (
 )
 from bokeh.plotting import figure
 
-from viz.dashboard.page import render
+from viz.dashboard.page import Page, render
 from viz.dashboard.status import STATION_COLUMNS, VALUE_COLUMNS, Link, web_mercator
 from viz.dashboard.widgets import (
     GUEST,
@@ -239,7 +239,7 @@ def _values_table(source: ColumnDataSource) -> DataTable:
 
 
 @cache
-def overview_page(tiles: str = "") -> str:
+def overview_page(tiles: str = "") -> Page:
     """The HTML of ``/dashboard`` (it holds no data, so it is built once).
 
     Args:

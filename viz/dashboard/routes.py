@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -50,10 +51,20 @@ def _window(
     return start, end
 
 
+def _tile_origin(tiles: str) -> tuple[str, ...]:
+    """Where the overview map's tiles come from, for the page's image sources."""
+    if not tiles:
+        return ()
+    parts = urlsplit(tiles)
+    # A host with a placeholder ({S}.tiles...): any host of that scheme.
+    return (f"{parts.scheme}:",) if "{" in parts.netloc else (f"{parts.scheme}://{parts.netloc}",)
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
-def overview(svc: Svc) -> str:
+def overview(svc: Svc) -> HTMLResponse:
     """Overview: map, stations and latest values for all; open alerts for officers."""
-    return overview_page(svc.settings.map_tiles)
+    tiles = svc.settings.map_tiles
+    return overview_page(tiles).response(img_sources=_tile_origin(tiles))
 
 
 @router.get("/dashboard/stations/{station_id}", response_class=HTMLResponse)
@@ -64,7 +75,7 @@ def station(
     range: Range = "24h",
     start: datetime | None = None,
     end: datetime | None = None,
-) -> str:
+) -> HTMLResponse:
     """A station's time series."""
     found = active_station(conn, station_id)
     zone = ZoneInfo(found.timezone)
@@ -82,7 +93,7 @@ def station(
         start=start.replace(tzinfo=None) if start else None,
         end=end.replace(tzinfo=None) if end else None,
     )
-    return station_page(view)
+    return station_page(view).response()
 
 
 @router.get("/dashboard/data/overview.json")
@@ -140,10 +151,11 @@ def board_json(board_id: StationId, conn: Conn, svc: Svc) -> BoardFeed:
 
 
 @router.get("/boards/{board_id}", response_class=HTMLResponse)
-def board(board_id: StationId, conn: Conn) -> str:
+def board(board_id: StationId, conn: Conn) -> HTMLResponse:
     """A display board's page."""
     titles = board_titles(conn, board_id)
     if titles is None:
         raise HTTPException(404, f"no board {board_id!r}")
     names = tuple(titles.station_names)
-    return board_page(board_id, name=titles.name_vi, location=titles.location, station_names=names)
+    page = board_page(board_id, name=titles.name_vi, location=titles.location, station_names=names)
+    return page.response()

@@ -27,7 +27,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from telemetry import PARAMETERS, QCFlag
-from viz.dashboard.page import render
+from viz.dashboard.page import Page, render
 from viz.dashboard.widgets import POLL_MS, alert_panel, empty_source, header, json_source
 from viz.messages import FLAG_KEYS, both
 
@@ -152,7 +152,7 @@ def _nav(view: StationPage) -> str:
 
 
 @lru_cache(maxsize=256)
-def station_page(view: StationPage) -> str:
+def station_page(view: StationPage) -> Page:
     """The HTML of ``/dashboard/stations/{id}`` (pages hold no data, so they are cached)."""
     columns = ["t"] + [f"{c}{s}" for c in view.parameters for s in ("", "_lo", "_hi")]
     if view.range == "custom" and view.start and view.end:

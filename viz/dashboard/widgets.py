@@ -38,8 +38,7 @@ GUEST: Final = "guest"
 """Tag of the models shown only before logging in."""
 
 _LOGIN_BUTTON: Final = (
-    '<button type="button" onclick="document.querySelector(\'#login input\').focus()">'
-    "{label}</button>"
+    '<button type="button" data-aw="focus-login">{label}</button>'  # client.js handles it
 )
 
 _ACT: Final = """
@@ -85,7 +84,7 @@ def header(title: str, *, crumbs: str = "", below: str = "", hint: str = "login_
 <header>
   <h1>{escape(title)}</h1>
   <nav><a href="/dashboard">{escape(both("overview"))}</a>{crumbs}</nav>
-  <form id="login" onsubmit="AW.login(this); return false">
+  <form id="login">
     <span class="hint">{escape(both(hint))}</span>
     <input name="username" autocomplete="username" placeholder="{escape(both("username"))}">
     <input name="password" type="password" autocomplete="current-password"
@@ -93,7 +92,7 @@ def header(title: str, *, crumbs: str = "", below: str = "", hint: str = "login_
     <button type="submit">{escape(both("login"))}</button>
     <span id="login-status" data-expired="{escape(both("session_expired"))}"></span>
   </form>
-  <button id="logout" onclick="AW.logout()">{escape(both("logout"))}</button>
+  <button id="logout" type="button">{escape(both("logout"))}</button>
 </header>{below}"""
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from telemetry import FixedClock
 from tests.support.times import local_time
-from viz.api.auth import Tokens
+from viz.api.auth import Tokens, TokenSubject
 from viz.api.problems import AuthenticationError
 
 SECRET = b"test-secret-of-at-least-32-bytes!"
@@ -16,35 +16,38 @@ SECRET = b"test-secret-of-at-least-32-bytes!"
 def test_a_token_lasts_its_lifetime_by_the_services_clock() -> None:
     clock = FixedClock(local_time("04:57"))  # days before the machine's time
     tokens = Tokens(SECRET, lifetime_s=3600, clock=clock)
-    token = tokens.issue("officer")
+    token = tokens.issue("officer", version=3)
     assert jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False}) == {
         "sub": "officer",
+        "ver": 3,
         "iat": int(clock.time()),
         "exp": int(clock.time()) + 3600,
     }
     clock.advance(3599)
-    assert tokens.username(token) == "officer"
+    assert tokens.subject(token) == TokenSubject("officer", 3)
     clock.advance(1)
     with pytest.raises(AuthenticationError, match="expired"):
-        tokens.username(token)
+        tokens.subject(token)
 
 
 @pytest.mark.parametrize(
     "claims",
     [
-        {"sub": "officer"},  # no expiry
-        {"sub": "officer", "exp": "tomorrow"},
-        {"sub": 7, "exp": 1_900_000_000},
+        {"sub": "officer", "ver": 0},  # no expiry
+        {"sub": "officer", "ver": 0, "exp": "tomorrow"},
+        {"sub": 7, "ver": 0, "exp": 1_900_000_000},
+        {"sub": "officer", "exp": 1_900_000_000},  # no token version: issued before they were
+        {"sub": "officer", "ver": "0", "exp": 1_900_000_000},
     ],
 )
 def test_tokens_without_a_valid_expiry_or_subject_are_refused(claims: dict[str, object]) -> None:
     tokens = Tokens(SECRET, lifetime_s=3600, clock=FixedClock(local_time("12:00")))
     with pytest.raises(AuthenticationError):
-        tokens.username(jwt.encode(claims, SECRET, algorithm="HS256"))
+        tokens.subject(jwt.encode(claims, SECRET, algorithm="HS256"))
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     clock = FixedClock(local_time("12:00"))
     forged = Tokens(b"another-secret-of-at-least-32-bytes", lifetime_s=3600, clock=clock)
     with pytest.raises(AuthenticationError):
-        Tokens(SECRET, lifetime_s=3600, clock=clock).username(forged.issue("admin"))
+        Tokens(SECRET, lifetime_s=3600, clock=clock).subject(forged.issue("admin", version=0))

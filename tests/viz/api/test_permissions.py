@@ -217,20 +217,14 @@ def test_a_resolved_alert_cannot_be_acknowledged(api: Api) -> None:
     assert missing.status_code == 404
 
 
-def test_logins_are_rate_limited_and_roles_change_at_once(api: Api) -> None:
+def test_logins_are_rate_limited(api: Api) -> None:
     with api.client() as client:
         wrong = [
             client.post("/api/v1/auth/token", json={"username": "viewer", "password": "nope"})
             for _ in range(4)
         ]
     assert [r.status_code for r in wrong] == [401, 401, 401, 429]
-    assert wrong[-1].headers["retry-after"] == "300"
-    with api.client("admin") as client:
-        client.patch("/api/v1/users/officer", json={"active": False})
-    with api.client("officer") as client:
-        assert client.get("/api/v1/stations").status_code == 401
-    with api.client("admin") as client:
-        client.patch("/api/v1/users/officer", json={"active": True})
+    assert wrong[-1].headers["retry-after"] == "1"  # then 2, 4, 8 ... s
 
 
 def test_subscribers_are_validated_and_their_changes_audited(api: Api) -> None:

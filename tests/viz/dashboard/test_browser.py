@@ -127,6 +127,9 @@ def _page(browser: Any, base: str, token: str | None, size: tuple[int, int]) -> 
     context.on("request", lambda r: offline.append(r.url) if not r.url.startswith(base) else None)
     page = context.new_page()
     page.offline_requests = offline
+    refused: list[str] = []  # what the Content-Security-Policy blocked
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None)
+    page.csp_refusals = refused
     return page
 
 
@@ -151,6 +154,7 @@ def _drawn(page: Any, source: str) -> int:
     count: int = page.evaluate(_LOADED, source)
     assert page.locator("canvas").count() > 0
     assert not page.offline_requests, f"requests outside the app: {page.offline_requests}"
+    assert not page.csp_refusals, page.csp_refusals
     return count
 
 
@@ -303,6 +307,9 @@ def test_anonymous_visitor_must_log_in_for_alerts(site: tuple[str, str], browser
     assert not page.get_by_role("button", name="Xác nhận / Acknowledge").is_visible()
     assert not page.get_by_text("Cảnh báo nặng nhất / Worst open alert").is_visible()
     assert "log in" in page.evaluate("AW.act(1, 'acknowledge', '')")  # the API refuses (401)
+    # The prompt's button (inside a Bokeh widget) leads to the login form.
+    prompt.locator("xpath=..").get_by_role("button").click()
+    expect(page.locator("#login input[name=username]")).to_be_focused()
     # Logging in on the page brings the officers' parts without a reload.
     page.fill("#login input[name=username]", "officer")
     page.fill("#login input[name=password]", PASSWORD)
@@ -310,6 +317,9 @@ def test_anonymous_visitor_must_log_in_for_alerts(site: tuple[str, str], browser
     page.get_by_role("button", name="Xác nhận / Acknowledge").wait_for()
     assert _drawn(page, "aw:alerts") >= 1
     assert not prompt.is_visible()
+    page.click("#logout")
+    expect(page.locator("#login")).to_be_visible()
+    assert page.evaluate("AW.token()") is None
 
 
 def test_a_refused_token_falls_back_to_the_public_page(site: tuple[str, str], browser: Any) -> None:
@@ -373,3 +383,15 @@ def test_board_turns_disconnected_when_a_station_stops(site: tuple[str, str], br
     )
     assert "mất kết nối" in tile.inner_text().lower()
     _shot(page, "board-BD-TC-stopped")
+
+
+def test_the_api_docs_work_offline_under_their_policy(site: tuple[str, str], browser: Any) -> None:
+    """Swagger UI comes from the app itself and runs under the page's Content-Security-Policy."""
+    base, _ = site
+    page = _page(browser, base, None, (1200, 900))
+    page.goto(f"{base}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("AquaWatch API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    _shot(page, "docs")
+    assert not page.offline_requests, page.offline_requests
+    assert not page.csp_refusals, page.csp_refusals

@@ -64,8 +64,8 @@ def test_every_message_has_both_languages() -> None:
 
 
 def test_the_overview_map_uses_tiles_only_when_a_tile_server_is_set() -> None:
-    offline = overview_page("")
-    tiled = overview_page("https://tiles.example.vn/{Z}/{X}/{Y}.png")
+    offline = overview_page("").html
+    tiled = overview_page("https://tiles.example.vn/{Z}/{X}/{Y}.png").html
     assert "WMTSTileSource" not in offline
     assert "tiles.example.vn" not in offline
     assert "WMTSTileSource" in tiled

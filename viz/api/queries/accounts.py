@@ -1,4 +1,4 @@
-"""Users and API keys in the database: logins with a rate limit, keys with scopes."""
+"""Users and API keys in the database: accounts with roles, keys with scopes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
-from psycopg.rows import class_row
-from pydantic import BaseModel, Field, StringConstraints
+from psycopg.rows import class_row, scalar_row
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from viz.api.auth import (
     KEY_SCOPES,
@@ -22,25 +22,38 @@ from viz.api.auth import (
     same_digest,
     split_api_key,
 )
+from viz.api.password_policy import MIN_LENGTH, weakness
 from viz.api.problems import (
     AuthenticationError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    TooManyAttemptsError,
 )
 from viz.api.queries.audit import record
 
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
-Password = Annotated[str, Field(min_length=10, max_length=256)]
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=256)]
+
+
+def _acceptable(password: str, username: str | None) -> str:
+    reason = weakness(password, username=username)
+    if reason is not None:
+        msg = f"the password {reason}"
+        raise ValueError(msg)
+    return password
 
 
 class UserIn(BaseModel):
-    """A new account."""
+    """A new account; its password must pass the password policy."""
 
     username: Username
     role: Role
     password: Password
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        return _acceptable(password, info.data.get("username"))
 
 
 class UserChange(BaseModel):
@@ -49,6 +62,12 @@ class UserChange(BaseModel):
     role: Role | None = None
     active: bool | None = None
     password: Password | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str | None) -> str | None:
+        # The user name is checked with the account's (it is not part of the body).
+        return None if password is None else _acceptable(password, None)
 
 
 class User(BaseModel):
@@ -86,21 +105,10 @@ _KEY = f"SELECT {_KEY_COLUMNS} FROM api_keys"
 
 
 @dataclass(frozen=True, slots=True)
-class _Login:
-    password_hash: str
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Failures:
-    by_user: int
-    by_client: int
-
-
-@dataclass(frozen=True, slots=True)
 class _Standing:
     role: str
     active: bool
+    token_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,25 +181,54 @@ def change_user(
 ) -> User:
     """Change an account's role, state or password and audit it (never the password itself).
 
+    A new password, a new role or a change of state raises the account's token version, so
+    the tokens issued before are refused from then on. The last active admin keeps that
+    role and state: a change that would leave no admin is refused.
+
     Raises:
         NotFoundError: No such user.
+        InvalidInputError: The new password contains the user name.
+        ConflictError: The change would leave no active admin.
     """
+    if change.password is not None and username.lower() in change.password.lower():
+        msg = "the password contains the user name"
+        raise InvalidInputError(msg)
+    demotes = change.active is False or change.role not in (None, Role.ADMIN)
     with conn.transaction():
-        before = get_user(conn, username)
+        admins = _lock_admins(conn) if demotes else []
+        with conn.cursor(row_factory=class_row(User)) as cur:
+            before = cur.execute(_USER + " WHERE username = %s FOR UPDATE", (username,)).fetchone()
+        if before is None:
+            msg = f"no user {username!r}"
+            raise NotFoundError(msg)
+        if demotes and admins == [username]:
+            msg = f"{username!r} is the last active admin; make another admin first"
+            raise ConflictError(msg)
+        revoke = (
+            change.password is not None
+            or (change.role is not None and change.role != before.role)
+            or (change.active is not None and change.active != before.active)
+        )
         with conn.cursor(row_factory=class_row(User)) as cur:
             after = cur.execute(
                 "UPDATE users SET role = coalesce(%s, role), active = coalesce(%s, active),"
-                " password_hash = coalesce(%s, password_hash), updated_at = now()"
+                " password_hash = coalesce(%s, password_hash), updated_at = now(),"
+                " token_version = token_version + %s::int"
                 " WHERE username = %s RETURNING " + _USER_COLUMNS,
                 (
                     change.role.value if change.role else None,
                     change.active,
                     passwords.hash(change.password) if change.password else None,
+                    1 if revoke else 0,
                     username,
                 ),
             ).fetchone()
         assert after is not None
-        audit_after = {**_audit_view(after), "password_changed": change.password is not None}
+        audit_after = {
+            **_audit_view(after),
+            "password_changed": change.password is not None,
+            "tokens_revoked": revoke,
+        }
         record(
             conn,
             actor=actor,
@@ -201,6 +238,19 @@ def change_user(
             after=audit_after,
         )
     return after
+
+
+def _lock_admins(conn: psycopg.Connection[Any]) -> list[str]:
+    """The active admins, locked until the transaction ends.
+
+    Two admins demoting each other at once are served one after the other: the second sees
+    the first's change (a row that no longer matches is skipped) and is refused.
+    """
+    with conn.cursor(row_factory=scalar_row) as cur:
+        return cur.execute(
+            "SELECT username FROM users WHERE role = %s AND active ORDER BY id FOR UPDATE",
+            (Role.ADMIN.value,),
+        ).fetchall()
 
 
 def set_account(
@@ -214,62 +264,27 @@ def set_account(
         return change_user(conn, new.username, change, passwords=passwords, actor=actor)
 
 
-def login(
-    conn: psycopg.Connection[Any],
-    username: str,
-    password: str,
-    *,
-    client: str,
-    passwords: Passwords,
-    max_failures: int,
-    window_s: int,
-) -> None:
-    """Check a password, counting failures per user name and per client.
-
-    Raises:
-        TooManyAttemptsError: Too many failures in the window, for this name or client.
-        AuthenticationError: Wrong name or password, or the account is inactive.
-    """
-    # One attempt per user name at a time, so parallel guesses all count against the limit.
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext('login:' || %s))", (username,))
-    with conn.cursor(row_factory=class_row(_Failures)) as cur:
-        failures = cur.execute(
-            "SELECT count(*) FILTER (WHERE username = %(u)s) AS by_user,"
-            " count(*) FILTER (WHERE client = %(c)s) AS by_client"
-            " FROM login_failures WHERE at > now() - make_interval(secs => %(w)s)"
-            " AND (username = %(u)s OR client = %(c)s)",
-            {"u": username, "c": client, "w": window_s},
-        ).fetchone()
-    if failures is not None and max(failures.by_user, failures.by_client) >= max_failures:
-        msg = f"too many failed logins; try again in {window_s} s"
-        raise TooManyAttemptsError(msg, retry_after=window_s)
-    with conn.cursor(row_factory=class_row(_Login)) as cur:
-        found = cur.execute(
-            "SELECT password_hash, active FROM users WHERE username = %s", (username,)
-        ).fetchone()
-    # An unknown name costs the same argon2 work, so timing does not tell which names exist.
-    matches = passwords.verify(found.password_hash if found else passwords.dummy, password)
-    if found is None or not matches or not found.active:
-        conn.execute(
-            "INSERT INTO login_failures (username, client) VALUES (%s, %s)", (username, client)
-        )
-        conn.commit()  # kept although the request fails
-        msg = "wrong user name or password"
-        raise AuthenticationError(msg)
-
-
-def user_principal(conn: psycopg.Connection[Any], username: str) -> Principal:
+def user_principal(conn: psycopg.Connection[Any], username: str, *, version: int) -> Principal:
     """The principal of a logged-in user, with the role the database holds now.
 
+    Args:
+        conn: The request's connection.
+        username: Whom the token names.
+        version: The token version it names.
+
     Raises:
-        AuthenticationError: The user no longer exists or is inactive.
+        AuthenticationError: The user no longer exists or is inactive, or the token was issued
+            before a change of password, role or state.
     """
     with conn.cursor(row_factory=class_row(_Standing)) as cur:
         found = cur.execute(
-            "SELECT role, active FROM users WHERE username = %s", (username,)
+            "SELECT role, active, token_version FROM users WHERE username = %s", (username,)
         ).fetchone()
     if found is None or not found.active:
         msg = "the account is inactive or gone"
+        raise AuthenticationError(msg)
+    if found.token_version != version:
+        msg = "the token was revoked (the account changed); log in again"
         raise AuthenticationError(msg)
     role = Role(found.role)
     return Principal(actor=f"user:{username}", scopes=ROLE_SCOPES[role], role=role)

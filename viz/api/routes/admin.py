@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from viz.api.auth import Principal, Role, Scope
+from viz.api.clients import client_address
 from viz.api.deps import Conn, Svc, principal, require
 from viz.api.params import Instant
 from viz.api.queries import accounts
 from viz.api.queries.accounts import ApiKey, KeyIn, User, UserChange, UserIn, Username
 from viz.api.queries.audit import AuditEntry, entries
+from viz.api.queries.logins import LoginLimits, login
 from viz.api.queries.rejects import Reject, rejected_messages
 from viz.api.queries.thresholds import Limits, Rule, edit_profile, rules
 
@@ -56,18 +58,25 @@ class NewKey(BaseModel):
 
 @router.post("/auth/token", tags=["auth"])
 def token(body: Login, request: Request, conn: Conn, svc: Svc) -> Token:
-    """Log in with a user name and password; failures are rate-limited."""
-    client = request.client.host if request.client else "unknown"
-    accounts.login(
+    """Log in with a user name and password; repeated failures must wait ever longer."""
+    settings = svc.settings
+    limits = LoginLimits(
+        max_failures=settings.login_max_failures,
+        max_failures_per_name=settings.login_max_failures_per_name,
+        window_s=settings.login_window_s,
+        max_delay_s=settings.login_max_delay_s,
+        known_client_days=settings.login_known_client_days,
+    )
+    version = login(
         conn,
         body.username,
         body.password,
-        client=client,
+        client=client_address(request, settings.proxy_networks),
         passwords=svc.passwords,
-        max_failures=svc.settings.login_max_failures,
-        window_s=svc.settings.login_window_s,
+        limits=limits,
     )
-    return Token(access_token=svc.tokens.issue(body.username), expires_in=svc.tokens.lifetime_s)
+    issued = svc.tokens.issue(body.username, version=version)
+    return Token(access_token=issued, expires_in=svc.tokens.lifetime_s)
 
 
 @router.get("/auth/me", tags=["auth"])
