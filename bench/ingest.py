@@ -366,8 +366,9 @@ def bench_broker(mqtt_url: str | None) -> Iterator[str]:
     if mqtt_url:
         yield mqtt_url
         return
-    folder = Path(tempfile.mkdtemp(prefix="bench-broker-")) / "mosquitto"
-    broker = PrivateMosquitto(folder, shipped_broker_config())
+    parent = Path(tempfile.mkdtemp(prefix="bench-broker-"))
+    parent.chmod(0o755)  # mosquitto drops root and must reach its folder inside
+    broker = PrivateMosquitto(parent / "mosquitto", shipped_broker_config())
     try:
         yield broker.start()
     finally:
