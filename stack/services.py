@@ -327,7 +327,8 @@ class PrivateMosquitto:
             raise StackError(msg)
         if self.port == 0:
             self.port = _free_port(MQTT_PORT)
-        owner = MOSQUITTO_USER if _user_exists(MOSQUITTO_USER) else None
+        as_root = os.geteuid() == 0
+        owner = MOSQUITTO_USER if as_root and _user_exists(MOSQUITTO_USER) else None
         folder = private_dir(self.root, owner=owner)
         config = folder / "mosquitto.conf"
         config.unlink(missing_ok=True)  # never write through a link planted there
@@ -340,7 +341,9 @@ class PrivateMosquitto:
         if owner is not None:
             shutil.chown(config, owner, owner)
         argv = [binary, "-c", str(config), *(["-v"] if self.verbose else [])]
-        with self.log.open("ab") as log:
+        # Root appends to a log in a folder the broker's user owns: never through a link.
+        log_fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", self.port):

@@ -89,12 +89,14 @@ def test_daily_partitions_ahead_and_a_default_for_old_backfill(database_url: str
             "SELECT tableoid::regclass::text, value FROM readings ORDER BY value"
         ).fetchall()
         created = conn.execute("SELECT aquawatch_ensure_partitions(7, 14)").fetchone()
+        # The server's day, not this process's: the two can straddle midnight UTC.
+        day = conn.execute("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')").fetchone()
     names = {p[0] for p in parts}
     assert "readings_default" in names
     assert len(names) == 1 + 7 + 1 + 14  # default, a week back, today, two weeks ahead
     assert placed[0] == ("readings_default", 1.0)
-    today = datetime.now(UTC).strftime("%Y%m%d")
-    assert placed[1] == (f"readings_{today}", 2.0)
+    assert day is not None
+    assert placed[1] == (f"readings_{day[0]}", 2.0)
     assert created == (0,)
 
 
