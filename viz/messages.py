@@ -66,6 +66,8 @@ MESSAGES: Final = MappingProxyType(
         "value": Message("Giá trị", "Value"),
         "acknowledge": Message("Xác nhận", "Acknowledge"),
         "resolve": Message("Đóng cảnh báo", "Resolve"),
+        "acknowledged": Message("Đã xác nhận", "Acknowledged"),
+        "resolved": Message("Đã đóng", "Resolved"),
         "note": Message("Ghi chú (bắt buộc khi đóng)", "Note (required to resolve)"),
         "pick_alert": Message("Chọn một cảnh báo trong bảng", "Pick an alert in the table"),
         "login": Message("Đăng nhập", "Log in"),

@@ -46,7 +46,7 @@ const picked = table.source.selected.indices;
 if (picked.length === 0) { status.text = "%s"; return; }
 const id = table.source.data.id[picked[0]];
 AW.act(id, action, note.value).then((problem) => {
-  status.text = problem ? problem : `#${id}: ${action}`;
+  status.text = problem ? problem : `#${id}: ${done}`;
   table.source.selected.indices = [];
 });
 """
@@ -143,14 +143,10 @@ def alert_panel(url: str) -> LayoutDOM:
     status = Div(text="")
     hint = both("pick_alert")
     buttons = []
-    for action, label in (("acknowledge", both("acknowledge")), ("resolve", both("resolve"))):
-        button = Button(label=label, button_type="primary", width=170)
-        button.js_on_click(
-            CustomJS(
-                args={"table": table, "note": note, "status": status, "action": action},
-                code=_ACT % hint,
-            )
-        )
+    for action, done in (("acknowledge", "acknowledged"), ("resolve", "resolved")):
+        button = Button(label=both(action), button_type="primary", width=170)
+        args = {"table": table, "note": note, "status": status, "action": action}
+        button.js_on_click(CustomJS(args={**args, "done": both(done)}, code=_ACT % hint))
         buttons.append(button)
     title = Div(text=f"<h2>{escape(both('open_alerts'))}</h2>")
     officer = column(table, row(note, *buttons, status), tags=[OFFICER], visible=False)

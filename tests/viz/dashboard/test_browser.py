@@ -250,7 +250,10 @@ def test_officer_acknowledges_from_the_dashboard(site: tuple[str, str], browser:
     page.goto(f"{base}/dashboard")
     _drawn(page, "aw:alerts")
     alert_id = page.evaluate("Bokeh.documents[0].get_model_by_name('aw:alerts').data.id[0]")
-    assert page.evaluate(f"AW.act({alert_id}, 'acknowledge', 'đã kiểm tra')") == ""
+    page.evaluate("Bokeh.documents[0].get_model_by_name('aw:alerts').selected.indices = [0]")
+    page.get_by_role("button", name="Xác nhận / Acknowledge").click()
+    # The panel says what was done in words, Vietnamese first (not the API's action name).
+    page.get_by_text(f"#{alert_id}: Đã xác nhận / Acknowledged").wait_for(timeout=15_000)
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT state FROM alerts WHERE id = %s", (alert_id,)).fetchone()
     assert row == ("acknowledged",)
