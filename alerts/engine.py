@@ -129,6 +129,9 @@ class Engine:
         self.watermark = 0.0
         # Stations that have ever reported: only they can go offline.
         self.reported: set[str] = set()
+        # Readings dated after the windows' end (a logger's clock running fast): the
+        # watermark has passed them, so they wait here until the grid reaches them.
+        self.pending = Batch.empty()
 
     def _silence(self, view: View) -> Findings:
         found = silence(
@@ -167,7 +170,8 @@ class Engine:
         """Fill the windows ending at ``now`` from the database; return the readings loaded."""
         committed = store.database_now(conn)
         if abs(now - committed) > self.settings.settle_s:
-            # Readings dated after the windows' end are not placed: keep both clocks on NTP.
+            # Readings dated after the windows' end wait until the worker's clock reaches
+            # them: keep both clocks on NTP.
             logger.warning(
                 "%s: its clock reads %s, %+.0f s from the database's",
                 self.worker,
@@ -182,8 +186,10 @@ class Engine:
         since = now - self.settings.history_s
         self.reported = store.reported_before(conn, self.station_ids, before=since)
         batch = store.recent(conn, self.station_ids, since=since)
+        ahead = np.zeros(len(batch), dtype=np.bool_)
         for window in self.windows:
-            window.place(batch)
+            window.place(batch, now=now)
+            ahead |= window.ahead(batch, now=now)
             window.flags[:] = self.quality.evaluate(
                 times=window.times,
                 values=window.values,
@@ -193,6 +199,7 @@ class Engine:
             )
             # Readings stored while no engine ran get their flags now (changed ones only).
             self._store_flags(conn, cells_of(window))
+        self.pending = batch.take(ahead)
         conn.commit()
         logger.info(
             "%s: %d stations in %d windows, %d readings loaded",
@@ -204,13 +211,20 @@ class Engine:
         return len(batch)
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
-        """Place new readings, flag data quality and derive episodes: all in memory."""
+        """Place new readings, flag data quality and derive episodes: all in memory.
+
+        Readings dated after ``now`` (or after the newest grid instant) are kept pending and
+        placed by the first evaluation whose ``now`` reaches them.
+        """
         found: list[Findings] = []
         cells: list[Cells] = []
         window_start = now
+        batch = self.pending + batch
+        ahead = np.zeros(len(batch), dtype=np.bool_)
         for window, rules in zip(self.windows, self.rules, strict=True):
             added = window.advance(now)
-            _, rows, columns = window.place(batch)
+            _, rows, columns = window.place(batch, now=now)
+            ahead |= window.ahead(batch, now=now)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
             # The cells just placed in the newest columns (late rows are stored whole).
@@ -234,6 +248,7 @@ class Engine:
             found += [detector(view) for detector in (rules, *self.detectors)]
             window_start = min(window_start, float(window.times[0]))
         self.full_pass = False
+        self.pending = batch.take(ahead)
         return Evaluation(
             cells=cells,
             findings=Findings.merge(found),

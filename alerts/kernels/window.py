@@ -36,6 +36,36 @@ class Batch:
     def __len__(self) -> int:
         return len(self.epoch)
 
+    @classmethod
+    def empty(cls) -> Batch:
+        """No readings."""
+        return cls(
+            station_id=np.zeros(0, dtype=np.str_),
+            parameter_id=np.zeros(0, dtype=np.int64),
+            epoch=np.zeros(0),
+            value=np.zeros(0),
+            device_status=np.zeros(0, dtype=np.int64),
+        )
+
+    def take(self, mask: npt.NDArray[np.bool_]) -> Batch:
+        """The readings where ``mask`` is set."""
+        return Batch(
+            station_id=self.station_id[mask],
+            parameter_id=self.parameter_id[mask],
+            epoch=self.epoch[mask],
+            value=self.value[mask],
+            device_status=self.device_status[mask],
+        )
+
+    def __add__(self, other: Batch) -> Batch:
+        return Batch(
+            station_id=np.concatenate([self.station_id, other.station_id]),
+            parameter_id=np.concatenate([self.parameter_id, other.parameter_id]),
+            epoch=np.concatenate([self.epoch, other.epoch]),
+            value=np.concatenate([self.value, other.value]),
+            device_status=np.concatenate([self.device_status, other.device_status]),
+        )
+
 
 class Window:
     """The trailing ``span_s`` seconds of one group of stations.
@@ -105,23 +135,50 @@ class Window:
         self.end = end
         return min(shift, self.length)
 
-    def place(self, readings: Batch) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
+    def place(
+        self, readings: Batch, *, now: float | None = None
+    ) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray]:
         """Put readings in their cells (nearest grid instant); those outside are ignored.
+
+        Args:
+            readings: The readings, of any group.
+            now: If given, readings dated after it are not placed yet (see :meth:`ahead`).
 
         Returns:
             Which readings were placed, and their (row, column), for writing QC flags back.
         """
+        rows, columns = self._cells(readings)
+        keep = (rows >= 0) & (columns >= 0) & (columns < self.length)
+        if now is not None:
+            keep &= readings.epoch <= now
+        rows, columns = rows[keep], columns[keep]
+        self.values[rows, columns] = readings.value[keep]
+        self.status[rows, columns] = readings.device_status[keep]
+        return keep, rows, columns
+
+    def ahead(self, readings: Batch, *, now: float) -> npt.NDArray[np.bool_]:
+        """Which readings of this group are not placeable yet: dated after ``now``, or
+        nearest to a grid instant after the newest column.
+
+        A logger whose clock runs fast sends them (ingest accepts a few minutes ahead); they
+        are to be placed once the grid and ``now`` have reached them, not dropped.
+        """
+        rows, columns = self._cells(readings)
+        result: npt.NDArray[np.bool_] = (rows >= 0) & (
+            (columns >= self.length) | (readings.epoch > now)
+        )
+        return result
+
+    def _cells(self, readings: Batch) -> tuple[IntArray, IntArray]:
+        """Each reading's row (-1 when not of this group) and nearest column (any integer)."""
         stations = self.station_index(readings.station_id)
         rows = np.where(
             stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
         )
         start = self.end - (self.length - 1) * self.step
-        columns = np.rint((readings.epoch - start) / self.step).astype(np.int64)
-        keep = (rows >= 0) & (columns >= 0) & (columns < self.length)
-        rows, columns = rows[keep], columns[keep]
-        self.values[rows, columns] = readings.value[keep]
-        self.status[rows, columns] = readings.device_status[keep]
-        return keep, rows, columns
+        # Half a step rounds up, as the QC write-back's cells [instant - half, + half) do.
+        columns = np.floor((readings.epoch - start) / self.step + 0.5).astype(np.int64)
+        return rows, columns
 
     def station_index(self, station_ids: npt.NDArray[np.str_]) -> IntArray:
         """Map station ids to this window's station indexes (-1 when not in the group)."""
