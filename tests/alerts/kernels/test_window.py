@@ -77,3 +77,22 @@ def test_one_window_one_sampling_interval() -> None:
     other = REGISTRY.stations["KG-SR-02"].model_copy(update={"sampling_interval_s": 60})
     with pytest.raises(ValueError, match="one sampling interval"):
         Window([REGISTRY.stations["KG-SR-01"], other], span_s=3600, end=END)
+
+
+@pytest.mark.parametrize(
+    ("offset", "now", "placed", "ahead"),
+    [
+        (-150.0, END + 59, True, False),  # half a step before: its own cell
+        (149.0, END + 149, True, False),  # nearest the newest column, and its time has come
+        (149.0, END + 59, False, True),  # nearest the newest column, but dated after now
+        (150.0, END + 299, False, True),  # half a step rounds up: the next, future instant
+        (240.0, END + 299, False, True),  # a logger 4 minutes fast
+    ],
+)
+def test_readings_ahead_wait_for_the_grid_and_the_clock(
+    offset: float, now: float, placed: bool, ahead: bool
+) -> None:
+    w = window()
+    readings = batch(("KG-SR-01", 3, END + offset, 4.2, 0), ("KG-XX-99", 3, END + 240, 1.0, 0))
+    assert w.place(readings, now=now)[0].tolist() == [placed, False]
+    assert w.ahead(readings, now=now).tolist() == [ahead, False]
