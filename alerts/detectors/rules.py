@@ -23,7 +23,13 @@ from alerts.config.threshold_profiles import Profiles
 from alerts.detectors.findings import AlertEpisode, Findings, RuleAt, View
 from alerts.kernels import rolling
 from alerts.kernels.hysteresis import ThresholdParams, ThresholdState, Transitions, evaluate
-from alerts.kernels.risk import RiskFactor, RiskInputs, RiskParams, disease_risk
+from alerts.kernels.risk import (
+    RiskFactor,
+    RiskInputs,
+    RiskParams,
+    disease_risk,
+    salinity_change,
+)
 from alerts.kernels.window import Window
 from alerts.quantities import DERIVED_QUANTITIES, SeriesKey, nh3
 from alerts.states import AlertFamily, Severity, TransitionKind
@@ -273,7 +279,7 @@ class RuleDetector:
             do=raw("do")[rows, day],
             nh3=ammonia[rows, day],
             ph=raw("ph")[rows, day],
-            sal=raw("sal")[rows, day],
+            sal_change=salinity_change(raw("sal")[rows], times),
             temp=raw("temp")[rows, day],
             params=self.risk_params,
             interval_s=w.step,

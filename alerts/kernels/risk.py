@@ -11,7 +11,8 @@ factor         input (trailing 24 h)                        weight  stress 0 →
 ``do_low``     hours with DO below the species threshold    30      0 h → ``do_hours_full``
 ``nh3``        highest un-ionized ammonia / its limit       25      ratio 0.5 → 1.5
 ``ph_swing``   pH range / 0.5                               15      ratio 0.5 → 1.5
-``sal_swing``  salinity range / 5 ‰                         15      ratio 0.5 → 1.5
+``sal_swing``  salinity change since this hour yesterday    15      ratio 0.5 → 1.5
+               (1-h means, either way) / 5 ‰
 ``temp``       °C beyond the optimum (28-32 °C white-leg;   15      0 → ``temp_full_scale``
                20-33 °C cage ladder), at the 24 h extremes
 =============  ===========================================  ======  =====================
@@ -34,8 +35,12 @@ values documented here.
 A factor whose input is missing (the station does not measure it, or no usable data in
 24 h) contributes 0 and is reported as unavailable; the score is not rescaled, because a
 missing measurement is no evidence of stress. With no factor available the score is NaN.
-The salinity range of a station on a strongly tidal river includes the tide: raise its
-``sal_swing_limit`` in the profile if that dominates.
+The salinity factor is the tide-cancelling 24-hour change that ``shrimp.sal.drop`` judges
+(:func:`salinity_change`): the mean of the last hour against the same hour yesterday. The
+Gulf of Thailand's tide is mostly diurnal, so the range over 24 h would count the tide as
+a swing every day on a tidal river; the same hour a day apart cancels most of it and keeps
+what rain or a flood changed. A rise counts as much as a fall (a sudden change either way
+stresses the stock's osmoregulation).
 
 :meth:`RiskInputs.from_window` summarises one 24-h window per station (the score now). The
 risk alert (rule ``*.disease_risk.high``, quantity ``risk_score``) needs a score series for
@@ -53,6 +58,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+from alerts.kernels import rolling
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -87,7 +94,7 @@ _LABELS: Final = {
     RiskFactor.DO_LOW: ("oxy hòa tan thấp kéo dài", "long hours of low dissolved oxygen"),
     RiskFactor.NH3: ("khí amoniac (NH3) cao", "high un-ionized ammonia"),
     RiskFactor.PH_SWING: ("pH dao động mạnh", "large pH swing"),
-    RiskFactor.SAL_SWING: ("độ mặn thay đổi mạnh", "large salinity swing"),
+    RiskFactor.SAL_SWING: ("độ mặn thay đổi mạnh", "large salinity change"),
     RiskFactor.TEMP: ("nhiệt độ ngoài khoảng tối ưu", "temperature outside the optimum"),
 }
 
@@ -110,7 +117,8 @@ class RiskConfig:
         temp_high: Upper end of the optimum temperature (°C).
         do_hours_full: Hours below ``do_threshold`` in 24 h that give the full DO factor.
         ph_swing_limit: pH range in 24 h counted as "at the limit".
-        sal_swing_limit: Salinity range (‰) in 24 h counted as "at the limit".
+        sal_swing_limit: Salinity change (‰) since the same hour yesterday counted as
+            "at the limit".
         temp_full_scale: Degrees beyond the optimum that give the full temperature factor.
         weights: Points of each factor, in :class:`RiskFactor` order.
         source: Where the settings come from.
@@ -174,7 +182,7 @@ class RiskInputs:
     do_hours_below: FloatArray
     nh3_max: FloatArray
     ph_swing: FloatArray
-    sal_swing: FloatArray
+    sal_swing: FloatArray  # the 24-h change, see salinity_change
     temp_min: FloatArray
     temp_max: FloatArray
 
@@ -185,18 +193,19 @@ class RiskInputs:
         do: npt.ArrayLike,
         nh3: npt.ArrayLike,
         ph: npt.ArrayLike,
-        sal: npt.ArrayLike,
+        sal_change: npt.ArrayLike,
         temp: npt.ArrayLike,
         params: RiskParams,
         interval_s: npt.ArrayLike,
     ) -> RiskInputs:
-        """Summarise 24-h windows, each argument shaped (S, T), NaN = missing.
+        """Summarise 24-h windows, each series shaped (S, T), NaN = missing.
 
         Args:
             do: Dissolved oxygen, mg/L.
             nh3: Un-ionized ammonia, mg/L (all NaN where the station cannot derive it).
             ph: pH.
-            sal: Salinity, ‰.
+            sal_change: The salinity change since this hour yesterday, ‰, (S,): from
+                :func:`salinity_change`, which needs more than the 24 h.
             temp: Temperature, °C.
             params: The stations' settings (for the DO threshold).
             interval_s: Sampling interval of each station (S,) or of all, seconds.
@@ -206,7 +215,7 @@ class RiskInputs:
             do_hours_below=hours_below(do, threshold=params.do_threshold, interval_s=interval_s),
             nh3_max=_extremes(nh3)[1],
             ph_swing=_range(ph),
-            sal_swing=_range(sal),
+            sal_swing=np.asarray(sal_change, dtype=np.float64),
             temp_min=lowest,
             temp_max=highest,
         )
@@ -251,6 +260,41 @@ def hours_below(
     valid = np.count_nonzero(~np.isnan(x), axis=1)
     hours = below * np.asarray(interval_s, dtype=np.float64) / 3600.0
     result: FloatArray = np.where(valid > 0, hours, np.nan)
+    return result
+
+
+def salinity_change(
+    sal: npt.ArrayLike,
+    times: npt.ArrayLike,
+    *,
+    lag_s: float = 86_400.0,
+    mean_s: float = 3_600.0,
+) -> FloatArray:
+    """How far salinity changed since the same time yesterday, either way, at the newest column.
+
+    The mean of the trailing ``mean_s`` against the same mean ``lag_s`` earlier, as
+    ``shrimp.sal.drop`` compares them (:func:`rolling.fall_since`), but without needing the
+    newest sample itself: a tick that runs before its reading arrived still has the hour.
+
+    Args:
+        sal: (S, T) salinity, ‰, NaN = missing, on the regular grid ``times``.
+        times: (T,) epoch seconds.
+        lag_s: How far back to compare.
+        mean_s: Length of the means (missing samples ignored).
+
+    Returns:
+        (S,) absolute change, ‰; NaN where either hour has no sample or the series is
+        shorter than ``lag_s`` plus one mean.
+    """
+    x = np.asarray(sal, dtype=np.float64)
+    step = rolling.grid_step(times)
+    width = rolling.window_samples(step, mean_s)
+    lag = round(lag_s / step) if np.isfinite(step) else x.shape[1]
+    if x.shape[1] < lag + width:
+        return np.full(x.shape[0], np.nan)
+    now = rolling.trailing_means(x, width, 1)[:, 0]
+    ago = rolling.trailing_means(x[:, : x.shape[1] - lag], width, 1)[:, 0]
+    result: FloatArray = np.abs(now - ago)
     return result
 
 

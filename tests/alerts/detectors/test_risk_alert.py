@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from alerts.config.quality import load_quality_config
 from alerts.config.threshold_profiles import load_profiles
@@ -58,3 +59,46 @@ def test_disease_risk_alert_names_its_factors() -> None:
     assert {"do_low", "temp"} <= factors
     assert risk[0].value is not None
     assert risk[0].value >= 40  # the profile's advisory score
+
+
+CALM = {
+    "temp": 30.0,
+    "ph": 7.9,
+    "do": 6.5,
+    "sal": 20.0,
+    "cond": 32_000.0,
+    "turb": 20.0,
+    "tan": 0.05,
+    "no2": 0.05,
+}
+
+
+@pytest.mark.parametrize(
+    ("freshening", "points"),
+    [
+        (0.0, None),  # the tide alone: the same hour each day, no change
+        (6.0, 15 * (6.0 / 5.0 - 0.5)),  # 6 ‰ fresher than this hour yesterday: 10.5
+    ],
+)
+def test_the_risk_score_counts_the_daily_salinity_change_not_the_tide(
+    freshening: float, points: float | None
+) -> None:
+    station = load_registry().stations["KG-SR-01"]
+    engine = Engine(
+        AlertSettings(),  # 26 h: the hour a day ago and the day since
+        registry=Registry((station,), (), source="test"),
+        profiles=load_profiles(),
+        quality=load_quality_config(),
+    )
+    engine.build(NOW)
+    window = engine.windows[0]
+    days = (window.times - window.times[0]) / 86_400
+    for row, code in enumerate(window.row_parameter):
+        window.values[row] = CALM[code]
+    tide = 4.0 * np.sin(2 * np.pi * days)  # 8 ‰ from low to high water, every day
+    window.values[window.station_rows("sal")[0]] = 20.0 + tide - freshening * days
+
+    engine.rules[0].risk_series(window.values, window.times, last=1)
+
+    factors = {f["factor"]: f["points"] for f in engine.rules[0].risk_factors[0]}
+    assert factors.get("sal_swing") == (None if points is None else pytest.approx(points))

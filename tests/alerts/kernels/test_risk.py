@@ -14,6 +14,7 @@ from alerts.kernels.risk import (
     RiskParams,
     disease_risk,
     hours_below,
+    salinity_change,
 )
 from stations import load_registry
 
@@ -96,11 +97,11 @@ def test_window_summaries() -> None:
     do = np.array([[5.0, 3.9, 3.0, N, 3.5, 6.0], [N, N, N, N, N, N]])
     nh3 = np.array([[0.01, 0.05, N, 0.02, 0.03, 0.01], [0.2, 0.1, 0.1, 0.1, 0.1, 0.1]])
     ph = np.array([[7.8, 8.1, 8.3, 7.9, N, 7.7], [8.0, 8.0, 8.0, 8.0, 8.0, 8.0]])
-    sal = np.array([[15, 14, 12, 10, 11, 12.0], [N, N, N, N, N, N]])
+    sal_change = np.array([5.0, N])  # since this hour yesterday (salinity_change)
     temp = np.array([[27.5, 28, 29, 30, 31, 33.0], [29.0, 29, 29, 29, 29, 29]])
     params = RiskParams.from_configs([SHRIMP, CAGE])
     inputs = RiskInputs.from_window(
-        do=do, nh3=nh3, ph=ph, sal=sal, temp=temp, params=params, interval_s=300
+        do=do, nh3=nh3, ph=ph, sal_change=sal_change, temp=temp, params=params, interval_s=300
     )
     np.testing.assert_allclose(inputs.do_hours_below, [3 * 300 / 3600, N])
     np.testing.assert_allclose(inputs.nh3_max, [0.05, 0.2])
@@ -160,3 +161,30 @@ def test_the_profiles_carry_the_documented_settings() -> None:
     assert white_leg.verify  # weights are an engineering choice until calibrated
     assert profiles.risk_for(registry.stations["KG-EF-01"]) is None
     assert all(f.label_vi and f.label_en for f in RiskFactor)
+
+
+HOUR = 12  # 5-minute samples
+
+
+@pytest.mark.parametrize(
+    ("yesterday", "today", "expected"),
+    [
+        ([20.0] * HOUR, [20.0] * HOUR, 0.0),
+        ([20.0] * HOUR, [14.0] * HOUR, 6.0),  # freshening
+        ([14.0] * HOUR, [17.0] * HOUR, 3.0),  # a rise counts too
+        ([20.0, N] * (HOUR // 2), [N, 16.0] * (HOUR // 2), 4.0),  # gaps ignored
+        ([N] * HOUR, [14.0] * HOUR, N),  # nothing to compare with
+    ],
+)
+def test_salinity_change_compares_the_hour_with_the_same_hour_yesterday(
+    yesterday: list[float], today: list[float], expected: float
+) -> None:
+    between = [30.0] * (288 - HOUR)  # what happened in between does not count
+    series = np.array([yesterday + between + today])
+    times = 300.0 * np.arange(series.shape[1])
+    np.testing.assert_allclose(salinity_change(series, times), [expected])
+
+
+def test_salinity_change_needs_a_day_and_an_hour() -> None:
+    times = 300.0 * np.arange(288)
+    np.testing.assert_allclose(salinity_change(np.full((1, 288), 20.0), times), [N])
