@@ -149,9 +149,7 @@ _DUE_SQL: Final = sql.SQL(
     " WHERE state = {pending} AND not_before <= now()"
     " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED"
 ).format(pending=_PENDING)
-_SENT_SINCE_SQL: Final = sql.SQL(
-    "SELECT count(*) FROM notifications WHERE state IN ({sent}) AND claimed_at >= %s"
-).format(sent=_SENT)
+_BUDGET_SQL: Final = "SELECT used FROM sms_budget WHERE day = %s FOR UPDATE"
 _SENT_LAST_HOUR_SQL: Final = sql.SQL(
     "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND kind = ANY(%s)"
     " AND state IN ({sent}) AND claimed_at > now() - interval '1 hour'"
@@ -190,7 +188,8 @@ def claim(
         recipients = _recipients(conn, sorted({r.subscriber_id for r in rows if r.subscriber_id}))
         alerts = _alert_facts(conn, [r.alert_id for r in rows if r.alert_id is not None])
         today = local_midnight(now)
-        sent_today = _count(conn, _SENT_SINCE_SQL, (today,))
+        sent_today = _budget_used(conn, today)
+        added = 0
         hourly: dict[int, int] = {}
         for row in rows:
             if row.subscriber_id is not None and row.subscriber_id not in recipients:
@@ -226,9 +225,35 @@ def claim(
             if sms is not None:
                 out.append(sms)
                 sent_today += 1
+                if row.attempts == 0 and row.text is None:  # a retry was counted before
+                    added += 1
                 if row.kind in CAP_COUNTED_KINDS:  # as the count from the database does
                     hourly[sub] += 1
+        if added:
+            conn.execute(
+                "UPDATE sms_budget SET used = used + %s WHERE day = %s", (added, today.date())
+            )
     return out
+
+
+def _budget_used(conn: psycopg.Connection[Any], today: datetime) -> int:
+    """The SMS sent on the local day starting at ``today``, its counter locked until commit.
+
+    The lock makes notifiers decide against the budget one at a time (claims are short:
+    they commit before any send). A day's counter starts from what the outbox shows sent.
+    """
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        used = cursor.execute(_BUDGET_SQL, (today.date(),)).fetchone()
+        if used is None:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO sms_budget (day, used) SELECT %s, count(*) FROM notifications"
+                    " WHERE state IN ({sent}) AND claimed_at >= %s ON CONFLICT (day) DO NOTHING"
+                ).format(sent=_SENT),
+                (today.date(), today),
+            )
+            used = cursor.execute(_BUDGET_SQL, (today.date(),)).fetchone()
+    return int(used or 0)
 
 
 def _count(
