@@ -124,6 +124,35 @@ class _Held(BaseModel):
 
     alert_id: int | None
     severity: int
+    kind: Kind
+    station_id: str | None
+    rule_id: str | None
+    recent: bool
+
+
+class _Known(BaseModel):
+    """What the outbox knew of a due row's recipient when the batch was claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    cooled: int | None
+    was_sent: bool
+    last_hour: int
+
+
+class _Told(BaseModel):
+    """An alert message this claim told a recipient of (sent now, or digested now)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscriber_id: int | None
+    alert_id: int | None
+    station_id: str | None
+    rule_id: str | None
+    severity: int
+    recent: bool
+    """Claimed within the cooldown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +179,24 @@ _DUE_SQL: Final = sql.SQL(
     " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED"
 ).format(pending=_PENDING)
 _BUDGET_SQL: Final = "SELECT used FROM sms_budget WHERE day = %s FOR UPDATE"
-_SENT_LAST_HOUR_SQL: Final = sql.SQL(
-    "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND kind = ANY(%s)"
-    " AND state IN ({sent}) AND claimed_at > now() - interval '1 hour'"
+_KNOWN_SQL: Final = sql.SQL(
+    "SELECT d.id,"
+    " CASE WHEN d.kind = %(alert)s THEN (SELECT max(n.severity) FROM notifications n"
+    "  WHERE n.subscriber_id = d.subscriber_id AND n.station_id = d.station_id"
+    "  AND n.rule_id = d.rule_id AND n.kind = %(alert)s AND n.state = ANY(%(told)s)"
+    "  AND n.id <> d.id AND n.claimed_at > now() - make_interval(secs => %(cooldown_s)s))"
+    " END AS cooled,"
+    " d.kind <> %(resolved)s OR EXISTS (SELECT 1 FROM notifications n"
+    "  WHERE n.subscriber_id = d.subscriber_id AND n.alert_id = d.alert_id"
+    "  AND n.kind = %(alert)s AND n.state = ANY(%(told)s)) AS was_sent,"
+    " (SELECT count(*) FROM notifications n WHERE n.subscriber_id = d.subscriber_id"
+    "  AND n.kind = ANY(%(counted)s) AND n.state IN ({sent})"
+    "  AND n.claimed_at > now() - interval '1 hour') AS last_hour"
+    " FROM notifications d WHERE d.id = ANY(%(ids)s)"
 ).format(sent=_SENT)
+"""Per due row, in one query for the batch: the highest tier of its station and rule told
+its recipient within the cooldown (alerts), whether its recipient was told its alert
+(``resolved``), and what its recipient's hourly cap has counted."""
 
 
 def recover(conn: psycopg.Connection[Any], *, in_doubt_s: float) -> int:
@@ -190,26 +233,28 @@ def claim(
         today = local_midnight(now)
         sent_today = _budget_used(conn, today)
         added = 0
+        known = _known(conn, rows, cooldown_s=settings.cooldown_s)
         hourly: dict[int, int] = {}
+        told: list[_Told] = []  # what this claim changed since ``known`` was read
         for row in rows:
             if row.subscriber_id is not None and row.subscriber_id not in recipients:
                 continue  # someone else holds the subscriber (a reply, an edit): next poll
             recipient = recipients.get(row.subscriber_id or -1)
             sub = row.subscriber_id or -1
             if sub not in hourly:
-                hourly[sub] = _count(conn, _SENT_LAST_HOUR_SQL, (sub, list(CAP_COUNTED_KINDS)))
+                hourly[sub] = known[row.id].last_hour
             if row.attempts > 0 or row.text is not None:
                 decision = Decision(Action.SEND)  # decided before; this is a retry
             else:
                 facts = _facts(
-                    conn,
                     row,
+                    known[row.id],
+                    told,
                     recipient,
                     alerts,
                     now=now,
                     sent_today=sent_today,
                     sent_last_hour=hourly[sub],
-                    cooldown_s=settings.cooldown_s,
                 )
                 decision = decide(facts, limits)
             sms = _apply(
@@ -218,6 +263,7 @@ def claim(
                 decision,
                 recipient,
                 alerts,
+                told,
                 worker=worker,
                 settings=settings,
                 today=today,
@@ -229,6 +275,8 @@ def claim(
                     added += 1
                 if row.kind in CAP_COUNTED_KINDS:  # as the count from the database does
                     hourly[sub] += 1
+                if row.kind == Kind.ALERT:
+                    told.append(_Told.model_validate({**row.model_dump(), "recent": True}))
         if added:
             conn.execute(
                 "UPDATE sms_budget SET used = used + %s WHERE day = %s", (added, today.date())
@@ -256,12 +304,22 @@ def _budget_used(conn: psycopg.Connection[Any], today: datetime) -> int:
     return int(used or 0)
 
 
-def _count(
-    conn: psycopg.Connection[Any], query: sql.Composed | str, params: Sequence[object]
-) -> int:
-    with conn.cursor(row_factory=scalar_row) as cursor:
-        found = cursor.execute(query, params).fetchone()
-    return int(found or 0)
+def _known(
+    conn: psycopg.Connection[Any], rows: Sequence[_Due], *, cooldown_s: float
+) -> dict[int, _Known]:
+    with conn.cursor(row_factory=class_row(_Known)) as cursor:
+        found = cursor.execute(
+            _KNOWN_SQL,
+            {
+                "alert": Kind.ALERT,
+                "resolved": Kind.RESOLVED,
+                "told": list(TOLD_STATES),
+                "counted": list(CAP_COUNTED_KINDS),
+                "cooldown_s": cooldown_s,
+                "ids": [r.id for r in rows],
+            },
+        ).fetchall()
+    return {k.id: k for k in found}
 
 
 def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Recipient]:
@@ -307,47 +365,31 @@ def _alert_facts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int,
 
 
 def _facts(
-    conn: psycopg.Connection[Any],
     row: _Due,
+    known: _Known,
+    told: Sequence[_Told],
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
     *,
     now: datetime,
     sent_today: int,
     sent_last_hour: int,
-    cooldown_s: float,
 ) -> Facts:
     about = alerts.get(row.alert_id) if row.alert_id is not None else None
-    told = list(TOLD_STATES)
-    cooled = None
+    mine = [
+        t for t in told if row.subscriber_id is not None and t.subscriber_id == row.subscriber_id
+    ]
+    cooled = known.cooled
     if row.kind == Kind.ALERT:
-        with conn.cursor(row_factory=scalar_row) as cursor:
-            cooled = cursor.execute(
-                "SELECT max(severity) FROM notifications WHERE subscriber_id = %s"
-                " AND station_id = %s AND rule_id = %s AND kind = %s"
-                " AND state = ANY(%s) AND id <> %s"
-                " AND claimed_at > now() - make_interval(secs => %s)",
-                (
-                    row.subscriber_id,
-                    row.station_id,
-                    row.rule_id,
-                    Kind.ALERT,
-                    told,
-                    row.id,
-                    cooldown_s,
-                ),
-            ).fetchone()
-    was_sent = True
-    if row.kind == Kind.RESOLVED:
-        was_sent = (
-            _count(
-                conn,
-                "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND alert_id = %s"
-                " AND kind = %s AND state = ANY(%s)",
-                (row.subscriber_id, row.alert_id, Kind.ALERT, told),
-            )
-            > 0
-        )
+        tiers = [
+            t.severity
+            for t in mine
+            if t.recent and (t.station_id, t.rule_id) == (row.station_id, row.rule_id)
+        ]
+        cooled = max([*tiers, *([] if cooled is None else [cooled])], default=None)
+    was_sent = known.was_sent or (
+        row.kind == Kind.RESOLVED and any(t.alert_id == row.alert_id for t in mine)
+    )
     return Facts(
         kind=row.kind,
         severity=row.severity,
@@ -368,6 +410,7 @@ def _apply(
     decision: Decision,
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
+    told: list[_Told],
     *,
     worker: str,
     settings: NotifySettings,
@@ -405,7 +448,7 @@ def _apply(
                 conn, key=f"{Kind.BUDGET}:{today.date()}", kind=Kind.BUDGET, subscriber_ids=officers
             )
         return None
-    rendered = _words(conn, row, recipient, alerts, settings=settings)
+    rendered = _words(conn, row, recipient, alerts, told, settings=settings)
     if rendered is None:
         _settle(conn, row.id, State.CANCELLED, "nothing left to say")
         return None
@@ -430,6 +473,7 @@ def _words(
     row: _Due,
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
+    told: list[_Told],
     *,
     settings: NotifySettings,
 ) -> Rendered | None:
@@ -441,9 +485,16 @@ def _words(
         with conn.cursor(row_factory=class_row(_Held)) as cursor:
             held = cursor.execute(
                 "UPDATE notifications SET state = %s, digest_id = %s"
-                " WHERE subscriber_id = %s AND state = %s RETURNING alert_id, severity",
-                (State.DIGESTED, row.id, row.subscriber_id, State.HELD),
+                " WHERE subscriber_id = %s AND state = %s RETURNING alert_id, severity, kind,"
+                " station_id, rule_id,"
+                " coalesce(claimed_at > now() - make_interval(secs => %s), false) AS recent",
+                (State.DIGESTED, row.id, row.subscriber_id, State.HELD, settings.cooldown_s),
             ).fetchall()
+        told.extend(  # digested: told, for the cooldown and ``resolved`` of later rows
+            _Told(subscriber_id=row.subscriber_id, **h.model_dump(exclude={"kind"}))
+            for h in held
+            if h.kind == Kind.ALERT
+        )
         known = _alert_facts(conn, [h.alert_id for h in held if h.alert_id is not None])
         items = [
             DigestItem(

@@ -1,16 +1,20 @@
-"""Claims side by side: the daily budget holds for any number of notifiers."""
+"""Claims side by side: the daily budget holds for any number of notifiers; a claim's
+queries do not grow with its batch."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from alerts import AlertEpisode, NewSubscriber, add_subscriber, fan_out, reconcile
 from alerts.notify import NotifySettings
 from alerts.notify.channels import Sms
 from alerts.notify.claims import claim
+from alerts.notify.policy import local_midnight
 from stations import load_registry, sync_registry
 from telemetry import migrate
 from tests.support.times import local_time
@@ -59,3 +63,42 @@ def test_two_notifiers_claiming_at_once_send_no_more_than_the_budget(database_ur
     assert (len(claimed["A"]), len(claimed["B"])) == (3, 0)
     assert states == [("sending", 3), ("suppressed", 3)]
     assert used == [(3,)]
+
+
+class CountingCursor(psycopg.Cursor[Any]):
+    """A cursor that notes the first word of every statement it executes."""
+
+    statements: ClassVar[list[str]] = []
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> CountingCursor:
+        text = query.as_string(self) if isinstance(query, sql.Composable) else str(query)
+        CountingCursor.statements.append(text.split()[0].upper())
+        super().execute(query, params, **kwargs)
+        return self
+
+
+def statements_of_claim(database_url: str, settings: NotifySettings) -> tuple[int, list[str]]:
+    """How many messages one claim returned, and its statements' first words."""
+    CountingCursor.statements = []
+    with psycopg.connect(database_url, cursor_factory=CountingCursor) as conn:
+        sent = claim(conn, worker="A", settings=settings, now=NOON)
+    return len(sent), CountingCursor.statements
+
+
+def test_a_claim_reads_the_same_number_of_times_whatever_its_batch(database_url: str) -> None:
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        warn_followers(conn, 6)
+        conn.execute(
+            "INSERT INTO sms_budget (day, used) VALUES (%s, 0)", (local_midnight(NOON).date(),)
+        )
+        conn.commit()
+    small = NotifySettings(database_url=database_url, batch_size=2)
+    large = NotifySettings(database_url=database_url, batch_size=4)
+    two, few = statements_of_claim(database_url, small)
+    four, many = statements_of_claim(database_url, large)
+    assert (two, four) == (2, 4)
+    assert few.count("SELECT") == many.count("SELECT")
+    # Per row, only the update that marks it sending; then the budget's one update.
+    assert len(many) - len(few) == 2
+    assert many[-5:] == ["UPDATE"] * 5
