@@ -161,6 +161,7 @@ class _About:
 
     facts: AlertFacts
     resolved: bool
+    acknowledged: bool
 
 
 _ALERT_SQL: Final = (
@@ -360,7 +361,9 @@ def _alert_facts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int,
             severity=1,
             at=r.opened_at,
         )
-        found[r.id] = _About(facts=facts, resolved=r.state == "resolved")
+        found[r.id] = _About(
+            facts=facts, resolved=r.state == "resolved", acknowledged=r.state == "acknowledged"
+        )
     return found
 
 
@@ -396,6 +399,7 @@ def _facts(
         now=now,
         subscribed=recipient is not None and recipient.subscribed,
         alert_resolved=about is not None and about.resolved,
+        alert_acknowledged=about is not None and about.acknowledged,
         alert_was_sent=was_sent,
         quiet=recipient.quiet if recipient else None,
         cooled_severity=cooled,

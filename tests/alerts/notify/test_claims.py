@@ -10,10 +10,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from alerts import AlertEpisode, NewSubscriber, add_subscriber, fan_out, reconcile
+from alerts import (
+    AlertEpisode,
+    NewSubscriber,
+    acknowledge,
+    add_subscriber,
+    fan_out,
+    reconcile,
+    resolve,
+)
 from alerts.notify import NotifySettings
 from alerts.notify.channels import Sms
 from alerts.notify.claims import claim
+from alerts.notify.outbox import escalate
 from alerts.notify.policy import local_midnight
 from stations import load_registry, sync_registry
 from telemetry import migrate
@@ -102,3 +111,47 @@ def test_a_claim_reads_the_same_number_of_times_whatever_its_batch(database_url:
     # Per row, only the update that marks it sending; then the budget's one update.
     assert len(many) - len(few) == 2
     assert many[-5:] == ["UPDATE"] * 5
+
+
+def test_acknowledging_tells_nobody_and_stops_a_queued_escalation_resolving_tells_the_told(
+    database_url: str,
+) -> None:
+    """What the API's acknowledge and resolve do (``acknowledge``; ``fan_out(resolve(...))``)."""
+    migrate(database_url)
+    settings = NotifySettings(database_url=database_url)
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, load_registry(), deactivate_missing=False)
+        add_subscriber(
+            conn, NewSubscriber(name="Nông dân", phone="0912000001", stations=("KG-SR-01",))
+        )
+        add_subscriber(
+            conn, NewSubscriber(name="Cán bộ", phone="0355555555", role="officer", on_duty=True)
+        )
+        at = NOON.timestamp() - 600
+        episode = AlertEpisode("KG-SR-01", "shrimp.do.low", "threshold", at, 3, value=1.8)
+        (opened,) = reconcile(
+            conn,
+            [episode],
+            clear={},
+            window_start=at - 3600,
+            now=NOON.timestamp(),
+            late_after_s=900,
+        )
+        fan_out(conn, [opened])
+        conn.commit()
+        assert len(claim(conn, worker="A", settings=settings, now=NOON)) == 1  # the farmer's
+        assert escalate(conn, after_s=0) == 1  # nobody acknowledged it yet: to the officer
+        conn.commit()
+        queued = conn.execute("SELECT count(*) FROM notifications").fetchone()
+        acknowledge(conn, opened.alert_id, actor="officer", note=None)
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == queued
+        assert claim(conn, worker="A", settings=settings, now=NOON) == []
+        escalation = conn.execute(
+            "SELECT state, reason FROM notifications WHERE kind = 'escalation'"
+        ).fetchone()
+        fan_out(conn, [resolve(conn, opened.alert_id, actor="officer", note="aerators on")])
+        conn.commit()
+        told = conn.execute("SELECT phone FROM notifications WHERE kind = 'resolved'").fetchall()
+    assert escalation == ("cancelled", "alert acknowledged before sending")
+    assert told == [("+84912000001",)]
