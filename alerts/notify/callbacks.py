@@ -69,10 +69,12 @@ def sms_callbacks(*, connect: Connect, token: SecretStr) -> APIRouter:
         _: from_gateway,
         sender: Annotated[str, Query(alias="from", min_length=1, max_length=32)],
         text: Annotated[str, Query(max_length=1600)] = "",
+        gateway_id: Annotated[str | None, Query(alias="id", min_length=1, max_length=64)] = None,
     ) -> str:
-        """A message a phone sent to the service's number."""
+        """A message a phone sent to the service's number; ``id`` (Kannel's ``%I``) makes a
+        second delivery of it a no-op answered the same way."""
         with connect(request) as conn:  # committed before Kannel hears back
-            action = handle_reply(conn, sender=sender, text=text)
+            action = handle_reply(conn, sender=sender, text=text, gateway_id=gateway_id)
         logger.info("SMS reply from %s: %s", mask_phone(sender), action)
         return ""
 

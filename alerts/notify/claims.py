@@ -124,6 +124,35 @@ class _Held(BaseModel):
 
     alert_id: int | None
     severity: int
+    kind: Kind
+    station_id: str | None
+    rule_id: str | None
+    recent: bool
+
+
+class _Known(BaseModel):
+    """What the outbox knew of a due row's recipient when the batch was claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    cooled: int | None
+    was_sent: bool
+    last_hour: int
+
+
+class _Told(BaseModel):
+    """An alert message this claim told a recipient of (sent now, or digested now)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscriber_id: int | None
+    alert_id: int | None
+    station_id: str | None
+    rule_id: str | None
+    severity: int
+    recent: bool
+    """Claimed within the cooldown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +161,7 @@ class _About:
 
     facts: AlertFacts
     resolved: bool
+    acknowledged: bool
 
 
 _ALERT_SQL: Final = (
@@ -149,13 +179,25 @@ _DUE_SQL: Final = sql.SQL(
     " WHERE state = {pending} AND not_before <= now()"
     " ORDER BY not_before, id LIMIT %s FOR UPDATE SKIP LOCKED"
 ).format(pending=_PENDING)
-_SENT_SINCE_SQL: Final = sql.SQL(
-    "SELECT count(*) FROM notifications WHERE state IN ({sent}) AND claimed_at >= %s"
+_BUDGET_SQL: Final = "SELECT used FROM sms_budget WHERE day = %s FOR UPDATE"
+_KNOWN_SQL: Final = sql.SQL(
+    "SELECT d.id,"
+    " CASE WHEN d.kind = %(alert)s THEN (SELECT max(n.severity) FROM notifications n"
+    "  WHERE n.subscriber_id = d.subscriber_id AND n.station_id = d.station_id"
+    "  AND n.rule_id = d.rule_id AND n.kind = %(alert)s AND n.state = ANY(%(told)s)"
+    "  AND n.id <> d.id AND n.claimed_at > now() - make_interval(secs => %(cooldown_s)s))"
+    " END AS cooled,"
+    " d.kind <> %(resolved)s OR EXISTS (SELECT 1 FROM notifications n"
+    "  WHERE n.subscriber_id = d.subscriber_id AND n.alert_id = d.alert_id"
+    "  AND n.kind = %(alert)s AND n.state = ANY(%(told)s)) AS was_sent,"
+    " (SELECT count(*) FROM notifications n WHERE n.subscriber_id = d.subscriber_id"
+    "  AND n.kind = ANY(%(counted)s) AND n.state IN ({sent})"
+    "  AND n.claimed_at > now() - interval '1 hour') AS last_hour"
+    " FROM notifications d WHERE d.id = ANY(%(ids)s)"
 ).format(sent=_SENT)
-_SENT_LAST_HOUR_SQL: Final = sql.SQL(
-    "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND kind = ANY(%s)"
-    " AND state IN ({sent}) AND claimed_at > now() - interval '1 hour'"
-).format(sent=_SENT)
+"""Per due row, in one query for the batch: the highest tier of its station and rule told
+its recipient within the cooldown (alerts), whether its recipient was told its alert
+(``resolved``), and what its recipient's hourly cap has counted."""
 
 
 def recover(conn: psycopg.Connection[Any], *, in_doubt_s: float) -> int:
@@ -190,27 +232,30 @@ def claim(
         recipients = _recipients(conn, sorted({r.subscriber_id for r in rows if r.subscriber_id}))
         alerts = _alert_facts(conn, [r.alert_id for r in rows if r.alert_id is not None])
         today = local_midnight(now)
-        sent_today = _count(conn, _SENT_SINCE_SQL, (today,))
+        sent_today = _budget_used(conn, today)
+        added = 0
+        known = _known(conn, rows, cooldown_s=settings.cooldown_s)
         hourly: dict[int, int] = {}
+        told: list[_Told] = []  # what this claim changed since ``known`` was read
         for row in rows:
             if row.subscriber_id is not None and row.subscriber_id not in recipients:
                 continue  # someone else holds the subscriber (a reply, an edit): next poll
             recipient = recipients.get(row.subscriber_id or -1)
             sub = row.subscriber_id or -1
             if sub not in hourly:
-                hourly[sub] = _count(conn, _SENT_LAST_HOUR_SQL, (sub, list(CAP_COUNTED_KINDS)))
+                hourly[sub] = known[row.id].last_hour
             if row.attempts > 0 or row.text is not None:
                 decision = Decision(Action.SEND)  # decided before; this is a retry
             else:
                 facts = _facts(
-                    conn,
                     row,
+                    known[row.id],
+                    told,
                     recipient,
                     alerts,
                     now=now,
                     sent_today=sent_today,
                     sent_last_hour=hourly[sub],
-                    cooldown_s=settings.cooldown_s,
                 )
                 decision = decide(facts, limits)
             sms = _apply(
@@ -219,6 +264,7 @@ def claim(
                 decision,
                 recipient,
                 alerts,
+                told,
                 worker=worker,
                 settings=settings,
                 today=today,
@@ -226,17 +272,55 @@ def claim(
             if sms is not None:
                 out.append(sms)
                 sent_today += 1
+                if row.attempts == 0 and row.text is None:  # a retry was counted before
+                    added += 1
                 if row.kind in CAP_COUNTED_KINDS:  # as the count from the database does
                     hourly[sub] += 1
+                if row.kind == Kind.ALERT:
+                    told.append(_Told.model_validate({**row.model_dump(), "recent": True}))
+        if added:
+            conn.execute(
+                "UPDATE sms_budget SET used = used + %s WHERE day = %s", (added, today.date())
+            )
     return out
 
 
-def _count(
-    conn: psycopg.Connection[Any], query: sql.Composed | str, params: Sequence[object]
-) -> int:
+def _budget_used(conn: psycopg.Connection[Any], today: datetime) -> int:
+    """The SMS sent on the local day starting at ``today``, its counter locked until commit.
+
+    The lock makes notifiers decide against the budget one at a time (claims are short:
+    they commit before any send). A day's counter starts from what the outbox shows sent.
+    """
     with conn.cursor(row_factory=scalar_row) as cursor:
-        found = cursor.execute(query, params).fetchone()
-    return int(found or 0)
+        used = cursor.execute(_BUDGET_SQL, (today.date(),)).fetchone()
+        if used is None:
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO sms_budget (day, used) SELECT %s, count(*) FROM notifications"
+                    " WHERE state IN ({sent}) AND claimed_at >= %s ON CONFLICT (day) DO NOTHING"
+                ).format(sent=_SENT),
+                (today.date(), today),
+            )
+            used = cursor.execute(_BUDGET_SQL, (today.date(),)).fetchone()
+    return int(used or 0)
+
+
+def _known(
+    conn: psycopg.Connection[Any], rows: Sequence[_Due], *, cooldown_s: float
+) -> dict[int, _Known]:
+    with conn.cursor(row_factory=class_row(_Known)) as cursor:
+        found = cursor.execute(
+            _KNOWN_SQL,
+            {
+                "alert": Kind.ALERT,
+                "resolved": Kind.RESOLVED,
+                "told": list(TOLD_STATES),
+                "counted": list(CAP_COUNTED_KINDS),
+                "cooldown_s": cooldown_s,
+                "ids": [r.id for r in rows],
+            },
+        ).fetchall()
+    return {k.id: k for k in found}
 
 
 def _recipients(conn: psycopg.Connection[Any], ids: list[int]) -> dict[int, _Recipient]:
@@ -277,58 +361,45 @@ def _alert_facts(conn: psycopg.Connection[Any], ids: Sequence[int]) -> dict[int,
             severity=1,
             at=r.opened_at,
         )
-        found[r.id] = _About(facts=facts, resolved=r.state == "resolved")
+        found[r.id] = _About(
+            facts=facts, resolved=r.state == "resolved", acknowledged=r.state == "acknowledged"
+        )
     return found
 
 
 def _facts(
-    conn: psycopg.Connection[Any],
     row: _Due,
+    known: _Known,
+    told: Sequence[_Told],
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
     *,
     now: datetime,
     sent_today: int,
     sent_last_hour: int,
-    cooldown_s: float,
 ) -> Facts:
     about = alerts.get(row.alert_id) if row.alert_id is not None else None
-    told = list(TOLD_STATES)
-    cooled = None
+    mine = [
+        t for t in told if row.subscriber_id is not None and t.subscriber_id == row.subscriber_id
+    ]
+    cooled = known.cooled
     if row.kind == Kind.ALERT:
-        with conn.cursor(row_factory=scalar_row) as cursor:
-            cooled = cursor.execute(
-                "SELECT max(severity) FROM notifications WHERE subscriber_id = %s"
-                " AND station_id = %s AND rule_id = %s AND kind = %s"
-                " AND state = ANY(%s) AND id <> %s"
-                " AND claimed_at > now() - make_interval(secs => %s)",
-                (
-                    row.subscriber_id,
-                    row.station_id,
-                    row.rule_id,
-                    Kind.ALERT,
-                    told,
-                    row.id,
-                    cooldown_s,
-                ),
-            ).fetchone()
-    was_sent = True
-    if row.kind == Kind.RESOLVED:
-        was_sent = (
-            _count(
-                conn,
-                "SELECT count(*) FROM notifications WHERE subscriber_id = %s AND alert_id = %s"
-                " AND kind = %s AND state = ANY(%s)",
-                (row.subscriber_id, row.alert_id, Kind.ALERT, told),
-            )
-            > 0
-        )
+        tiers = [
+            t.severity
+            for t in mine
+            if t.recent and (t.station_id, t.rule_id) == (row.station_id, row.rule_id)
+        ]
+        cooled = max([*tiers, *([] if cooled is None else [cooled])], default=None)
+    was_sent = known.was_sent or (
+        row.kind == Kind.RESOLVED and any(t.alert_id == row.alert_id for t in mine)
+    )
     return Facts(
         kind=row.kind,
         severity=row.severity,
         now=now,
         subscribed=recipient is not None and recipient.subscribed,
         alert_resolved=about is not None and about.resolved,
+        alert_acknowledged=about is not None and about.acknowledged,
         alert_was_sent=was_sent,
         quiet=recipient.quiet if recipient else None,
         cooled_severity=cooled,
@@ -343,6 +414,7 @@ def _apply(
     decision: Decision,
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
+    told: list[_Told],
     *,
     worker: str,
     settings: NotifySettings,
@@ -380,7 +452,7 @@ def _apply(
                 conn, key=f"{Kind.BUDGET}:{today.date()}", kind=Kind.BUDGET, subscriber_ids=officers
             )
         return None
-    rendered = _words(conn, row, recipient, alerts, settings=settings)
+    rendered = _words(conn, row, recipient, alerts, told, settings=settings)
     if rendered is None:
         _settle(conn, row.id, State.CANCELLED, "nothing left to say")
         return None
@@ -405,6 +477,7 @@ def _words(
     row: _Due,
     recipient: _Recipient | None,
     alerts: Mapping[int, _About],
+    told: list[_Told],
     *,
     settings: NotifySettings,
 ) -> Rendered | None:
@@ -416,9 +489,16 @@ def _words(
         with conn.cursor(row_factory=class_row(_Held)) as cursor:
             held = cursor.execute(
                 "UPDATE notifications SET state = %s, digest_id = %s"
-                " WHERE subscriber_id = %s AND state = %s RETURNING alert_id, severity",
-                (State.DIGESTED, row.id, row.subscriber_id, State.HELD),
+                " WHERE subscriber_id = %s AND state = %s RETURNING alert_id, severity, kind,"
+                " station_id, rule_id,"
+                " coalesce(claimed_at > now() - make_interval(secs => %s), false) AS recent",
+                (State.DIGESTED, row.id, row.subscriber_id, State.HELD, settings.cooldown_s),
             ).fetchall()
+        told.extend(  # digested: told, for the cooldown and ``resolved`` of later rows
+            _Told(subscriber_id=row.subscriber_id, **h.model_dump(exclude={"kind"}))
+            for h in held
+            if h.kind == Kind.ALERT
+        )
         known = _alert_facts(conn, [h.alert_id for h in held if h.alert_id is not None])
         items = [
             DigestItem(

@@ -51,6 +51,7 @@ class Reason(StrEnum):
 
     OPTED_OUT = "opted_out"
     ALERT_RESOLVED = "alert_resolved"
+    ALERT_ACKNOWLEDGED = "alert_acknowledged"
     ALERT_NEVER_SENT = "alert_never_sent"
     COOLDOWN = "cooldown"
     QUIET_HOURS = "quiet_hours"
@@ -66,6 +67,7 @@ class Reason(StrEnum):
 _REASON_TEXT: Final[Mapping[Reason, str]] = {
     Reason.OPTED_OUT: "opted out or removed",
     Reason.ALERT_RESOLVED: "alert resolved before sending",
+    Reason.ALERT_ACKNOWLEDGED: "alert acknowledged before sending",
     Reason.ALERT_NEVER_SENT: "the alert was never sent",
     Reason.COOLDOWN: "cooldown: same station and rule sent recently",
     Reason.QUIET_HOURS: "quiet hours",
@@ -101,6 +103,7 @@ class Facts:
         now: Current time (aware).
         subscribed: The subscriber exists and has not opted out.
         alert_resolved: The alert it is about is already resolved.
+        alert_acknowledged: The alert it is about has been acknowledged (and is open).
         alert_was_sent: For ``resolved``: the subscriber was sent this alert.
         quiet: The subscriber's quiet hours (local start, end), or None.
         cooled_severity: Highest tier of this station and rule sent to this subscriber
@@ -115,6 +118,7 @@ class Facts:
     now: datetime
     subscribed: bool = True
     alert_resolved: bool = False
+    alert_acknowledged: bool = False
     alert_was_sent: bool = True
     quiet: tuple[time, time] | None = None
     cooled_severity: int | None = None
@@ -156,6 +160,9 @@ def decide(facts: Facts, limits: Limits) -> Decision:
         return Decision(Action.CANCEL, Reason.OPTED_OUT)
     if facts.kind in _NEWS and facts.alert_resolved:
         return Decision(Action.CANCEL, Reason.ALERT_RESOLVED)
+    if facts.kind == Kind.ESCALATION and facts.alert_acknowledged:
+        # It would say nobody has seen the alert: someone has, by reply or on the dashboard.
+        return Decision(Action.CANCEL, Reason.ALERT_ACKNOWLEDGED)
     if facts.kind == Kind.RESOLVED and not facts.alert_was_sent:
         return Decision(Action.CANCEL, Reason.ALERT_NEVER_SENT)
     critical = facts.kind in _NEWS and facts.severity >= 3

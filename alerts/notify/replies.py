@@ -84,15 +84,23 @@ def parse_reply(text: str) -> Reply:
     return Reply(ReplyAction.HELP)
 
 
-def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> ReplyAction:
+def handle_reply(
+    conn: psycopg.Connection[Any], *, sender: str, text: str, gateway_id: str | None = None
+) -> ReplyAction:
     """Act on a reply, in the caller's transaction; return what was done.
 
-    Messages from numbers that are not subscribers are stored and get no answer.
+    Messages from numbers that are not subscribers are stored and get no answer. A reply
+    with a ``gateway_id`` (Kannel's ``%I``) already stored is not acted on again: a gateway
+    that delivers it twice gets the first answer, and nobody a second confirmation.
     """
     try:
         phone = normalise_phone(sender)
     except PhoneError:
         phone = sender
+    # Stored first: a concurrent delivery of the same id waits here on the unique key.
+    inbound = _store(conn, phone, text, gateway_id)
+    if inbound is None:
+        return _stored_action(conn, gateway_id)
     with conn.cursor(row_factory=class_row(_Sender)) as cursor:
         found = cursor.execute(
             "SELECT id, opted_out_at IS NOT NULL AS opted_out FROM subscribers WHERE phone = %s"
@@ -101,8 +109,7 @@ def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> Re
         ).fetchone()
     reply = parse_reply(text)
     if found is None:
-        _store(conn, phone, text, None, ReplyAction.UNKNOWN_SENDER, None)
-        return ReplyAction.UNKNOWN_SENDER
+        return ReplyAction.UNKNOWN_SENDER  # as stored
     action, alert_id, station = reply.action, reply.alert_id, None
     if action is ReplyAction.OPTOUT:
         opt_out(conn, found.id)
@@ -121,7 +128,10 @@ def handle_reply(conn: psycopg.Connection[Any], *, sender: str, text: str) -> Re
             except AlertError as exc:
                 logger.info("reply from %s not applied: %s", mask_phone(phone), exc)
                 action = ReplyAction.ACK_REFUSED
-    inbound = _store(conn, phone, text, found.id, action, alert_id if station else None)
+    conn.execute(
+        "UPDATE inbound_messages SET subscriber_id = %s, action = %s, alert_id = %s WHERE id = %s",
+        (found.id, action, alert_id if station else None, inbound),
+    )
     if not found.opted_out or action is ReplyAction.OPTOUT:
         enqueue_notice(
             conn,
@@ -150,21 +160,25 @@ def _station_if_allowed(
 
 
 def _store(
-    conn: psycopg.Connection[Any],
-    phone: str,
-    text: str,
-    subscriber_id: int | None,
-    action: ReplyAction,
-    alert_id: int | None,
-) -> int:
+    conn: psycopg.Connection[Any], phone: str, text: str, gateway_id: str | None
+) -> int | None:
+    """Store a reply as from an unknown sender; None if its gateway id is stored already."""
     with conn.cursor(row_factory=scalar_row) as cursor:
         inbound: int | None = cursor.execute(
-            "INSERT INTO inbound_messages (sender, text, subscriber_id, action, alert_id)"
-            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
-            (phone, text, subscriber_id, action, alert_id),
+            "INSERT INTO inbound_messages (sender, text, action, gateway_id)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (gateway_id) DO NOTHING RETURNING id",
+            (phone, text, ReplyAction.UNKNOWN_SENDER, gateway_id),
         ).fetchone()
-    assert inbound is not None
     return inbound
+
+
+def _stored_action(conn: psycopg.Connection[Any], gateway_id: str | None) -> ReplyAction:
+    with conn.cursor(row_factory=scalar_row) as cursor:
+        action: str | None = cursor.execute(
+            "SELECT action FROM inbound_messages WHERE gateway_id = %s", (gateway_id,)
+        ).fetchone()
+    assert action is not None
+    return ReplyAction(action)
 
 
 def record_delivery(conn: psycopg.Connection[Any], *, notification_id: int, status: int) -> bool:

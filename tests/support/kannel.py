@@ -48,7 +48,7 @@ concatenation = true
 
 group = sms-service
 keyword = default
-get-url = "{mo_url}&from=%p&to=%P&text=%a"
+get-url = "{mo_url}&id=%I&from=%p&to=%P&text=%a"
 max-messages = 0
 catch-all = true
 """

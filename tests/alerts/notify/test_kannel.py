@@ -6,6 +6,7 @@ import signal
 import time
 from datetime import UTC, datetime
 
+import httpx
 import psycopg
 import pytest
 
@@ -151,6 +152,25 @@ def test_ok_reply_acknowledges_the_alert_and_is_confirmed(sms: Sms) -> None:
         == f"{FARMER} SMS reply"
     )
     assert sms.to(FARMER)[1] == "Da xac nhan canh bao 1 tai KG-SR-02. Cam on."
+
+
+def test_a_reply_the_gateway_delivers_twice_is_acted_on_and_confirmed_once(sms: Sms) -> None:
+    sms.subscriber(FARMER, "KG-SR-02")
+    alert_id = sms.alert("KG-SR-02", "shrimp.do.low", 3, 1.8, AT)
+    query = {"token": sms.token, "id": "5f1c9b9e-1b9e", "from": FARMER, "text": f"OK {alert_id}"}
+    answers = [httpx.get(f"{sms.api}/api/v1/sms/mo", params=query) for _ in range(2)]
+    assert [(a.status_code, a.text) for a in answers] == [(200, ""), (200, "")]
+    notifier = sms.notifier()
+    try:
+        wait_for(lambda: len(sms.to(FARMER)) == 2, timeout=30, what="the alert and confirmation")
+        time.sleep(1)  # absence: no second confirmation
+    finally:
+        stop(notifier)
+    assert sms.to(FARMER)[1] == f"Da xac nhan canh bao {alert_id} tai KG-SR-02. Cam on."
+    assert len(sms.to(FARMER)) == 2
+    assert sms.scalar("SELECT count(*) FROM alert_events WHERE kind = 'acknowledged'") == 1
+    assert sms.scalar("SELECT count(*) FROM inbound_messages") == 1
+    assert sms.scalar("SELECT count(*) FROM notifications WHERE kind <> 'alert'") == 1
 
 
 def test_tu_choi_opts_out_with_a_confirmation_and_nothing_after(sms: Sms) -> None:

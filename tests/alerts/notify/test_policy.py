@@ -55,6 +55,12 @@ def facts(**given: object) -> Facts:
         ({}, Action.SEND, None),
         ({"subscribed": False}, Action.CANCEL, Reason.OPTED_OUT),
         ({"alert_resolved": True}, Action.CANCEL, Reason.ALERT_RESOLVED),
+        (
+            {"kind": Kind.ESCALATION, "severity": 3, "alert_acknowledged": True},
+            Action.CANCEL,
+            Reason.ALERT_ACKNOWLEDGED,
+        ),
+        ({"severity": 3, "alert_acknowledged": True}, Action.SEND, None),  # still news to them
         ({"kind": Kind.RESOLVED, "alert_was_sent": False}, Action.CANCEL, Reason.ALERT_NEVER_SENT),
         ({"cooled_severity": 2}, Action.SUPPRESS, Reason.COOLDOWN),
         ({"cooled_severity": 3}, Action.SUPPRESS, Reason.COOLDOWN),
@@ -89,6 +95,7 @@ def test_decisions(given: dict[str, object], action: Action, reason: Reason | No
     [
         (Reason.OPTED_OUT, "opted out or removed"),
         (Reason.ALERT_RESOLVED, "alert resolved before sending"),
+        (Reason.ALERT_ACKNOWLEDGED, "alert acknowledged before sending"),
         (Reason.ALERT_NEVER_SENT, "the alert was never sent"),
         (Reason.COOLDOWN, "cooldown: same station and rule sent recently"),
         (Reason.QUIET_HOURS, "quiet hours"),

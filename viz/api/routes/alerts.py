@@ -69,6 +69,8 @@ def get_alert(alert_id: AlertId, conn: Conn, _: Reader) -> AlertDetail:
 def acknowledge_alert(alert_id: AlertId, body: Ack, conn: Conn, who: Writer) -> AlertDetail:
     """Acknowledge an open alert (officers)."""
     with conn.transaction():
+        # No SMS: the pond is no safer (the dashboard shows who acknowledged). Escalations
+        # still queued are cancelled when claimed; resolving is what tells the recipients.
         before = alert_detail(conn, alert_id)
         acknowledge(conn, alert_id, actor=who.actor, note=body.note)
         record(
