@@ -14,7 +14,7 @@ import logging
 import zipfile
 from collections.abc import Generator
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import anyio
 import psycopg
@@ -30,6 +30,21 @@ CSV_HEADER: Final = ("time", "station_id", "parameter", "value", "unit", "qc", "
 
 Connection = psycopg.Connection[Any]
 Chunks = Generator[str, None, None] | Generator[bytes, None, None]
+
+
+class Encoder(Protocol):
+    """How one export format turns a station's readings in a range into chunks."""
+
+    def __call__(
+        self,
+        conn: Connection,
+        station_id: str,
+        start: datetime,
+        end: datetime,
+        parameter_id: int | None,
+        *,
+        time_limit_s: float,
+    ) -> Chunks: ...
 
 
 def csv_chunks(

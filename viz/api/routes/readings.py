@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from telemetry import PARAMETERS
 from viz.api.auth import Principal, Role, Scope
-from viz.api.deps import Conn, StreamConn, Svc, require
-from viz.api.exports import ExportResponse, circular10_zip, csv_chunks
+from viz.api.deps import Conn, Services, StreamConn, Svc, require
+from viz.api.exports import Connection, Encoder, ExportResponse, circular10_zip, csv_chunks
 from viz.api.params import Instant, ParameterCode, StationId, decode_cursor, encode_cursor
 from viz.api.queries.readings import Bucket, Reading, Series, aggregate_series, raw_page
 from viz.api.queries.stations import ensure_station
@@ -139,6 +139,27 @@ def _check_export(settings: ApiSettings, who: Principal, start: datetime, end: d
         )
 
 
+def _export(
+    conn: Connection,
+    svc: Services,
+    who: Principal,
+    station: str,
+    start: datetime,
+    end: datetime,
+    parameter: str | None,
+    *,
+    encode: Encoder,
+    media_type: str,
+    filename: str,
+) -> ExportResponse:
+    """One export: range checks, then the encoder's chunks streamed within the time limit."""
+    _check_range(conn, station, start, end)
+    _check_export(svc.settings, who, start, end)
+    limit = svc.settings.export_time_limit_s
+    chunks = encode(conn, station, start, end, _parameter_id(parameter), time_limit_s=limit)
+    return ExportResponse(chunks, media_type=media_type, filename=filename, time_limit_s=limit)
+
+
 @router.get(
     "/export.csv",
     response_class=StreamingResponse,
@@ -157,14 +178,17 @@ def export_csv(
     parameter: Parameter = None,
 ) -> ExportResponse:
     """Stream a station's raw readings in a time range as CSV."""
-    _check_range(conn, station, start, end)
-    _check_export(svc.settings, who, start, end)
-    limit = svc.settings.export_time_limit_s
-    return ExportResponse(
-        csv_chunks(conn, station, start, end, _parameter_id(parameter), time_limit_s=limit),
+    return _export(
+        conn,
+        svc,
+        who,
+        station,
+        start,
+        end,
+        parameter,
+        encode=csv_chunks,
         media_type="text/csv; charset=utf-8",
         filename=f"{station}_{start:%Y%m%dT%H%M%SZ}_{end:%Y%m%dT%H%M%SZ}.csv",
-        time_limit_s=limit,
     )
 
 
@@ -186,12 +210,15 @@ def export_circular10(
     parameter: Parameter = None,
 ) -> ExportResponse:
     """Stream a station's readings as Circular 10/2021 files (one per instant) in a zip."""
-    _check_range(conn, station, start, end)
-    _check_export(svc.settings, who, start, end)
-    limit = svc.settings.export_time_limit_s
-    return ExportResponse(
-        circular10_zip(conn, station, start, end, _parameter_id(parameter), time_limit_s=limit),
+    return _export(
+        conn,
+        svc,
+        who,
+        station,
+        start,
+        end,
+        parameter,
+        encode=circular10_zip,
         media_type="application/zip",
         filename=f"{station}_{start:%Y%m%d%H%M%S}_{end:%Y%m%d%H%M%S}.zip",
-        time_limit_s=limit,
     )
