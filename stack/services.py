@@ -18,7 +18,6 @@ import os
 import pwd
 import shutil
 import socket
-import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -78,14 +77,19 @@ def private_dir(path: Path, *, owner: str | None = None, mode: int = 0o700) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=mode)
-    info = path.lstat()
-    if not stat.S_ISDIR(info.st_mode):
+    # One descriptor for the check and the changes: the folder cannot be swapped in between.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:  # ELOOP for a link, ENOTDIR for a file
         msg = f"{path} must be a folder, not a link or a file"
-        raise StackError(msg)
-    if owner is not None and os.geteuid() == 0:
-        user = pwd.getpwnam(owner)
-        os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
-    path.chmod(mode)
+        raise StackError(msg) from exc
+    try:
+        if owner is not None and os.geteuid() == 0:
+            user = pwd.getpwnam(owner)
+            os.fchown(fd, user.pw_uid, user.pw_gid)
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
     return path
 
 
