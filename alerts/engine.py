@@ -31,7 +31,7 @@ import psycopg
 from alerts.config.quality import QualityConfig
 from alerts.config.threshold_profiles import Profiles
 from alerts.detectors.dawn import dawn_forecast
-from alerts.detectors.findings import AlertEpisode, Detector, Findings, View
+from alerts.detectors.findings import AlertEpisode, Detector, Findings, RuleAt, View
 from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
 from alerts.detectors.sensor_notices import sensor_notices
 from alerts.detectors.silence import silence
@@ -42,7 +42,7 @@ from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.settings import AlertSettings
 from stations import Registry, Station
-from telemetry import Clock, QCFlag
+from telemetry import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class Evaluation:
     cells: list[Cells]  # QC flags to store, by grid cell: one entry per window
     findings: Findings
     window_start: float
+    history: Batch = field(default_factory=Batch.empty)  # readings older than the window
 
 
 @dataclass
@@ -132,6 +133,8 @@ class Engine:
         # Readings dated after the windows' end (a logger's clock running fast): the
         # watermark has passed them, so they wait here until the grid reaches them.
         self.pending = Batch.empty()
+        # (station, rule) pairs whose latest episode this process derived is still open.
+        self._open_pairs: set[RuleAt] = set()
 
     def _silence(self, view: View) -> Findings:
         found = silence(
@@ -145,8 +148,15 @@ class Engine:
         return dawn_forecast(view.window, view.usable, now=view.now)
 
     def _sensor_notices(self, view: View) -> Findings:
+        rows = None
+        if view.stations is not None:
+            rows = np.flatnonzero(np.isin(view.window.row_station, view.stations))
         return sensor_notices(
-            view.window, view.flags, min_s=self.settings.quality_notice_s, full=view.full
+            view.window,
+            view.flags,
+            min_s=self.settings.quality_notice_s,
+            full=view.full,
+            rows=rows,
         )
 
     def build(self, now: float) -> None:
@@ -197,6 +207,7 @@ class Engine:
                 kinds=window.row_kind,
                 status=window.status,
             )
+            window.mark_usable()
             # Readings stored while no engine ran get their flags now (changed ones only).
             self._store_flags(conn, cells_of(window))
         self.pending = batch.take(ahead)
@@ -213,47 +224,79 @@ class Engine:
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
         """Place new readings, flag data quality and derive episodes: all in memory.
 
-        Readings dated after ``now`` (or after the newest grid instant) are kept pending and
-        placed by the first evaluation whose ``now`` reaches them.
+        Only the stations that got readings are flagged and evaluated again (every station
+        on a full pass), plus the time-driven checks (silence, the dawn forecast): a tick
+        costs what changed. Readings dated after ``now`` (or after the newest grid instant)
+        are kept pending and placed by the first evaluation whose ``now`` reaches them;
+        readings older than the window are returned as ``history``.
         """
         found: list[Findings] = []
         cells: list[Cells] = []
         window_start = now
         batch = self.pending + batch
         ahead = np.zeros(len(batch), dtype=np.bool_)
+        older = np.zeros(len(batch), dtype=np.bool_)
         for window, rules in zip(self.windows, self.rules, strict=True):
             added = window.advance(now)
             _, rows, columns = window.place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
+            older |= window.before(batch)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
+            if self.full_pass:
+                stations = np.arange(len(window.stations))
+            else:
+                stations = np.unique(window.row_station[rows])
+            dirty = np.flatnonzero(np.isin(window.row_station, stations))
             # The cells just placed in the newest columns (late rows are stored whole).
             placed = np.zeros((len(window.values), recent), dtype=np.bool_)
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
-            flagged = self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
-            cells.append(join(flagged, half_step=window.step / 2))
-            flags = window.flags
-            usable = np.where(
-                (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
+            flagged = self._flag(
+                window, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
             )
+            cells.append(join(flagged, half_step=window.step / 2))
+            window.mark_usable(dirty)
             view = View(
                 window=window,
-                flags=flags,
-                usable=usable,
+                flags=window.flags,
+                usable=window.usable,
                 now=now,
                 late_stations=np.unique(window.row_station[late_rows]),
                 full=self.full_pass,
+                stations=stations,
             )
             found += [detector(view) for detector in (rules, *self.detectors)]
             window_start = min(window_start, float(window.times[0]))
+        findings = self._news(Findings.merge(found))
         self.full_pass = False
         self.pending = batch.take(ahead)
         return Evaluation(
             cells=cells,
-            findings=Findings.merge(found),
+            findings=findings,
             window_start=window_start,
+            history=batch.take(older & ~ahead),
         )
+
+    def _news(self, findings: Findings) -> Findings:
+        """Keep the clear pairs that can resolve an alert: on a full pass all of them,
+        otherwise those whose episode this process saw open.
+
+        Time-driven checks find nearly every station clear every tick; passing them all
+        on would make each tick read every open alert.
+        """
+        for episode in sorted(findings.episodes, key=lambda e: e.opened_at):
+            key = (episode.station_id, episode.rule_id)
+            if episode.resolved_at is None:
+                self._open_pairs.add(key)
+            else:
+                self._open_pairs.discard(key)
+        if self.full_pass:
+            clear = dict(findings.clear)
+        else:
+            clear = {k: at for k, at in findings.clear.items() if k in self._open_pairs}
+        self._open_pairs.difference_update(clear)
+        return Findings(findings.episodes, clear)
 
     def _flag(
         self,
@@ -262,8 +305,10 @@ class Engine:
         recent: int,
         late_rows: npt.NDArray[np.int64],
         placed: npt.NDArray[np.bool_],
+        dirty: npt.NDArray[np.int64],
     ) -> list[Cells]:
-        """Flag the newest ``recent`` columns, and whole rows that got late readings.
+        """Flag the newest ``recent`` columns of the ``dirty`` rows (those of stations that
+        got readings), and whole rows that got late readings.
 
         Returns the cells to store: in the newest columns, the readings just placed
         (``placed``) and the flags that changed; the late rows whole; on a full pass (after
@@ -272,16 +317,19 @@ class Engine:
         """
         times = window.times
         newest = slice(window.length - recent, None)
-        before = window.flags[:, newest].copy()
-        window.flags[:, newest] = self.quality.evaluate(
-            times=times,
-            values=window.values,
-            parameters=window.row_parameter,
-            kinds=window.row_kind,
-            status=window.status,
-            last=recent,
-        )
-        store = placed | self.full_pass | (window.flags[:, newest] != before)
+        store = placed.copy()
+        if len(dirty):
+            before = window.flags[dirty, newest]
+            after = self.quality.evaluate(
+                times=times,
+                values=window.values[dirty],
+                parameters=[window.row_parameter[r] for r in dirty],
+                kinds=[window.row_kind[r] for r in dirty],
+                status=window.status[dirty],
+                last=recent,
+            )
+            window.flags[dirty, newest] = after
+            store[dirty] |= self.full_pass | (after != before)
         if not len(late_rows):
             return [cells_of(window, store, columns=newest)]
         window.flags[late_rows] = self.quality.evaluate(
