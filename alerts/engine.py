@@ -35,6 +35,7 @@ from alerts.detectors.findings import AlertEpisode, Detector, Findings, RuleAt, 
 from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
 from alerts.detectors.sensor_notices import sensor_notices
 from alerts.detectors.silence import silence
+from alerts.history import HistoryPass, HistoryReport
 from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
 from alerts.persistence import store
@@ -81,6 +82,7 @@ class TickReport:
     flagged: int = 0
     transitions: list[Transition] = field(default_factory=list)
     seconds: float = 0.0
+    history: int = 0  # stations whose late history was queued for the history pass
 
 
 class Engine:
@@ -194,6 +196,8 @@ class Engine:
         stored = store.watermark(conn, self.worker)
         self.watermark = committed - self.settings.settle_s if stored is None else stored
         since = now - self.settings.history_s
+        if stored is None:  # a first start: history imported before it is evaluated too
+            store.queue_unevaluated(conn, self.station_ids, before=since)
         self.reported = store.reported_before(conn, self.station_ids, before=since)
         batch = store.recent(conn, self.station_ids, since=since)
         ahead = np.zeros(len(batch), dtype=np.bool_)
@@ -385,6 +389,9 @@ class Engine:
             late_after_s=self.settings.late_after_s,
         )
         fan_out(conn, report.transitions)  # the SMS outbox commits with the alerts
+        # Readings older than the window wait for the history pass (queued with the watermark
+        # that passes them, so a crash cannot lose them).
+        report.history = store.queue_history(conn, evaluation.history)
         store.save_watermark(conn, self.worker, until)
         conn.commit()
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
@@ -408,6 +415,49 @@ class Engine:
             )
         return report
 
+    def history(self, conn: psycopg.Connection[Any], *, now: float) -> HistoryReport:
+        """Evaluate up to ``history_chunks`` chunks of queued late history, each committed
+        on its own, so that a long backlog never holds up the live ticks for long.
+
+        Flags are stored and the episodes found recorded as late alerts, with no
+        notification (see :mod:`alerts.history`).
+        """
+        owned = {s.id: s for s in self.stations}
+        evaluator = HistoryPass(
+            quality=self.quality,
+            profiles=self.in_force,
+            context_s=self.settings.history_s,
+            notice_s=self.settings.quality_notice_s,
+        )
+        report = HistoryReport()
+        for _ in range(self.settings.history_chunks):
+            chunk = store.next_history(conn, list(owned), chunk_s=self.settings.history_chunk_s)
+            if chunk is None:
+                break
+            report.add(
+                evaluator.run(
+                    conn,
+                    owned[chunk.station_id],
+                    start=chunk.start,
+                    end=chunk.end,
+                    until=now - self.settings.history_s,
+                )
+            )
+            store.history_done(conn, chunk)
+            conn.commit()
+        conn.commit()
+        if report.chunks:
+            logger.info(
+                "%s: history pass, %d chunks: %d readings, %d flags written, %d late alert"
+                " events recorded (not sent)",
+                self.worker,
+                report.chunks,
+                report.readings,
+                report.flagged,
+                len(report.recorded),
+            )
+        return report
+
     def run(self, url: str, stop: threading.Event, *, clock: Clock) -> None:
         """Tick until ``stop`` is set, at the times ``clock`` reads; a failed tick is retried."""
         conn = psycopg.connect(url)
@@ -416,6 +466,7 @@ class Engine:
             while not stop.is_set():
                 try:
                     report = self.tick(conn, now=clock.time())
+                    self.history(conn, now=clock.time())
                 except psycopg.OperationalError:
                     logger.exception("tick failed; reconnecting")
                     self.full_pass = True  # what reached the database is unknown: recheck all
