@@ -42,6 +42,7 @@ from alerts.persistence import store
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.settings import AlertSettings
+from alerts.states import BuiltinRule
 from stations import Registry, Station
 from telemetry import Clock
 
@@ -147,7 +148,14 @@ class Engine:
         return found
 
     def _dawn(self, view: View) -> Findings:
-        return dawn_forecast(view.window, view.usable, now=view.now)
+        # A forecast changes with new DO data, or at sunrise for one that is open: the
+        # stations with neither keep what they had.
+        only = view.stations
+        if only is not None:
+            forecasts = [s for s, rule in self._open_pairs if rule == BuiltinRule.DAWN_FORECAST]
+            open_at = view.window.station_index(np.array(forecasts, dtype=np.str_))
+            only = np.union1d(only, open_at[open_at >= 0])
+        return dawn_forecast(view.window, view.usable, now=view.now, only=only)
 
     def _sensor_notices(self, view: View) -> Findings:
         rows = None

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
 from alerts.kernels.forecast import dawn_do_projection
@@ -44,6 +45,7 @@ def dawn_forecast(
     recovered: float = 3.5,
     fit_after_s: float = 7200.0,
     hold_s: float = 3600.0,
+    only: npt.NDArray[np.int64] | None = None,
 ) -> Findings:
     """Episodes of stations whose projected dawn DO is below ``critical``, and the clear ones.
 
@@ -55,10 +57,13 @@ def dawn_forecast(
         recovered: Projected DO at or above which an open forecast resolves.
         fit_after_s: Evening data needed after sunset before projecting.
         hold_s: How long the projection must stay below ``critical`` to open.
+        only: Forecast only these stations (window indexes); all of them if None.
     """
     stations = np.array(
         [i for i, s in enumerate(window.stations) if s.kind in _KINDS], dtype=np.int64
     )
+    if only is not None:
+        stations = np.intersect1d(stations, only)
     rows = window.station_rows("do")[stations]
     stations, rows = stations[rows >= 0], rows[rows >= 0]
     if not len(stations):
