@@ -110,7 +110,7 @@ MESSAGES: Final = MappingProxyType(
         "mean": Message("Trung bình", "Mean"),
         "min_max": Message("Thấp nhất - cao nhất", "Min - max"),
         "flag_good": Message("Tốt", "Good"),
-        "flag_unknown": Message("Chưa kiểm tra", "Not evaluated"),
+        "flag_unknown": Message("Chưa kiểm tra", "Not yet checked"),
         "flag_suspect": Message("Nghi ngờ", "Suspect"),
         "flag_fail": Message("Lỗi", "Failed"),
         "flag_missing": Message("Không có số liệu", "No data"),

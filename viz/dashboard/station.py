@@ -107,7 +107,8 @@ def _plot(
         size=9,
         line_width=2,
         color="colour",
-        legend_label=f"QC: {both(FLAG_KEYS[QCFlag.SUSPECT])} · {both(FLAG_KEYS[QCFlag.FAIL])}",
+        legend_label="QC: "
+        + " · ".join(both(FLAG_KEYS[f]) for f in (QCFlag.UNKNOWN, QCFlag.SUSPECT, QCFlag.FAIL)),
     )
     fig.scatter(
         "t",
