@@ -201,16 +201,16 @@ class Engine:
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         self._read_edits(conn)
         self.build(now)
-        stored = store.watermark(conn, self.worker)
-        self.watermark = committed - self.settings.settle_s if stored is None else stored
+        watermark = store.watermark(conn, self.worker)
+        self.watermark = committed - self.settings.settle_s if watermark is None else watermark
         since = now - self.settings.history_s
-        if stored is None:  # a first start: history imported before it is evaluated too
+        if watermark is None:  # a first start: history imported before it is evaluated too
             store.queue_unevaluated(conn, self.station_ids, before=since)
         self.reported = store.reported_before(conn, self.station_ids, before=since)
-        batch = store.recent(conn, self.station_ids, since=since)
+        batch, stored = store.recent(conn, self.station_ids, since=since)
         ahead = np.zeros(len(batch), dtype=np.bool_)
         for window in self.windows:
-            window.place(batch, now=now)
+            placed, rows, columns = window.place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             window.flags[:] = self.quality.evaluate(
                 times=window.times,
@@ -220,8 +220,21 @@ class Engine:
                 status=window.status,
             )
             window.mark_usable()
-            # Readings stored while no engine ran get their flags now (changed ones only).
-            self._store_flags(conn, cells_of(window))
+            # Readings stored while no engine ran get their flags now: only those whose
+            # stored flag differs are sent (a restart sends few).
+            flags = window.flags[rows, columns]
+            changed = flags != stored[placed]
+            ids = np.array(window.station_ids)[window.row_station[rows[changed]]]
+            self._store_flags(
+                conn,
+                Cells(
+                    station_id=ids.tolist(),
+                    parameter_id=window.row_parameter_id[rows[changed]],
+                    epoch=window.times[columns[changed]],
+                    flag=flags[changed],
+                    half_step=window.step / 2,
+                ),
+            )
         self.pending = batch.take(ahead)
         conn.commit()
         logger.info(

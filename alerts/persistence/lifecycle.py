@@ -100,7 +100,7 @@ def reconcile(
         now: Wall-clock time of the tick.
         late_after_s: Episodes that became due longer ago than this are marked late.
     """
-    ordered = sorted(episodes, key=lambda e: (e.station_id, e.rule_id, e.opened_at))
+    ordered = sorted(_final(episodes), key=lambda e: (e.station_id, e.rule_id, e.opened_at))
     # Only the stations this tick speaks about: a worker locks no other worker's alerts.
     stations = sorted({e.station_id for e in ordered} | {station for station, _ in clear})
     with conn.cursor(row_factory=class_row(_Open)) as cur:
@@ -167,6 +167,9 @@ def open_episodes(
     """
     if not episodes:
         return []
+    lateness = dict(zip(map(_identity, episodes), late, strict=True))
+    episodes = _final(episodes)
+    late = [lateness[_identity(e)] for e in episodes]
     with conn.cursor(row_factory=class_row(_Inserted)) as cur:
         inserted = {
             (row.station_id, row.rule_id, row.opened_at): row.id
@@ -239,6 +242,16 @@ class _Stored:
     def __post_init__(self) -> None:
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "state", AlertState(self.state))
+
+
+def _identity(episode: AlertEpisode) -> tuple[str, str, float]:
+    return (episode.station_id, episode.rule_id, episode.opened_at)
+
+
+def _final(episodes: Iterable[AlertEpisode]) -> list[AlertEpisode]:
+    """One episode per identity: the last given, which a detector derived with the most
+    of its history (an episode is reported again as it escalates and when it resolves)."""
+    return list({_identity(e): e for e in episodes}.values())
 
 
 def _state(episode: AlertEpisode) -> AlertState:
