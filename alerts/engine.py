@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.uint8]
+Rows = npt.NDArray[np.int64] | slice  # some rows of a window, or all of them
 
 
 def owned(stations: Sequence[Station], *, workers: int, index: int) -> list[Station]:
@@ -272,7 +273,12 @@ class Engine:
                 stations = np.arange(len(window.stations))
             else:
                 stations = np.unique(window.row_station[rows])
-            dirty = np.flatnonzero(np.isin(window.row_station, stations))
+            # Every row (a slice, not a copy) when every station got readings.
+            dirty: Rows = (
+                slice(None)
+                if len(stations) == len(window.stations)
+                else np.flatnonzero(np.isin(window.row_station, stations))
+            )
             # The cells just placed in the newest columns (late rows are stored whole).
             placed = np.zeros((len(window.values), recent), dtype=np.bool_)
             newest = columns >= window.length - recent
@@ -281,7 +287,11 @@ class Engine:
                 window, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
             )
             cells.append(join(flagged, half_step=window.step / 2))
-            window.mark_usable(dirty)
+            if self.full_pass:
+                window.mark_usable()
+            else:  # only the flags of the newest columns and of late rows changed
+                window.mark_usable(dirty, columns=slice(window.length - recent, None))
+                window.mark_usable(late_rows)
             view = View(
                 window=window,
                 flags=window.flags,
@@ -289,7 +299,7 @@ class Engine:
                 now=now,
                 late_stations=np.unique(window.row_station[late_rows]),
                 full=self.full_pass,
-                stations=stations,
+                stations=None if isinstance(dirty, slice) else stations,
             )
             found += [detector(view) for detector in (rules, *self.detectors)]
             window_start = min(window_start, float(window.times[0]))
@@ -330,7 +340,7 @@ class Engine:
         recent: int,
         late_rows: npt.NDArray[np.int64],
         placed: npt.NDArray[np.bool_],
-        dirty: npt.NDArray[np.int64],
+        dirty: Rows,
     ) -> list[Cells]:
         """Flag the newest ``recent`` columns of the ``dirty`` rows (those of stations that
         got readings), and whole rows that got late readings.
@@ -343,13 +353,18 @@ class Engine:
         times = window.times
         newest = slice(window.length - recent, None)
         store = placed.copy()
-        if len(dirty):
+        if isinstance(dirty, slice):
+            parameters, kinds = window.row_parameter, window.row_kind
+        else:
+            parameters = tuple(window.row_parameter[r] for r in dirty)
+            kinds = tuple(window.row_kind[r] for r in dirty)
+        if parameters:
             before = window.flags[dirty, newest]
             after = self.quality.evaluate(
                 times=times,
                 values=window.values[dirty],
-                parameters=[window.row_parameter[r] for r in dirty],
-                kinds=[window.row_kind[r] for r in dirty],
+                parameters=parameters,
+                kinds=kinds,
                 status=window.status[dirty],
                 last=recent,
             )

@@ -36,7 +36,7 @@ def sensor_notices(
         rows: Look only at these series (those whose flags changed); all if None.
     """
     candidates = np.arange(len(flags)) if rows is None else rows
-    subset = flags[candidates]
+    subset = flags if rows is None else flags[rows]
     all_bad = (subset == QCFlag.SUSPECT) | (subset == QCFlag.FAIL)
     touched = candidates if full else candidates[all_bad.any(axis=1)]
     flags, bad = flags[touched], all_bad[np.searchsorted(candidates, touched)]

@@ -143,12 +143,16 @@ class Window:
         self.end = end
         return min(shift, self.length)
 
-    def mark_usable(self, rows: IntArray | None = None) -> None:
-        """Recompute :attr:`usable` from values and flags, of ``rows`` (all if None)."""
-        at = slice(None) if rows is None else rows
-        flags = self.flags[at]
+    def mark_usable(
+        self, rows: IntArray | slice = slice(None), *, columns: slice = slice(None)
+    ) -> None:
+        """Recompute :attr:`usable` from values and flags in ``rows`` x ``columns`` (all of
+        the window by default)."""
+        if not isinstance(rows, slice):
+            rows = rows[:, None]  # with a column slice: those rows, those columns
+        flags = self.flags[rows, columns]
         fit = (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN)
-        self.usable[at] = np.where(fit, self.values[at], np.nan)
+        self.usable[rows, columns] = np.where(fit, self.values[rows, columns], np.nan)
 
     def place(
         self, readings: Batch, *, now: float | None = None
