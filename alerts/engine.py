@@ -2,11 +2,14 @@
 
 Each worker owns the stations whose stable hash falls in its share, keeps their last day
 in memory (``Window``), and every tick: reads what was committed since its watermark,
-places it, flags the data quality of the newest columns (and of whole series that got late
-data), masks suspect and failed data, lets the
-detectors derive episodes from the window, and reconciles them with the alerts table, the
-QC flags and the new watermark in one transaction. Restarted, it refills its windows from
-the database and derives the same episodes, which the alerts table already holds.
+places it, flags the data quality of the newest columns of the stations that got readings
+(and of whole series that got late data), masks suspect and failed data, lets the
+detectors derive episodes from those stations' rows (and the time-driven ones, silence and
+the dawn forecast, from every station), and reconciles them with the alerts table, the QC
+flags and the new watermark in one transaction. Readings dated before the window are
+queued in that transaction for the history pass (``alerts.history``), which the worker runs
+between ticks. Restarted, it refills its windows from the database and derives the same
+episodes, which the alerts table already holds.
 
 Two clocks: the worker's (``main()`` passes the system clock; tests a fixed one) says what
 time it is, which ends the windows and dates silence, the dawn forecast and lateness; the
@@ -139,6 +142,9 @@ class Engine:
         self.pending = Batch.empty()
         # (station, rule) pairs whose latest episode this process derived is still open.
         self._open_pairs: set[RuleAt] = set()
+        # Whether the history queue may hold work for these stations (checked after a start
+        # and after a tick that queued some, not every tick).
+        self.history_due = True
 
     def _silence(self, view: View) -> Findings:
         found = silence(
@@ -428,6 +434,7 @@ class Engine:
         # Readings older than the window wait for the history pass (queued with the watermark
         # that passes them, so a crash cannot lose them).
         report.history = store.queue_history(conn, evaluation.history)
+        self.history_due |= report.history > 0
         store.save_watermark(conn, self.worker, until)
         conn.commit()
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
@@ -458,6 +465,9 @@ class Engine:
         Flags are stored and the episodes found recorded as late alerts, with no
         notification (see :mod:`alerts.history`).
         """
+        report = HistoryReport()
+        if not self.history_due:
+            return report
         owned = {s.id: s for s in self.stations}
         evaluator = HistoryPass(
             quality=self.quality,
@@ -465,10 +475,10 @@ class Engine:
             context_s=self.settings.history_s,
             notice_s=self.settings.quality_notice_s,
         )
-        report = HistoryReport()
         for _ in range(self.settings.history_chunks):
             chunk = store.next_history(conn, list(owned), chunk_s=self.settings.history_chunk_s)
             if chunk is None:
+                self.history_due = False
                 break
             report.add(
                 evaluator.run(
