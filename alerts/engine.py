@@ -134,6 +134,7 @@ class Engine:
         # The first evaluation after a start (or a failed tick) reports everything known clear.
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
+        self._seen_since = float("nan")  # the window start _seen was last pruned at
         self.watermark = 0.0
         # Stations that have ever reported: only they can go offline.
         self.reported: set[str] = set()
@@ -440,10 +441,16 @@ class Engine:
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
         # Episodes that ended before the window began cannot be derived again: forget them,
         # so a worker that runs for months keeps only what its window can still produce.
+        # (Only when the window moved: a pass over every episode each tick would cost the
+        # number of stations.)
         start = evaluation.window_start
-        self._seen = {
-            key: shape for key, shape in self._seen.items() if shape[1] is None or shape[1] >= start
-        }
+        if start != self._seen_since:
+            self._seen_since = start
+            self._seen = {
+                key: shape
+                for key, shape in self._seen.items()
+                if shape[1] is None or shape[1] >= start
+            }
         self.watermark = until
         report.seconds = time.perf_counter() - started
         for change in report.transitions:
