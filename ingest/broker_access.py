@@ -1,9 +1,10 @@
 """Who may do what on the broker: Mosquitto's dynamic-security configuration, from the registry.
 
 ``aquawatch broker config --out DIR`` writes ``DIR/mosquitto.conf`` (the shipped settings, a
-listener, the dynamic-security plugin), ``DIR/dynamic-security.json`` (accounts with hashed
-passwords, and what each may do) and ``DIR/service.env`` (the URL AquaWatch's own processes
-use). The result:
+listener, the dynamic-security plugin), ``DIR/data/dynamic-security.json`` (accounts with
+hashed passwords, and what each may do), ``DIR/service.env`` (the URL AquaWatch's own
+processes use) and ``DIR/admin.env`` (the account ``aquawatch stations credentials`` uses to
+change the running broker at once). The result:
 
 - anonymous clients are refused;
 - each station (user = station id, secret from ``aquawatch stations credentials issue``) may
@@ -41,10 +42,13 @@ from ingest.certificates import TlsFiles, make_tls_files
 from ingest.errors import BrokerConfigError
 from ingest.secret_files import write_private
 from stations import StoredCredential, credentials
+from telemetry import dynsec
 
 SERVICE_ACCOUNT: Final = "aquawatch-service"
 DYNSEC_FILE: Final = "dynamic-security.json"
 SERVICE_ENV: Final = "service.env"
+ADMIN_ACCOUNT: Final = "aquawatch-admin"
+ADMIN_ENV: Final = "admin.env"
 _PLUGIN_NAME: Final = "mosquitto_dynamic_security.so"
 _PLUGIN_DIRS: Final = ("/usr/lib", "/usr/local/lib")
 DEFAULT_HOSTNAMES: Final = ("127.0.0.1", "localhost")
@@ -88,15 +92,12 @@ def _account(account: Account, role: str) -> dict[str, Any]:
     return {**entry, "roles": [{"rolename": role}]}
 
 
-def _allow(acltype: str, topic: str) -> dict[str, Any]:
-    return {"acltype": acltype, "topic": topic, "allow": True}
-
-
 def dynsec_document(
     stations: Sequence[StoredCredential],
     *,
     service: Account,
     gateways: Iterable[Account] = (),
+    admin: Account | None = None,
     topic_prefix: str,
     share_group: str,
 ) -> dict[str, Any]:
@@ -106,37 +107,32 @@ def dynsec_document(
         {
             "rolename": "service",
             "acls": [
-                _allow("subscribePattern", f"{root}/#"),
-                _allow("subscribePattern", f"$share/{share_group}/{root}/#"),
-                _allow("publishClientReceive", f"{root}/#"),
+                dynsec.allow("subscribePattern", f"{root}/#"),
+                dynsec.allow("subscribePattern", f"$share/{share_group}/{root}/#"),
+                dynsec.allow("publishClientReceive", f"{root}/#"),
             ],
         },
         {
             "rolename": "gateway",
             "acls": [
-                _allow("publishClientSend", f"{root}/+/readings"),
-                _allow("publishClientSend", f"{root}/+/status"),
+                dynsec.allow("publishClientSend", f"{root}/+/readings"),
+                dynsec.allow("publishClientSend", f"{root}/+/status"),
             ],
         },
     ]
     clients = [_account(service, "service")]
     clients += [_account(gateway, "gateway") for gateway in gateways]
+    if admin is not None:
+        roles.append(dynsec.admin_role())
+        clients.append(_account(admin, dynsec.ADMIN_ROLE))
     for stored in stations:
-        role = f"station:{stored.station_id}"
-        roles.append(
-            {
-                "rolename": role,
-                "acls": [
-                    _allow("publishClientSend", f"{root}/{stored.station_id}/readings"),
-                    _allow("publishClientSend", f"{root}/{stored.station_id}/status"),
-                ],
-            }
-        )
+        role = dynsec.station_role(stored.station_id, topic_prefix)
+        roles.append(role)
         clients.append(
             {
                 **_hashed(stored.station_id, stored.salt, stored.iterations, stored.hash),
                 "clientid": stored.station_id,
-                "roles": [{"rolename": role}],
+                "roles": [{"rolename": role["rolename"]}],
             }
         )
     return {
@@ -172,6 +168,7 @@ class BrokerAccess:
     stations: Sequence[StoredCredential]
     service: Account
     gateways: tuple[Account, ...] = ()
+    admin: Account | None = None
     topic_prefix: str = "aquawatch"
     share_group: str = "ingest"
     tls: TlsFiles | None = None
@@ -183,6 +180,7 @@ class BrokerAccess:
             self.stations,
             service=self.service,
             gateways=self.gateways,
+            admin=self.admin,
             topic_prefix=self.topic_prefix,
             share_group=self.share_group,
         )
@@ -222,21 +220,18 @@ class BrokerOptions:
     share_group: str
 
 
-def _env_file(path: Path, url: str, *, who: str) -> None:
-    write_private(
-        path,
-        f"# AQUAWATCH_MQTT_URL for {who}; keep this file private.\nAQUAWATCH_MQTT_URL={url}\n",
-    )
+def _env_file(path: Path, url: str, *, who: str, variable: str = "AQUAWATCH_MQTT_URL") -> None:
+    write_private(path, f"# {variable} for {who}; keep this file private.\n{variable}={url}\n")
 
 
-def _kept_secret(env_file: Path, username: str) -> str:
+def _kept(env_file: Path, username: str) -> Account:
+    """``username``'s account: the secret an earlier run left in ``env_file``, or a new one."""
     with contextlib.suppress(FileNotFoundError):
         for line in env_file.read_text("utf-8").splitlines():
-            name, _, value = line.partition("=")
-            parts = urlsplit(value)
-            if name == "AQUAWATCH_MQTT_URL" and parts.username == username and parts.password:
-                return parts.password
-    return credentials.new_secret()
+            parts = urlsplit(line.partition("=")[2])
+            if parts.username == username and parts.password:
+                return Account(username, parts.password)
+    return Account(username, credentials.new_secret())
 
 
 def write_broker_config(
@@ -265,20 +260,22 @@ def write_broker_config(
         if options.tls
         else None
     )
-    service = Account(SERVICE_ACCOUNT, _kept_secret(out / SERVICE_ENV, SERVICE_ACCOUNT))
+    service = _kept(out / SERVICE_ENV, SERVICE_ACCOUNT)
+    admin = _kept(out / ADMIN_ENV, ADMIN_ACCOUNT)
     gateways = tuple(
-        Account(f"gateway-{name}", _kept_secret(out / f"gateway-{name}.env", f"gateway-{name}"))
-        for name in options.gateways
+        _kept(out / f"gateway-{name}.env", f"gateway-{name}") for name in options.gateways
     )
     access = BrokerAccess(
         stations,
         service,
         gateways,
+        admin,
         topic_prefix=options.topic_prefix,
         share_group=options.share_group,
         tls=tls,
     )
-    rules = access.install(out, owner=owner)
+    # In the broker's own folder: live changes (credentials issue/revoke) are saved there.
+    rules = access.install(data, owner=owner)
     listener = f"listener {options.port}" + (f" {options.bind}" if options.bind else "")
     config = out / "mosquitto.conf"
     config.write_text(
@@ -286,11 +283,17 @@ def write_broker_config(
     )
     ca = tls.ca if tls is not None else None
     host = options.hostnames[0]
-    written = [config, out / DYNSEC_FILE, out / SERVICE_ENV]
+    written = [config, data / DYNSEC_FILE, out / SERVICE_ENV, out / ADMIN_ENV]
     _env_file(
         out / SERVICE_ENV,
         service_url(service, host=host, port=options.port, ca=ca),
         who="AquaWatch's own processes (ingest, alerts, notify, api)",
+    )
+    _env_file(
+        out / ADMIN_ENV,
+        service_url(admin, host=host, port=options.port, ca=ca),
+        who="aquawatch stations credentials, to change the running broker",
+        variable="AQUAWATCH_BROKER_ADMIN_URL",
     )
     for gateway in gateways:
         path = out / f"{gateway.username}.env"

@@ -57,23 +57,36 @@ class Generated:
             self.secrets[station] = credentials.issue(conn, station)
         return self.secrets[station]
 
-    def configure(self) -> None:
-        """Run ``aquawatch broker config`` as an operator would."""
-        env = {
+    def command(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``aquawatch ARGS`` as an operator would."""
+        base = {
             "PATH": "/usr/bin:/bin:/usr/sbin",
             "AQUAWATCH_DATABASE_URL": self.database_url,
             "AQUAWATCH_TOPIC_PREFIX": self.prefix,
         }
-        command = [sys.executable, "-m", "telemetry.cli", "broker", "config"]
-        result = subprocess.run(
-            [*command, "--out", str(self.folder), "--port", str(self.port), *self.args],
-            env=env,
+        return subprocess.run(
+            [sys.executable, "-m", "telemetry.cli", *args],
+            env={**base, **env},
             capture_output=True,
+            text=True,
             check=False,
         )
-        assert result.returncode == 0, result.stderr.decode()
+
+    def configure(self) -> None:
+        """Run ``aquawatch broker config``."""
+        result = self.command(
+            "broker", "config", "--out", str(self.folder), "--port", str(self.port), *self.args
+        )
+        assert result.returncode == 0, result.stderr
         for secret in self.secrets.values():  # the command never shows a secret
-            assert secret not in result.stdout.decode() + result.stderr.decode()
+            assert secret not in result.stdout + result.stderr
+
+    def env_value(self, name: str, variable: str) -> str:
+        """A variable from one of the ``.env`` files ``broker config`` wrote."""
+        for line in (self.folder / name).read_text().splitlines():
+            if line.startswith(f"{variable}="):
+                return line.partition("=")[2]
+        raise AssertionError(f"{name} has no {variable}")
 
     def start(self) -> None:
         binary = mosquitto_binary()
@@ -96,10 +109,7 @@ class Generated:
 
     @property
     def service_url(self) -> str:
-        for line in (self.folder / "service.env").read_text().splitlines():
-            if line.startswith("AQUAWATCH_MQTT_URL="):
-                return line.partition("=")[2]
-        raise AssertionError("service.env has no AQUAWATCH_MQTT_URL")
+        return self.env_value("service.env", "AQUAWATCH_MQTT_URL")
 
     def topic(self, station: str, channel: str = "readings") -> str:
         return f"{self.prefix}/v1/{station}/{channel}"
@@ -304,6 +314,65 @@ def test_rotation_and_revocation_take_effect_and_the_service_secret_stays(
     broker.restart()
     assert not logs_in("KG-SR-01", broker.secrets["KG-SR-01"])
     assert logs_in("KG-SR-02", new)
+
+
+def test_with_the_admin_login_issue_and_revoke_change_the_running_broker_at_once(
+    broker_ready: Generated,
+) -> None:
+    broker = broker_ready
+    admin = {
+        "AQUAWATCH_BROKER_ADMIN_URL": broker.env_value("admin.env", "AQUAWATCH_BROKER_ADMIN_URL")
+    }
+
+    def logs_in(station: str, secret: str) -> bool:
+        client = Client(broker.port, user=station, secret=secret, client_id=station)
+        accepted = client.accepted
+        client.close()
+        return accepted
+
+    stolen = Client(
+        broker.port, user="KG-SR-01", secret=broker.secrets["KG-SR-01"], client_id="KG-SR-01"
+    )
+    assert stolen.accepted
+    revoked = broker.command("stations", "credentials", "revoke", "KG-SR-01", **admin)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "took it at once" in revoked.stderr
+    wait_for(lambda: not stolen.client.is_connected(), timeout=5, what="the thief cut off")
+    stolen.close()
+    assert not logs_in("KG-SR-01", broker.secrets["KG-SR-01"])
+
+    issued = broker.command("stations", "credentials", "issue", "KG-SR-03", **admin)
+    assert issued.returncode == 0, issued.stderr
+    secret = issued.stdout.strip().partition(":")[2]
+    assert secret not in issued.stderr
+    newcomer = Client(broker.port, user="KG-SR-03", secret=secret, client_id="KG-SR-03")
+    assert newcomer.accepted  # no configuration rewrite, no restart
+    assert newcomer.publish(broker.topic("KG-SR-03"), b"x") == NO_SUBSCRIBERS
+    assert newcomer.publish(broker.topic("KG-SR-02"), b"forged") == NOT_AUTHORIZED
+    newcomer.close()
+
+    old = broker.secrets["KG-SR-02"]
+    rotated = broker.command("stations", "credentials", "issue", "KG-SR-02", **admin)
+    assert rotated.returncode == 0, rotated.stderr
+    assert not logs_in("KG-SR-02", old)
+    # The broker saved the changes: a restart keeps them.
+    broker.restart()
+    assert not logs_in("KG-SR-01", broker.secrets["KG-SR-01"])
+    assert logs_in("KG-SR-03", secret)
+    # The admin login changes accounts only: it cannot speak for a station nor read.
+    login = parse_mqtt_url(admin["AQUAWATCH_BROKER_ADMIN_URL"])
+    operator = Client(broker.port, user=login.username, secret=login.password)
+    assert operator.publish(broker.topic("KG-SR-03"), b"forged") == NOT_AUTHORIZED
+    assert operator.subscribe("#") == NOT_AUTHORIZED
+    operator.close()
+    # A wrong admin login: the database changes, the command says the broker did not.
+    wrong = f"mqtt://aquawatch-admin:guess@127.0.0.1:{broker.port}"
+    refused = broker.command(
+        "stations", "credentials", "revoke", "KG-SR-03", AQUAWATCH_BROKER_ADMIN_URL=wrong
+    )
+    assert refused.returncode == 1
+    assert "did not take it" in refused.stderr
+    assert "guess" not in refused.stderr
 
 
 def test_tls_listener_with_the_generated_ca(generated: Generated) -> None:
