@@ -6,6 +6,7 @@ from stations.registry import (
     Registry,
     Station,
     StationKind,
+    Transport,
     load_registry,
     parse_registry,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "RegistryError",
     "Station",
     "StationKind",
+    "Transport",
     "active_station_ids",
     "load_registry",
     "parse_registry",
