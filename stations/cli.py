@@ -1,9 +1,10 @@
-"""``aquawatch stations``: check the registry file and sync it to the database."""
+"""``aquawatch stations``: check the registry, sync it, and issue or revoke station credentials."""
 
 from __future__ import annotations
 
 import argparse
 
+from stations import credentials
 from stations.registry import load_registry
 from stations.sync import sync_registry
 from telemetry import CommonSettings, add_settings_arguments, connect, settings_from_args
@@ -29,8 +30,59 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _issue(args: argparse.Namespace) -> int:
+    settings = settings_from_args(CommonSettings, args)
+    with connect(settings.database_url.get_secret_value()) as conn:
+        secret = credentials.issue(conn, args.station)
+    # The only time the secret is shown: give it to the station's logger now.
+    print(f"{args.station}:{secret}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    settings = settings_from_args(CommonSettings, args)
+    with connect(settings.database_url.get_secret_value()) as conn:
+        ended = credentials.revoke(conn, args.station)
+    print(f"{args.station}: {'revoked' if ended else 'had no active credential'}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    settings = settings_from_args(CommonSettings, args)
+    with connect(settings.database_url.get_secret_value()) as conn:
+        for stored in credentials.active(conn):
+            print(f"{stored.station_id:10} issued {stored.issued_at.isoformat()}")
+    return 0
+
+
+def _register_credentials(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    parser = actions.add_parser(
+        "credentials", help="station secrets for MQTT and FTP: issue, revoke, list"
+    )
+    verbs = parser.add_subparsers(dest="credentials_command", required=True)
+    issue = verbs.add_parser(
+        "issue",
+        help="create or rotate a station's secret and print it once as ID:SECRET",
+        description="Create or rotate a station's secret and print it once as ID:SECRET. Only"
+        " a hash is stored; the previous secret stops working once the broker configuration"
+        " is written again (aquawatch broker config) and at once for FTP.",
+    )
+    issue.add_argument("station", metavar="ID", help="the station's id (e.g. KG-SR-01)")
+    add_settings_arguments(issue, CommonSettings)
+    issue.set_defaults(handler=_issue)
+    revoke = verbs.add_parser("revoke", help="end a station's secret (a stolen logger, say)")
+    revoke.add_argument("station", metavar="ID", help="the station's id")
+    add_settings_arguments(revoke, CommonSettings)
+    revoke.set_defaults(handler=_revoke)
+    listing = verbs.add_parser("list", help="stations with an active secret, and when issued")
+    add_settings_arguments(listing, CommonSettings)
+    listing.set_defaults(handler=_list)
+
+
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``aquawatch stations check|sync``."""
+    """Add ``aquawatch stations check|sync|credentials``."""
     stations = subparsers.add_parser("stations", help="the station registry")
     actions = stations.add_subparsers(dest="stations_command", required=True)
     check = actions.add_parser("check", help="validate the registry file and list it")
@@ -46,3 +98,4 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     add_settings_arguments(sync, CommonSettings)
     sync.set_defaults(handler=_sync)
+    _register_credentials(actions)
