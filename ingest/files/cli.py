@@ -49,7 +49,6 @@ def _run_ftp(args: argparse.Namespace) -> int:
         clock=SystemClock(),
         ftp=options,
         verify=credentials.verify,
-        login_cache_s=settings.ftp_login_cache_s,
     )
     assert inbox.server is not None
     host, port = inbox.server.address

@@ -28,7 +28,6 @@ class FileInbox:
         clock: What time it is.
         ftp: Serve FTP with these options (the files arrive in the spool's ``incoming``).
         verify: Checks station secrets (FTP only).
-        login_cache_s: How long a successful FTP login is remembered.
         watch: Take files from this folder instead, as another daemon leaves them.
         settle_s: How long a watched file must stay unchanged.
     """
@@ -40,7 +39,6 @@ class FileInbox:
         clock: Clock,
         ftp: FtpOptions | None = None,
         verify: Verify | None = None,
-        login_cache_s: float = 60.0,
         watch: Path | None = None,
         settle_s: float = 10.0,
     ) -> None:
@@ -79,9 +77,7 @@ class FileInbox:
             if verify is None:
                 msg = "an FTP inbox needs a way to verify station secrets"
                 raise ValueError(msg)
-            authorizer = StationAuthorizer(
-                self.pool, spool=self.spool, verify=verify, cache_s=login_cache_s
-            )
+            authorizer = StationAuthorizer(self.pool, spool=self.spool, verify=verify)
             self.server = FtpInbox(ftp, authorizer=authorizer, spool=self.spool, wake=self.wake)
 
     def run(self, stop: threading.Event) -> FileCounts:

@@ -55,9 +55,6 @@ class FtpSettings(FileInboxSettings):
     ftp_max_upload_bytes: int = Field(
         default=1 << 20, ge=1024, description="uploads growing past this are cut off and dropped"
     )
-    ftp_login_cache_s: float = Field(
-        default=60, ge=0, description="how long a successful login is remembered"
-    )
 
     def passive_range(self) -> range | None:
         """``ftp_passive_ports`` as a range."""
