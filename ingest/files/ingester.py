@@ -48,6 +48,7 @@ class FileCounts:
 class _Outcome:
     rejected: bool
     reason: str
+    again: bool = False
 
 
 class FileIngester:
@@ -124,7 +125,7 @@ class FileIngester:
             if outcome.rejected:
                 self._spool.quarantine_file(item, outcome.reason)
             else:
-                self._spool.archive_file(item)
+                self._spool.archive_file(item, again=outcome.again)
         return len(files)
 
     def _codes(self) -> dict[str, str]:
@@ -177,10 +178,12 @@ class FileIngester:
         now = self._clock.time()
         outcomes: dict[Path, _Outcome] = {}
         fresh: dict[bytes, Inbound] = {}
+        written: set[Path] = set()  # the one file per new key that is written
         details: dict[bytes, str] = {}
         for item, content, size, key in read:
             if key in known or key in fresh:
                 continue
+            written.add(item.path)
             body = self._decoder.decode(
                 station_id=item.station_id,
                 code=codes.get(item.station_id),
@@ -212,12 +215,16 @@ class FileIngester:
             outcome = known.get(key)
             if outcome is None:  # cannot happen: the ledger row commits with the batch
                 continue
-            outcomes[item.path] = _Outcome(outcome.rejected, details.get(key, outcome.reason))
-            if key not in fresh:
+            again = item.path not in written
+            outcomes[item.path] = _Outcome(
+                outcome.rejected, details.get(key, outcome.reason), again=again
+            )
+            if again:
                 self.counts.again += 1
             elif outcome.rejected:
                 self.counts.rejected += 1
-                logger.info("rejected %s of %s: %s", item.name, item.station_id, details.get(key))
+                reason = outcomes[item.path].reason
+                logger.info("rejected %s of %s: %s", item.name, item.station_id, reason)
             else:
                 self.counts.stored += 1
         return outcomes

@@ -132,13 +132,17 @@ class Spool:
         found.sort(key=lambda f: (f.basename, f.station_id, f.path.name))
         return found[:limit]
 
-    def archive_file(self, item: SpoolFile) -> Path:
-        """Move a file whose readings are committed to the archive; return where it went."""
+    def archive_file(self, item: SpoolFile, *, again: bool = False) -> Path:
+        """Move a file whose readings are committed to the archive; return where it went.
+
+        A file the ledger knew (``again``: the same name and bytes) replaces its archived copy;
+        another file of the same name (a corrected one) is kept beside it.
+        """
         match = _STAMP.search(item.basename)
         folder = self.archive / item.station_id
         if match:
             folder = folder / match["y"] / match["m"] / match["d"]
-        return _move(item.path, folder, _safe_name(item.basename))
+        return _move(item.path, folder, _safe_name(item.basename), replace=again)
 
     def quarantine_file(self, item: SpoolFile, reason: str) -> Path:
         """Move a rejected file to quarantine with a ``.reason`` file beside it."""
@@ -155,11 +159,11 @@ def _safe_name(name: str) -> str:
     return cleaned if cleaned not in ("", ".", "..") else "_"
 
 
-def _move(source: Path, folder: Path, name: str) -> Path:
+def _move(source: Path, folder: Path, name: str, *, replace: bool = False) -> Path:
     """Rename ``source`` into ``folder``; another filesystem (a watched folder) is copied."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
-    if target.exists():
+    if target.exists() and not replace:
         target = folder / f"{name}{_SUFFIX}{uuid.uuid4().hex[:12]}"
     try:
         os.rename(source, target)
