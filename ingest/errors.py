@@ -30,4 +30,13 @@ class SpoolError(IngestError):
 
 
 class ForwardError(IngestError):
-    """A receiver of forwarded files refused or could not be reached; the message says how."""
+    """A receiver of forwarded files refused or could not be reached; the message says how.
+
+    Attributes:
+        unreachable: The receiver could not be reached or refused the login (every station
+            waits), rather than one file failing.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable

@@ -13,9 +13,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyftpdlib.authorizers import DummyAuthorizer
@@ -212,7 +214,24 @@ class Receiver:
         authorizer = DummyAuthorizer()
         authorizer.add_user(user, secret, str(root), perm="elradfmw")
         base = TLS_FTPHandler if pem is not None else FTPHandler
-        attributes: dict[str, object] = {"authorizer": authorizer}
+        self.arrivals: Counter[str] = Counter()  # final names, each time one appeared
+        arrivals = self.arrivals
+
+        def ftp_RNTO(handler: Any, path: str) -> Any:  # noqa: N802
+            done = base.ftp_RNTO(handler, path)
+            if done:
+                arrivals[Path(path).name] += 1
+            return done
+
+        def on_file_received(handler: Any, file: str) -> None:
+            if not file.endswith(".tmp"):
+                arrivals[Path(file).name] += 1
+
+        attributes: dict[str, object] = {
+            "authorizer": authorizer,
+            "ftp_RNTO": ftp_RNTO,
+            "on_file_received": on_file_received,
+        }
         if pem is not None:
             attributes["certfile"] = str(pem)
         self._handler = type("Receiver", (base,), attributes)
@@ -241,5 +260,5 @@ class Receiver:
             self._thread.join(timeout=10)
 
     def files(self) -> list[Path]:
-        """Every file received, in name order."""
-        return sorted(p for p in self.root.rglob("*") if p.is_file())
+        """Every complete file received, in name order (not ``*.tmp`` uploads in progress)."""
+        return sorted(p for p in self.root.rglob("*") if p.is_file() and p.suffix != ".tmp")
