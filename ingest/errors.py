@@ -13,6 +13,10 @@ class BrokerError(IngestError):
     """The broker could not be reached or refused us."""
 
 
+class BrokerConfigError(IngestError):
+    """The broker's configuration cannot be written (the plugin is missing, say)."""
+
+
 class WorkerDiedError(IngestError):
     """A thread of the worker died; the worker stopped and should be restarted.
 

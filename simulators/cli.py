@@ -11,16 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
 from simulators.errors import PublisherError
-from simulators.publisher import MqttPublisher
+from simulators.publisher import MqttPublisher, StationPublishers, read_credentials
 from simulators.runner import Schedule, StationRunner, Tally, run
 from simulators.scenario import Script, compile_scenarios, load_scenario, parse_duration
-from stations import load_registry
+from stations import Station, load_registry
 from telemetry import (
     Clock,
     CommonSettings,
@@ -66,6 +67,11 @@ class SimulatorSettings(CommonSettings):
     )
     drain_timeout_s: float = Field(
         default=30.0, ge=0, description="seconds to wait for the last PUBACKs on exit"
+    )
+    credentials_file: Path | None = Field(
+        default=None,
+        description="ID:SECRET lines (as `stations credentials issue` prints): each station"
+        " connects as itself",
     )
 
 
@@ -115,6 +121,36 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+def _publisher(
+    settings: SimulatorSettings, stations: list[Station], topics: TopicScheme
+) -> MqttPublisher | StationPublishers:
+    """Each station on its own login when credentials are given, else one connection."""
+    endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
+    offline = encode_status(StatusDocument(StationState.OFFLINE))
+    if settings.credentials_file is not None:
+        secrets = read_credentials(settings.credentials_file)
+        missing = [s.id for s in stations if s.id not in secrets]
+        if missing:
+            msg = f"{settings.credentials_file} has no secret for {', '.join(missing)}"
+            raise ConfigError(msg)
+        return StationPublishers(
+            endpoint,
+            {s.id: secrets[s.id] for s in stations},
+            wills={s.id: (topics.status(s.id), offline) for s in stations},
+            max_inflight=settings.max_inflight,
+            connect_timeout_s=settings.connect_timeout_s,
+            stall_timeout_s=settings.stall_timeout_s,
+        )
+    return MqttPublisher(
+        endpoint,
+        client_id=settings.sim_client_id or f"aquawatch-sim-{os.getpid()}",
+        max_inflight=settings.max_inflight,
+        will=(topics.status(stations[0].id), offline),
+        connect_timeout_s=settings.connect_timeout_s,
+        stall_timeout_s=settings.stall_timeout_s,
+    )
+
+
 def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
     """Run ``aquawatch simulate``; "now" (the default start, the end of --fast) is ``clock``'s."""
     settings = settings_from_args(SimulatorSettings, args)
@@ -128,7 +164,6 @@ def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
     if args.stations:
         registry = registry.with_clones(args.stations)
     stations = list(registry.stations.values())
-    endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
     topics = TopicScheme(settings.topic_prefix)
     duration = _duration(args.duration)
     now = clock.time()
@@ -158,15 +193,7 @@ def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
         for s in stations
     ]
     schedule = Schedule(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
-    will = (topics.status(stations[0].id), encode_status(StatusDocument(StationState.OFFLINE)))
-    publisher = MqttPublisher(
-        endpoint,
-        client_id=settings.sim_client_id or f"aquawatch-sim-{os.getpid()}",
-        max_inflight=settings.max_inflight,
-        will=will,
-        connect_timeout_s=settings.connect_timeout_s,
-        stall_timeout_s=settings.stall_timeout_s,
-    )
+    publisher = _publisher(settings, stations, topics)
     logger.info(
         "simulating %d stations from %s, %s",
         len(runners),

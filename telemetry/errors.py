@@ -136,3 +136,7 @@ class ExtensionNotPreloadedError(MigrationError):
         super().__init__(msg)
         self.preload = preload
         self.config_file = config_file
+
+
+class BrokerControlError(AquaWatchError):
+    """The running broker did not take a change to its accounts."""

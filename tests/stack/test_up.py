@@ -33,13 +33,15 @@ def stations_with_readings(url: str) -> int:
 
 
 def test_up_brings_readings_from_all_seven_stations_within_a_minute(
-    database_url: str, broker: Broker, prefix: str
+    database_url: str, prefix: str
 ) -> None:
+    """Up's own broker: each station logs in as itself, AquaWatch as its service account."""
     log = Path(tempfile.mkstemp(prefix="aw-up-", suffix=".log")[1])
+    state = Path(tempfile.mkdtemp(prefix="aw-up-state-"))
+    state.chmod(0o755)  # the broker drops root and must reach its folder inside
     env = {
         **os.environ,
         "AQUAWATCH_DATABASE_URL": database_url,
-        "AQUAWATCH_MQTT_URL": broker.url,
         "AQUAWATCH_TOPIC_PREFIX": prefix,
         "AQUAWATCH_CLIENT_ID": f"up-{prefix}",
     }
@@ -48,6 +50,8 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
         "-m",
         "telemetry.cli",
         "up",
+        "--state-dir",
+        str(state),
         "--report-every",
         "1",
         "--history",
@@ -76,10 +80,15 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        shutil.rmtree(state, ignore_errors=True)
     output = log.read_text()
     assert "AquaWatch is up" in output
-    assert "(as configured)" in output  # given settings are used as they are
+    assert "each station logs in as itself" in output
     assert "processes  ingest, alerts, notify, api, simulate" in output
+    assert "broker refused" not in output
+    with psycopg.connect(database_url) as conn:
+        issued = conn.execute("SELECT count(*) FROM station_credentials").fetchone()
+    assert issued == (7,)
 
 
 def test_up_killed_outright_takes_its_processes_with_it(
@@ -160,7 +169,7 @@ def test_up_embedded_runs_on_its_own_services_and_sigterm_stops_everything() -> 
         wait_for(lambda: "AquaWatch is up" in log.read_text(), timeout=120, what="the banner")
         output = log.read_text()
         assert "embedded PostgreSQL" in output
-        assert "(Mosquitto with ingest/broker/mosquitto.conf" in output
+        assert "each station logs in as itself, AquaWatch as aquawatch-service" in output
         password = re.search(r"officer    user officer, password (\S+)", output)
         assert password is not None, output
         wait_for(
