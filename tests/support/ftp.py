@@ -215,17 +215,20 @@ class Receiver:
         authorizer.add_user(user, secret, str(root), perm="elradfmw")
         base = TLS_FTPHandler if pem is not None else FTPHandler
         self.arrivals: Counter[str] = Counter()  # final names, each time one appeared
-        arrivals = self.arrivals
+        self.order: list[str] = []  # final names in the order they appeared
+        arrivals, order = self.arrivals, self.order
 
         def ftp_RNTO(handler: Any, path: str) -> Any:  # noqa: N802
             done = base.ftp_RNTO(handler, path)
             if done:
                 arrivals[Path(path).name] += 1
+                order.append(Path(path).name)
             return done
 
         def on_file_received(handler: Any, file: str) -> None:
             if not file.endswith(".tmp"):
                 arrivals[Path(file).name] += 1
+                order.append(Path(file).name)
 
         attributes: dict[str, object] = {
             "authorizer": authorizer,
