@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from ingest.errors import ForwardError
 from ingest.forward.receivers import Receiver, Upload
-from telemetry import Circular10File, Circular10Line, Clock, encode_file
+from telemetry import Clock, encode_files
 
 logger = logging.getLogger(__name__)
 
@@ -190,17 +191,23 @@ class Forwarder:
     def _codes(self, receiver: Receiver) -> list[str] | None:
         return sorted(receiver.parameters) if receiver.parameters is not None else None
 
-    def _file(self, receiver: Receiver, station: _Station, at: datetime) -> tuple[str, bytes]:
+    def _files(
+        self, receiver: Receiver, station: _Station, times: list[datetime]
+    ) -> dict[datetime, tuple[str, bytes]]:
+        """The Circular 10 file of each instant, read in one query."""
         with self._conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
-                "SELECT p.code, r.value, r.device_status FROM readings r"
+                "SELECT r.time, p.code, r.value, r.device_status FROM readings r"
                 " JOIN parameters p ON p.id = r.parameter_id"
-                " WHERE r.station_id = %s AND r.time = %s"
-                " AND (%s::text[] IS NULL OR p.code = ANY(%s::text[])) ORDER BY p.id",
-                (station.id, at, self._codes(receiver), self._codes(receiver)),
+                " WHERE r.station_id = %s AND r.time = ANY(%s)"
+                " AND (%s::text[] IS NULL OR p.code = ANY(%s::text[])) ORDER BY r.time, p.id",
+                (station.id, times, self._codes(receiver), self._codes(receiver)),
             ).fetchall()
-        lines = tuple(Circular10Line(r["code"], r["value"], r["device_status"] or 0) for r in rows)
-        return encode_file(Circular10File(station.code, at, lines))
+        files = encode_files(
+            station.code,
+            [(r["time"], r["code"], r["value"], r["device_status"] or 0) for r in rows],
+        )
+        return dict(zip(sorted({r["time"] for r in rows}), files, strict=True))
 
     def _send(
         self,
@@ -209,25 +216,40 @@ class Forwarder:
         station: _Station,
         pending: list[tuple[datetime, bool]],
     ) -> bool:
+        """Send ``pending`` in order, one commit per file.
+
+        That commit marks the file before sent and this one sending; a crash after an upload
+        leaves the file 'sending', and the next start finds it on the receiver.
+        """
         key = (receiver.name, station.id)
-        for at, in_flight in pending:
-            name, content = self._file(receiver, station, at)
-            if in_flight and upload.size(name) == len(content):
-                self._mark_sent(key, at)  # it arrived before the crash: not sent again
-                self.counts.confirmed += 1
-                continue
-            self._conn.execute(
-                "INSERT INTO forward_log (receiver, station_id, file_time, name, size, state)"
-                " VALUES (%s, %s, %s, %s, %s, 'sending')"
-                " ON CONFLICT (receiver, station_id, file_time) DO UPDATE SET state = 'sending',"
-                "  name = excluded.name, size = excluded.size,"
-                "  attempts = forward_log.attempts + 1",
-                (*key, at, name, len(content)),
-            )
-            self._conn.commit()
-            upload.send(name, content)
-            self._mark_sent(key, at)
-            self.counts.sent += 1
+        files = self._files(receiver, station, [at for at, _ in pending])
+        try:
+            for at, in_flight in pending:
+                if at not in files:  # its readings were deleted meanwhile: nothing to send
+                    logger.warning("%s at %s has no readings left to forward", station.id, at)
+                    self._mark_sent(key, at)
+                    continue
+                name, content = files[at]
+                if in_flight and upload.size(name) == len(content):
+                    self._mark_sent(key, at)  # it arrived before the crash: not sent again
+                    self._conn.commit()
+                    self.counts.confirmed += 1
+                    continue
+                self._conn.execute(
+                    "INSERT INTO forward_log (receiver, station_id, file_time, name, size, state)"
+                    " VALUES (%s, %s, %s, %s, %s, 'sending')"
+                    " ON CONFLICT (receiver, station_id, file_time) DO UPDATE SET"
+                    "  state = 'sending', name = excluded.name, size = excluded.size,"
+                    "  attempts = forward_log.attempts + 1",
+                    (*key, at, name, len(content)),
+                )
+                self._conn.commit()
+                upload.send(name, content)
+                self._mark_sent(key, at)  # committed with the next file's 'sending'
+                self.counts.sent += 1
+        finally:
+            if self._conn.info.transaction_status is TransactionStatus.INTRANS:
+                self._conn.commit()
         return bool(pending)
 
     def _mark_sent(self, key: tuple[str, str], at: datetime) -> None:
@@ -244,7 +266,6 @@ class Forwarder:
             "  last_sent_at = now(), last_error = NULL, last_error_at = NULL",
             (*key, at),
         )
-        self._conn.commit()
 
     def _record_error(self, receiver: Receiver, affected: list[str], error: str) -> None:
         """Keep the failure on the station being sent, or on all when the receiver is away."""
