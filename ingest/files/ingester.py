@@ -58,7 +58,7 @@ class FileIngester:
         pool: Database connections (one for the writer, one for ledger look-ups).
         writer: The MQTT ingester's writer.
         spool: Where files go once committed.
-        source: Returns up to N complete files to take.
+        source: Returns the complete files waiting, oldest sampling instant first.
         decoder: Judges each file.
         clock: What time it is (future-dated files).
         batch_max_files: Files per transaction.
@@ -72,7 +72,7 @@ class FileIngester:
         *,
         writer: ReadingsWriter,
         spool: Spool,
-        source: Callable[[int], list[SpoolFile]],
+        source: Callable[[], list[SpoolFile]],
         decoder: FileDecoder,
         clock: Clock,
         batch_max_files: int,
@@ -94,14 +94,21 @@ class FileIngester:
         """Take files until ``stop`` is set; ``wake`` says new files may be waiting."""
         while not stop.is_set():
             wake.clear()
-            if not self.drain_once(stop):
+            if not self.drain(stop):
                 wake.wait(poll_s)
 
-    def drain_once(self, stop: threading.Event | None = None) -> int:
-        """Take one batch; return how many files it held (0 when none was waiting)."""
-        files = self._source(self._batch)
-        if not files:
-            return 0
+    def drain(self, stop: threading.Event | None = None) -> int:
+        """Take the files waiting now, a batch per transaction; return how many."""
+        files = self._source()
+        for first in range(0, len(files), self._batch):
+            if stop is not None and stop.is_set():
+                return first
+            if not self._take(files[first : first + self._batch], stop):
+                return first
+        return len(files)
+
+    def _take(self, files: list[SpoolFile], stop: threading.Event | None) -> bool:
+        """Commit one batch (retrying while the database is away), then move its files."""
         delay = 0.5
         while True:
             try:
@@ -109,7 +116,7 @@ class FileIngester:
                 break
             except psycopg.OperationalError as exc:
                 if stop is not None and stop.is_set():
-                    return 0
+                    return False
                 logger.warning(
                     "database unavailable (%s); %d files wait, retry in %.1f s",
                     exc,
@@ -126,7 +133,7 @@ class FileIngester:
                 self._spool.quarantine_file(item, outcome.reason)
             else:
                 self._spool.archive_file(item, again=outcome.again)
-        return len(files)
+        return True
 
     def _codes(self) -> dict[str, str]:
         with (

@@ -119,8 +119,8 @@ class Spool:
             flat = quote(path.name, safe="")[:_MAX_FLAT]
         os.rename(path, folder / f"{flat}{_SUFFIX}{uuid.uuid4().hex[:12]}")
 
-    def waiting(self, limit: int) -> list[SpoolFile]:
-        """Up to ``limit`` files in ``ready``, oldest sampling instant first."""
+    def waiting(self) -> list[SpoolFile]:
+        """The files in ``ready``, oldest sampling instant first."""
         found: list[SpoolFile] = []
         for station in sorted(os.listdir(self.ready)):
             if not STATION_ID_RE.fullmatch(station):
@@ -130,7 +130,7 @@ class Spool:
                     name = unquote(entry.name.rsplit(_SUFFIX, 1)[0])
                     found.append(SpoolFile(Path(entry.path), station, name))
         found.sort(key=lambda f: (f.basename, f.station_id, f.path.name))
-        return found[:limit]
+        return found
 
     def archive_file(self, item: SpoolFile, *, again: bool = False) -> Path:
         """Move a file whose readings are committed to the archive; return where it went.

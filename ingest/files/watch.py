@@ -31,8 +31,8 @@ class WatchedFolder:
         self._settle_s = settle_s
         self._clock = clock
 
-    def complete(self, limit: int) -> list[SpoolFile]:
-        """Up to ``limit`` complete files, oldest sampling instant first."""
+    def complete(self) -> list[SpoolFile]:
+        """The complete files, oldest sampling instant first."""
         found: list[SpoolFile] = []
         settled_before = self._clock.time() - self._settle_s
         for station in sorted(os.listdir(self.root)):
@@ -52,4 +52,4 @@ class WatchedFolder:
                     if stat.S_ISREG(info.st_mode) and info.st_mtime <= settled_before:
                         found.append(SpoolFile(path, station, path.relative_to(top).as_posix()))
         found.sort(key=lambda f: (f.basename, f.station_id, f.name))
-        return found[:limit]
+        return found
