@@ -132,8 +132,19 @@ def encode_files(
 
 
 def _parse_stamp(stamp: str, *, where: str) -> datetime:
+    """``YYYYMMDDhhmmss`` in local time (by slicing: strptime costs 20 times more per line)."""
     try:
-        return datetime.strptime(stamp, _STAMP).replace(tzinfo=LOCAL)
+        if len(stamp) != 14 or not (stamp.isascii() and stamp.isdigit()):
+            raise ValueError(stamp)
+        return datetime(
+            int(stamp[0:4]),
+            int(stamp[4:6]),
+            int(stamp[6:8]),
+            int(stamp[8:10]),
+            int(stamp[10:12]),
+            int(stamp[12:14]),
+            tzinfo=LOCAL,
+        )
     except ValueError as exc:
         msg = f"{where}: {stamp!r} is not a YYYYMMDDhhmmss time"
         raise Circular10Error(msg, RejectReason.BAD_TIMESTAMP) from exc
@@ -177,7 +188,7 @@ def decode_file(name: str, content: bytes) -> Circular10File:
         if not isfinite(value):
             msg = f"{where}: {value_text!r} is not finite"
             raise Circular10Error(msg, RejectReason.NON_FINITE_VALUE)
-        if _parse_stamp(stamp, where=where) != time:
+        if stamp != match["stamp"] and _parse_stamp(stamp, where=where) != time:
             msg = f"{where}: time {stamp} differs from the file name's"
             raise Circular10Error(msg, RejectReason.BAD_TIMESTAMP)
         if status not in _STATUS:

@@ -59,7 +59,7 @@ class SpoolFile:
     @property
     def basename(self) -> str:
         """The file's own name."""
-        return PurePosixPath(self.name).name
+        return self.name.rsplit("/", 1)[-1]
 
 
 class Spool:
