@@ -40,7 +40,8 @@ SEVERITY_KEYS: Final = MappingProxyType(
 
 MESSAGES: Final = MappingProxyType(
     {
-        "app": Message("AquaWatch Kiên Giang", "AquaWatch Kien Giang"),
+        # Kiên Giang was merged into An Giang on 1 July 2025: the public sees the current name.
+        "app": Message("AquaWatch An Giang", "AquaWatch An Giang"),
         "overview": Message("Tổng quan các trạm", "Station overview"),
         "map": Message("Bản đồ trạm quan trắc", "Monitoring stations"),
         "coast_note": Message(
