@@ -71,6 +71,7 @@ class FileInbox:
             batch_max_files=settings.batch_max_files,
             retry_max_s=settings.retry_max_s,
             reject_raw_max_bytes=settings.reject_raw_max_bytes,
+            ledger_retention_days=settings.ledger_retention_days,
         )
         self.server: FtpInbox | None = None
         if ftp is not None:

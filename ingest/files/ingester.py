@@ -32,6 +32,7 @@ from telemetry import Clock, ReadingsDocument
 logger = logging.getLogger(__name__)
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+_PRUNE_EVERY_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -64,6 +65,8 @@ class FileIngester:
         batch_max_files: Files per transaction.
         retry_max_s: Longest wait between database retries.
         reject_raw_max_bytes: How much of a too-large file is read (for its reject row).
+        ledger_retention_days: Ledger rows older than this are deleted (hourly); a file sent
+            again after that is judged again (its readings are still stored once).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class FileIngester:
         batch_max_files: int,
         retry_max_s: float,
         reject_raw_max_bytes: int,
+        ledger_retention_days: int,
     ) -> None:
         self._pool = pool
         self._writer = writer
@@ -88,14 +92,28 @@ class FileIngester:
         self._batch = batch_max_files
         self._retry_max_s = retry_max_s
         self._raw_max = reject_raw_max_bytes
+        self._retention_days = ledger_retention_days
+        self._pruned_at = float("-inf")
         self.counts = FileCounts()
 
     def run(self, stop: threading.Event, wake: threading.Event, *, poll_s: float) -> None:
         """Take files until ``stop`` is set; ``wake`` says new files may be waiting."""
         while not stop.is_set():
             wake.clear()
+            if time.monotonic() - self._pruned_at >= _PRUNE_EVERY_S:
+                self.prune()
             if not self.drain(stop):
                 wake.wait(poll_s)
+
+    def prune(self) -> int:
+        """Delete ledger rows past their retention; return how many."""
+        with self._pool.connection() as conn:
+            deleted = conn.execute(
+                "DELETE FROM inbox_files WHERE received_at < now() - make_interval(days => %s)",
+                (self._retention_days,),
+            ).rowcount
+        self._pruned_at = time.monotonic()
+        return deleted
 
     def drain(self, stop: threading.Event | None = None) -> int:
         """Take the files waiting now, a batch per transaction; return how many."""
@@ -220,7 +238,7 @@ class FileIngester:
             known |= self._known(list(fresh))  # what the writer decided (unknown station too)
         for item, _content, _size, key in read:
             outcome = known.get(key)
-            if outcome is None:  # cannot happen: the ledger row commits with the batch
+            if outcome is None:  # not in the ledger: left where it is for the next pass
                 continue
             again = item.path not in written
             outcomes[item.path] = _Outcome(

@@ -32,6 +32,9 @@ class FileInboxSettings(CommonSettings):
     reject_raw_max_bytes: int = Field(
         default=4096, ge=0, description="bytes of a rejected file kept in rejects"
     )
+    ledger_retention_days: int = Field(
+        default=90, ge=1, description="how long inbox_files remembers each file taken"
+    )
 
 
 class FtpSettings(FileInboxSettings):

@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
             retry_max_s=settings.forward_retry_max_s,
             timeout_s=settings.forward_timeout_s,
             ca_file=settings.forward_ca_file,
+            log_retention_days=settings.forward_log_retention_days,
         )
         names = ", ".join(r.name for r in receivers)
         logger.info("forwarding to %s", names)

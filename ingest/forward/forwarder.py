@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from telemetry import Clock, encode_files
 logger = logging.getLogger(__name__)
 
 _ERROR_MAX_CHARS: Final = 500
+_PRUNE_EVERY_S: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Forwarder:
         retry_max_s: Longest wait between tries.
         timeout_s: Socket timeout towards receivers.
         ca_file: Certificates trusted for FTPS.
+        log_retention_days: Rows of files sent longer ago than this are deleted (hourly);
+            ``forward_state`` keeps where each station stands.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Forwarder:
         retry_max_s: float,
         timeout_s: float,
         ca_file: Path | None,
+        log_retention_days: int,
     ) -> None:
         self._conn = conn
         self.receivers = list(receivers)
@@ -90,12 +95,16 @@ class Forwarder:
         self._retry_max_s = retry_max_s
         self._timeout_s = timeout_s
         self._ca_file = ca_file
+        self._retention_days = log_retention_days
+        self._pruned_at = float("-inf")
         self._backoff = {r.name: _Backoff(retry_min_s) for r in self.receivers}
         self.counts = ForwardCounts()
 
     def run(self, stop: threading.Event, *, poll_s: float, once: bool = False) -> None:
         """Forward until ``stop`` is set (or, with ``once``, until nothing is pending)."""
         while not stop.is_set():
+            if time.monotonic() - self._pruned_at >= _PRUNE_EVERY_S:
+                self.prune()
             busy = False
             for receiver in self.receivers:
                 if stop.is_set():
@@ -105,6 +114,17 @@ class Forwarder:
                 return
             if not busy:
                 stop.wait(poll_s)
+
+    def prune(self) -> int:
+        """Delete log rows of files sent past their retention; return how many."""
+        deleted = self._conn.execute(
+            "DELETE FROM forward_log WHERE state = 'sent'"
+            " AND sent_at < now() - make_interval(days => %s)",
+            (self._retention_days,),
+        ).rowcount
+        self._conn.commit()
+        self._pruned_at = time.monotonic()
+        return deleted
 
     def _waiting(self) -> bool:
         """Whether a receiver is in backoff (``--once`` then waits for it)."""

@@ -32,6 +32,9 @@ class ForwardSettings(CommonSettings):
     forward_timeout_s: float = Field(
         default=30, gt=0, description="socket timeout towards receivers"
     )
+    forward_log_retention_days: int = Field(
+        default=90, ge=1, description="how long the forwarding log keeps each file sent"
+    )
     forward_ca_file: Path | None = Field(
         default=None,
         description="PEM certificates trusted for FTPS receivers (default: the system's)",
