@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import psycopg
 from OpenSSL import SSL
 from psycopg_pool import ConnectionPool
 from pyftpdlib.authorizers import AuthenticationFailed
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 # e: cd, l: list, r: download, a: append, d: delete, f: rename, m: mkdir, w: upload.
 PERMISSIONS: Final = "elradfmw"
+_DATABASE_WAIT_S: Final = 2.0
 
 Verify = Callable[[Any, str, str], bool]
 """``verify(conn, station_id, secret)``: whether the secret is the station's (constant time)."""
@@ -65,11 +67,15 @@ class StationAuthorizer:
         """
         if not STATION_ID_RE.fullmatch(username):
             raise AuthenticationFailed("Authentication failed.")
-        with self._pool.connection() as conn:
-            active = conn.execute(
-                "SELECT 1 FROM stations WHERE id = %s AND active", (username,)
-            ).fetchone()
-            ok = active is not None and self._verify(conn, username, password)
+        try:  # the server's one thread waits here: not for long
+            with self._pool.connection(timeout=_DATABASE_WAIT_S) as conn:
+                active = conn.execute(
+                    "SELECT 1 FROM stations WHERE id = %s AND active", (username,)
+                ).fetchone()
+                ok = active is not None and self._verify(conn, username, password)
+        except psycopg.OperationalError as exc:  # PoolTimeout is one
+            logger.warning("cannot check %r's login: database unavailable (%s)", username, exc)
+            raise AuthenticationFailed("Cannot check logins now; try again later.") from exc
         if not ok:
             logger.info("FTP login refused for %r", username)
             raise AuthenticationFailed("Authentication failed.")
