@@ -8,8 +8,8 @@ told its file arrived can rely on it, whatever happens next.
 A station logs in as its id with the secret ``aquawatch stations credentials issue`` printed,
 and sees and writes only ``incoming/<station>/`` (flat or in folders such as ``YYYY/MM/DD/``).
 A file is taken when its upload closes under a final name, or when it is renamed from a
-temporary one (``*.tmp``, ``*.part``, a leading dot...). An upload larger than
-``max_upload_bytes`` is cut off and dropped (``552``).
+temporary one (``*.tmp``, ``*.part``, a leading dot...); one cut off by a reset connection is
+not taken. An upload larger than ``max_upload_bytes`` is cut off and dropped (``552``).
 """
 
 from __future__ import annotations
@@ -117,6 +117,28 @@ class StationAuthorizer:
         """Nothing to undo."""
 
 
+class _ResetAware(DTPHandler):  # type: ignore[misc]  # pyftpdlib has no types
+    """Data channel that tells a reset connection from the end of an upload.
+
+    It sits right above pyftpdlib's ``DTPHandler`` in the class order, so both the plain
+    ``recv`` and the TLS layer's reach it when they close the channel.
+    """
+
+    def handle_close(self) -> None:
+        # pyftpdlib reads a reset connection as the end of the file. Called while that error
+        # is being handled, this sees it: the upload was cut. A clean end is an upload closed:
+        # FIN, TLS close_notify, or FIN without close_notify (many loggers' TLS stacks skip it;
+        # vsftpd accepts that too).
+        channel: Any = self
+        if channel.receive and _was_reset(sys.exc_info()[1]):
+            if not channel._closed:
+                channel.transfer_finished = False
+                channel._resp = ("426 Connection lost; transfer aborted.", logger.info)
+                channel.close()
+            return
+        super().handle_close()
+
+
 class _TakeOnClose:
     """Data-channel mixin: a finished upload goes to the spool before ``226`` is answered."""
 
@@ -130,20 +152,6 @@ class _TakeOnClose:
             channel.transfer_finished = False
             channel.close()
             channel.cmd_channel.drop_upload(channel.file_obj.name)
-
-    def handle_close(self) -> None:
-        # pyftpdlib reads a reset connection, or TLS ending without close_notify, as the end of
-        # the file. Both mean the upload was cut: called while that error is being handled,
-        # this sees it. A clean end (FIN, or TLS close_notify) is an upload closed.
-        channel: Any = self
-        error = sys.exc_info()[1]
-        if channel.receive and error is not None and not isinstance(error, SSL.ZeroReturnError):
-            if not channel._closed:
-                channel.transfer_finished = False
-                channel._resp = ("426 Connection lost; transfer aborted.", logger.info)
-                channel.close()
-            return
-        super().handle_close()  # type: ignore[misc]
 
     def close(self) -> None:
         channel: Any = self
@@ -206,8 +214,18 @@ class _InboxHandler(FTPHandler):  # type: ignore[misc]  # pyftpdlib has no types
         return (source, path)
 
 
-def _data_channel(base: type) -> type:
-    return type(f"Inbox{base.__name__}", (_TakeOnClose, base), {})
+def _was_reset(error: BaseException | None) -> bool:
+    """Whether ``error`` is a connection reset (plain: OSError; TLS: a system call error)."""
+    if isinstance(error, SSL.SysCallError):
+        return bool(error.args) and isinstance(error.args[0], int) and error.args[0] > 0
+    return isinstance(error, OSError)
+
+
+def _data_channel(tls: type | None) -> type:
+    """The data channel class: plain, or TLS with the reset check still below the TLS layer."""
+    if tls is None:
+        return type("InboxDTPHandler", (_TakeOnClose, _ResetAware), {})
+    return type("InboxTLS_DTPHandler", (_TakeOnClose, tls, _ResetAware), {})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -278,7 +296,7 @@ class FtpInbox:
             }
         else:
             bases = (_InboxHandler,)
-            dtp = _data_channel(DTPHandler)
+            dtp = _data_channel(None)
         dtp.max_upload_bytes = options.max_upload_bytes  # type: ignore[attr-defined]
         attributes["dtp_handler"] = dtp
         handler = type("StationFtpHandler", bases, attributes)

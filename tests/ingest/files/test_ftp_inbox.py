@@ -7,7 +7,10 @@ its own, so the counts it checks are its own.
 from __future__ import annotations
 
 import ftplib
+import socket
+import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -339,9 +342,26 @@ def test_a_revoked_station_cannot_log_in(inbox: Inbox) -> None:
         inbox.secrets["ST-A"] = secret
 
 
-def test_ftps(inbox: Inbox) -> None:
+@pytest.mark.parametrize(
+    ("ending", "taken"),
+    [("close_notify", True), ("fin_without_close_notify", True), ("reset", False)],
+)
+def test_ftps_uploads_end_with_or_without_close_notify_and_a_reset_is_not_taken(
+    inbox: Inbox, ending: str, taken: bool
+) -> None:
     at = instant()
     name, content = circular("ST-A", at)
     with client(inbox.port, "ST-A", inbox.secrets["ST-A"], tls=inbox.pem) as ftp:
-        assert store(ftp, name, content).startswith("226")
-    wait_for(lambda: readings(inbox.url, "ST-A", at), timeout=10, what="the readings")
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd(f"STOR {name}")
+        conn.sendall(content if taken else content[:20])
+        if ending == "close_notify":
+            conn = conn.unwrap()  # type: ignore[attr-defined]
+        elif ending == "reset":
+            time.sleep(0.3)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        reply = ftp.getresp() if taken else ftp.getmultiline()
+    assert reply.startswith("226" if taken else "426")
+    settled(inbox)
+    assert len(readings(inbox.url, "ST-A", at)) == (2 if taken else 0)
