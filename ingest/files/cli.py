@@ -43,6 +43,7 @@ def _run_ftp(args: argparse.Namespace) -> int:
         keyfile=settings.ftp_keyfile,
         tls_required=settings.ftp_tls_required,
         max_upload_bytes=settings.ftp_max_upload_bytes,
+        login_failure_delay_s=settings.ftp_login_failure_delay_s,
     )
     inbox = FileInbox(
         settings,

@@ -243,6 +243,8 @@ class FtpOptions:
         max_upload_bytes: Uploads growing past this are cut off.
         max_connections: Connections at once.
         max_connections_per_ip: Connections at once from one address.
+        login_failure_delay_s: How long a refused login waits before its answer (slows
+            guessing; three refusals close the connection).
     """
 
     host: str
@@ -255,6 +257,7 @@ class FtpOptions:
     max_upload_bytes: int = 1 << 20
     max_connections: int = 256
     max_connections_per_ip: int = 32
+    login_failure_delay_s: float = 3.0
 
 
 class FtpInbox:
@@ -282,6 +285,7 @@ class FtpInbox:
             "banner": "AquaWatch FTP inbox (Circular 10/2021)",
             "passive_ports": options.passive_ports,
             "masquerade_address": options.masquerade_address,
+            "auth_failed_timeout": options.login_failure_delay_s,
         }
         if options.certfile is not None:
             from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler  # needs pyOpenSSL

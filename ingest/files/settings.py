@@ -55,6 +55,9 @@ class FtpSettings(FileInboxSettings):
     ftp_tls_required: bool = Field(
         default=False, description="refuse logins and transfers that are not encrypted"
     )
+    ftp_login_failure_delay_s: float = Field(
+        default=3, ge=0, description="a refused login is answered after this long (slows guessing)"
+    )
     ftp_max_upload_bytes: int = Field(
         default=1 << 20, ge=1024, description="uploads growing past this are cut off and dropped"
     )

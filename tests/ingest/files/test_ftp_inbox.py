@@ -32,7 +32,7 @@ from tests.support.ftp import (
     store_cut,
 )
 from tests.support.network import free_port
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, count
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,7 @@ def inbox(postgres: PostgresServer) -> Iterator[Inbox]:
             max_file_bytes=str(MAX_FILE),
             ftp_max_upload_bytes=str(MAX_UPLOAD),
             ftp_certfile=str(pem),
+            ftp_login_failure_delay_s="0.1",
         )
         process.start()
         try:
@@ -365,3 +366,34 @@ def test_ftps_uploads_end_with_or_without_close_notify_and_a_reset_is_not_taken(
     assert reply.startswith("226" if taken else "426")
     settled(inbox)
     assert len(readings(inbox.url, "ST-A", at)) == (2 if taken else 0)
+
+
+def test_a_logger_backlog_uploaded_at_once_in_dated_folders(inbox: Inbox) -> None:
+    """Five days of five-minute files in one session (bench.ftp sends the full 60 days)."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    files = [
+        (at, *circular("AG_KCN_STB", at, cod=30.0 + i % 9, flow=70.5))
+        for i in range(1_440)
+        for at in [start + timedelta(minutes=5 * i)]
+    ]
+    with client(inbox.port, "ST-B", inbox.secrets["ST-B"]) as ftp:
+        made: set[str] = set()
+        for at, name, content in files:
+            folder = (at + timedelta(hours=7)).strftime("%Y/%m/%d")
+            if folder not in made:
+                for depth in range(1, 4):
+                    path = "/" + "/".join(folder.split("/")[:depth])
+                    if path not in made:
+                        ftp.mkd(path)
+                        made.add(path)
+                made.add(folder)
+            assert store(ftp, f"/{folder}/{name}", content).startswith("226")
+    query = (
+        "SELECT count(*) FROM readings WHERE station_id = 'ST-B'"
+        f" AND time >= '{start.isoformat()}' AND time < '{(start + timedelta(days=5)).isoformat()}'"
+    )
+    wait_for(lambda: count(inbox.url, query) == 1_440 * 2, timeout=60, what="every reading")
+    settled(inbox)
+    archived = list((inbox.spool / "archive" / "ST-B" / "2025").rglob("*.txt"))
+    assert len(archived) == 1_440
+    assert not any(p.is_file() for p in (inbox.spool / "incoming" / "ST-B" / "2025").rglob("*"))
