@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
+from ingest.certificates import make_tls_files
 from tests.support.common import wait_for
 from tests.support.network import free_port
 
@@ -64,31 +66,11 @@ def registry_file(folder: Path) -> Path:
 
 
 def self_signed(folder: Path) -> Path:
-    """A self-signed certificate and key for 127.0.0.1 in one PEM file."""
+    """A certificate for 127.0.0.1 and its key in one PEM file; ``cert.pem`` beside it is the CA."""
+    files = make_tls_files(folder / "tls", ["127.0.0.1"], now=datetime.now(UTC))
     pem = folder / "inbox.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-days",
-            "2",
-            "-keyout",
-            str(pem),
-            "-out",
-            str(folder / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pem.write_text(pem.read_text() + (folder / "cert.pem").read_text())
+    pem.write_text(files.cert.read_text() + files.key.read_text())
+    (folder / "cert.pem").write_text(files.ca.read_text())
     return pem
 
 
