@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from ingest.broker_access import (
+    ADMIN_ENV,
     DEFAULT_HOSTNAMES,
     SERVICE_ENV,
     BrokerOptions,
@@ -81,9 +82,11 @@ def _broker_config(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     print(
-        f"{len(stations)} stations may publish; start the broker with"
-        f" mosquitto -c {args.out / 'mosquitto.conf'} (restart it after every change);"
-        f" AquaWatch's processes read AQUAWATCH_MQTT_URL from {args.out / SERVICE_ENV}"
+        f"{len(stations)} stations may publish. Start the broker with"
+        f" mosquitto -c {args.out / 'mosquitto.conf'}; AquaWatch's processes read"
+        f" AQUAWATCH_MQTT_URL from {args.out / SERVICE_ENV}; with AQUAWATCH_BROKER_ADMIN_URL"
+        f" from {args.out / ADMIN_ENV}, `aquawatch stations credentials` changes the running"
+        " broker at once (else run this again and restart the broker)"
     )
     return 0
 
@@ -95,11 +98,12 @@ def register_broker_cli(subparsers: argparse._SubParsersAction[argparse.Argument
     cmd = actions.add_parser(
         "config",
         help="write a Mosquitto configuration that lets each station publish only as itself",
-        description="Write DIR/mosquitto.conf, DIR/dynamic-security.json (accounts with hashed"
-        " passwords and what each may do, from the registry's station credentials) and"
+        description="Write DIR/mosquitto.conf, DIR/data/dynamic-security.json (accounts with"
+        " hashed passwords and what each may do, from the registry's station credentials),"
         " DIR/service.env (AQUAWATCH_MQTT_URL with the service account, for AquaWatch's own"
-        " processes). Run it again after issuing or revoking credentials, then restart the"
-        " broker; the service account's secret is kept across runs.",
+        " processes) and DIR/admin.env (AQUAWATCH_BROKER_ADMIN_URL, with which `aquawatch"
+        " stations credentials` changes the running broker at once). The service and admin"
+        " secrets are kept across runs.",
     )
     cmd.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
     cmd.add_argument("--port", type=int, default=0, help="listener port (1883, 8883 with --tls)")
