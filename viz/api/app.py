@@ -38,7 +38,7 @@ from viz.dashboard import install_dashboards
 logger = logging.getLogger(__name__)
 
 PREFIX: Final = "/api/v1"
-DESCRIPTION: Final = """Water-quality telemetry of the An Giang (formerly Kiên Giang) monitoring network.
+DESCRIPTION: Final = """Water-quality telemetry of the An Giang (formerly Kiên Giang) network.
 
 Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`, or send an
 API key (`aw_<prefix>_<secret>`) the same way. `/api/v1/public/...` needs no login.
