@@ -13,6 +13,16 @@ UPDATE stations SET file_code = id;
 ALTER TABLE stations ALTER COLUMN file_code SET NOT NULL;
 ALTER TABLE stations ADD CONSTRAINT stations_file_code_key UNIQUE (file_code);
 
+-- A station written without a file code (by anything but the registry sync) files as its id.
+CREATE FUNCTION stations_default_file_code() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.file_code := coalesce(NEW.file_code, NEW.id);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER stations_default_file_code BEFORE INSERT OR UPDATE ON stations
+    FOR EACH ROW EXECUTE FUNCTION stations_default_file_code();
+
 -- One row per file the inbox took, written in the transaction that stores its readings or its
 -- reject: a file found again after a crash (or uploaded again, byte for byte) is recognised by
 -- its key, sha256 of station, file name and content, and only moved on, never stored twice.
