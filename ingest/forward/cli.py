@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
-    return 0
+    return 1 if args.once and counts.failures else 0
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +89,10 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="FILE",
         help="YAML list of receivers, each with its stations and parameters",
     )
-    cmd.add_argument("--once", action="store_true", help="forward what is pending, then exit")
+    cmd.add_argument(
+        "--once",
+        action="store_true",
+        help="forward what is pending, then exit (status 1 when a receiver failed)",
+    )
     add_settings_arguments(cmd, ForwardSettings)
     cmd.set_defaults(handler=_run)

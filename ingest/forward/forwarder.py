@@ -101,7 +101,7 @@ class Forwarder:
         self.counts = ForwardCounts()
 
     def run(self, stop: threading.Event, *, poll_s: float, once: bool = False) -> None:
-        """Forward until ``stop`` is set (or, with ``once``, until nothing is pending)."""
+        """Forward until ``stop`` is set (``once``: until nothing is pending or a send fails)."""
         while not stop.is_set():
             if time.monotonic() - self._pruned_at >= _PRUNE_EVERY_S:
                 self.prune()
@@ -110,7 +110,7 @@ class Forwarder:
                 if stop.is_set():
                     break
                 busy |= self.round(receiver)
-            if once and not busy and not self._waiting():
+            if once and (self.counts.failures or not busy):
                 return
             if not busy:
                 stop.wait(poll_s)
@@ -125,11 +125,6 @@ class Forwarder:
         self._conn.commit()
         self._pruned_at = time.monotonic()
         return deleted
-
-    def _waiting(self) -> bool:
-        """Whether a receiver is in backoff (``--once`` then waits for it)."""
-        now = self._clock.time()
-        return any(b.until > now for b in self._backoff.values())
 
     def round(self, receiver: Receiver) -> bool:
         """Send up to a batch per station to ``receiver``; return whether anything was sent."""

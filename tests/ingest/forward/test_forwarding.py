@@ -288,3 +288,14 @@ def test_the_file_in_flight_at_a_crash_is_checked_on_the_receiver(
     assert receiver.arrivals[name_a] == 1  # found cut: sent again, once
     assert decode_file(name_a, (receiver.root / name_a).read_bytes()).time == START
     assert set(receiver.arrivals.values()) == {1}
+
+
+def test_once_with_the_receiver_down_exits_with_status_1(setup: Setup, receiver: Receiver) -> None:
+    receiver.stop()
+    process = forward(setup, "--to", f"ftp://centre@127.0.0.1:{receiver.port}/", "--once")
+    process.start()
+    assert process.process is not None
+    assert process.process.wait(timeout=60) == 1
+    last = json.loads(process.log.read_text().strip().splitlines()[-1])
+    assert last == {"sent": 0, "confirmed": 0, "failures": 1}
+    assert count(setup.url, "SELECT count(*) FROM forward_state WHERE last_error IS NOT NULL") == 2
