@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from simulators.datalogger import FtpLoggers
 from simulators.errors import PublisherError
 from simulators.publisher import MqttPublisher, StationPublishers, read_credentials
 from simulators.runner import Schedule, StationRunner, Tally, run
@@ -67,6 +68,10 @@ class SimulatorSettings(CommonSettings):
     )
     drain_timeout_s: float = Field(
         default=30.0, ge=0, description="seconds to wait for the last PUBACKs on exit"
+    )
+    ftp_url: str = Field(
+        default="ftp://127.0.0.1:2121",
+        description="the FTP inbox for --transport ftp (ftps:// for explicit TLS)",
     )
     credentials_file: Path | None = Field(
         default=None,
@@ -122,9 +127,19 @@ def _iso(epoch: float) -> str:
 
 
 def _publisher(
-    settings: SimulatorSettings, stations: list[Station], topics: TopicScheme
-) -> MqttPublisher | StationPublishers:
+    settings: SimulatorSettings, stations: list[Station], topics: TopicScheme, *, transport: str
+) -> MqttPublisher | StationPublishers | FtpLoggers:
     """Each station on its own login when credentials are given, else one connection."""
+    if transport == "ftp":
+        if settings.credentials_file is None:
+            msg = "--transport ftp: each station logs in as itself; set --credentials-file"
+            raise ConfigError(msg)
+        secrets = read_credentials(settings.credentials_file)
+        missing = [s.id for s in stations if s.id not in secrets]
+        if missing:
+            msg = f"{settings.credentials_file} has no secret for {', '.join(missing)}"
+            raise ConfigError(msg)
+        return FtpLoggers(settings.ftp_url, stations, secrets)
     endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
     offline = encode_status(StatusDocument(StationState.OFFLINE))
     if settings.credentials_file is not None:
@@ -193,7 +208,7 @@ def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
         for s in stations
     ]
     schedule = Schedule(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
-    publisher = _publisher(settings, stations, topics)
+    publisher = _publisher(settings, stations, topics, transport=args.transport)
     logger.info(
         "simulating %d stations from %s, %s",
         len(runners),
@@ -292,5 +307,12 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="scenario YAML file or built-in name (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--transport",
+        choices=("mqtt", "ftp"),
+        default="mqtt",
+        help="mqtt (default), or ftp: Circular 10/2021 loggers pushing a file per instant"
+        " to the FTP inbox (--ftp-url), holding them while the link is down",
+    )
     add_settings_arguments(parser, SimulatorSettings)
     parser.set_defaults(handler=_run)

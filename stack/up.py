@@ -163,6 +163,11 @@ def _children(
         ("alerts", ["alerts"], {}),
         ("notify", ["notify"], {}),
         ("api", ["api"], {"AQUAWATCH_PORT": str(args.api_port)}),
+        (
+            "ftp",
+            ["ftp", "--spool-dir", str(stack.state / "ftp"), "--ftp-port", str(args.ftp_port)],
+            {},
+        ),
     ]
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
@@ -246,6 +251,7 @@ def _banner(
         "\nAquaWatch is up\n"
         f"  database   {db_url}  ({stack.database_note})\n"
         f"  broker     {broker.display()}  ({stack.mqtt_note})\n"
+        f"  ftp inbox  ftp://127.0.0.1:{args.ftp_port}  (Circular 10/2021 files; user: station)\n"
         f"  processes  {', '.join(names)}{simulators}\n"
         f"  dashboard  {api}/dashboard  (public view; officer login below)\n"
         f"  boards     {api}/boards/ID for ID in {', '.join(boards)}\n"
@@ -343,6 +349,7 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     cmd.add_argument("--metrics-port", type=int, default=9464, help="ingest /metrics port")
     cmd.add_argument("--api-port", type=int, default=8080, help="HTTP API port")
+    cmd.add_argument("--ftp-port", type=int, default=2121, help="FTP inbox port")
     cmd.add_argument("--report-every", type=float, default=10.0, help="seconds between reports")
     add_settings_arguments(cmd, CommonSettings)
     cmd.set_defaults(handler=_run)

@@ -8,6 +8,7 @@ from stations.registry import (
     Registry,
     Station,
     StationKind,
+    Transport,
     load_registry,
     parse_registry,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Station",
     "StationKind",
     "StoredCredential",
+    "Transport",
     "active_station_ids",
     "credentials",
     "load_registry",

@@ -30,6 +30,8 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0012_inbound_gateway_id",
         "0013_sms_budget",
         "0014_station_credentials",
+        "0020_station_files",
+        "0021_forwarding",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
