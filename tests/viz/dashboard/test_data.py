@@ -76,3 +76,11 @@ def test_readings_not_yet_checked_are_marked_on_the_station_chart(api: Api) -> N
         )
     # The good reading is only in the line; the unchecked one is marked, in its own colour.
     assert data["flags"]["colour"] == [QC_COLOURS[QCFlag.UNKNOWN], QC_COLOURS[QCFlag.FAIL]]
+
+
+def test_a_board_names_the_province_as_it_is_now(api: Api) -> None:
+    """Kiên Giang was merged into An Giang on 1 July 2025: the public sees the current name."""
+    with api.client() as anonymous:
+        page = anonymous.get("/boards/BD-RG").text
+    assert "AquaWatch An Giang" in page
+    assert "Kiên Giang" not in page
