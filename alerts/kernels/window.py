@@ -99,6 +99,7 @@ class Window:
         self.row_parameter_id = np.array([PARAMETERS[c].id for c in rows_parameter], dtype=np.int64)
         self.row_kind = tuple(stations[i].kind.value for i in rows_station)
         self._lookup = lookup
+        self._rows_of: tuple[Batch, IntArray] | None = None  # the last batch looked up
         ids = np.array(self.station_ids, dtype=np.str_)
         self._order = np.argsort(ids)
         self._ordered_ids = ids[self._order]
@@ -197,10 +198,15 @@ class Window:
 
     def _cells(self, readings: Batch) -> tuple[IntArray, IntArray]:
         """Each reading's row (-1 when not of this group) and nearest column (any integer)."""
-        stations = self.station_index(readings.station_id)
-        rows = np.where(
-            stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
-        )
+        # place, ahead and before look up the same batch in turn: its rows are found once.
+        if self._rows_of is not None and self._rows_of[0] is readings:
+            rows = self._rows_of[1]
+        else:
+            stations = self.station_index(readings.station_id)
+            rows = np.where(
+                stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
+            )
+            self._rows_of = (readings, rows)
         start = self.end - (self.length - 1) * self.step
         # Half a step rounds up, as the QC write-back's cells [instant - half, + half) do.
         columns = np.floor((readings.epoch - start) / self.step + 0.5).astype(np.int64)
