@@ -23,16 +23,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO, cast
 
 import numpy as np
+import psycopg
 
+from alerts.config.compiled_rules import LimitEdit
+from alerts.config.profile_schema import Tiers
 from alerts.config.quality import QualityConfig
 from alerts.config.threshold_profiles import Profiles
 from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
 from alerts.engine import Engine
 from alerts.errors import BacktestError
 from alerts.kernels.window import Batch
+from alerts.persistence import store
 from alerts.settings import AlertSettings
 from stations import Registry, Station
 from telemetry import PARAMETERS, DecodeError, FixedClock, parse_timestamp
@@ -417,3 +421,64 @@ WRITERS: Final[Mapping[str, Callable[[BacktestResult, TextIO], None]]] = {
     "csv": write_csv,
     "table": write_table,
 }
+
+
+WHAT_IF_TICK_S: Final = 6 * 3600.0
+"""The what-if's tick: threshold runs, minimum durations and hysteresis are in data time,
+so a coarser tick changes none of a rule's alerts and answers a 90-day question in seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """One rule's alerts at one station under the limits in force and under a candidate."""
+
+    current: tuple[BacktestAlert, ...]
+    candidate: tuple[BacktestAlert, ...]
+    start: float
+    end: float
+
+
+def what_if(
+    conn: psycopg.Connection[Any],
+    station: Station,
+    *,
+    rule_id: str,
+    tiers: tuple[float | None, float | None, float | None],
+    start: float,
+    end: float,
+    quality: QualityConfig,
+    profiles: Profiles,
+) -> WhatIf:
+    """Backtest a rule's stored data under its limits in force and with ``tiers`` changed.
+
+    ``tiers`` (advisory, warning, critical; None keeps the tier in force) are layered on
+    the edits people already made, as an override of the station would be. Reads only.
+    """
+    key = (station.id, rule_id)
+    edits = dict(store.threshold_edits(conn, [station.id]))
+    before = edits.get(key)
+    kept = before.tiers if before is not None else (None, None, None)
+    merged = tuple(new if new is not None else old for new, old in zip(tiers, kept, strict=True))
+    edits[key] = LimitEdit(tiers=cast(Tiers, merged), source="what-if")
+
+    def run(chosen: Profiles) -> tuple[BacktestAlert, ...]:
+        result = run_backtest(
+            lambda after, until: store.dated_between(conn, [station.id], after=after, until=until),
+            stations=[station],
+            profiles=chosen,
+            quality=quality,
+            start=start,
+            end=end,
+            tick_s=WHAT_IF_TICK_S,
+        )
+        return tuple(a for a in result.alerts if a.rule_id == rule_id)
+
+    in_force = profiles.with_edits(
+        {k: v for k, v in edits.items() if k != key} | ({key: before} if before else {})
+    )
+    return WhatIf(
+        current=run(in_force),
+        candidate=run(profiles.with_edits(edits)),
+        start=start,
+        end=end,
+    )
