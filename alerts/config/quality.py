@@ -107,14 +107,25 @@ class GrossRangeCheck(ConfiguredCheck):
 
 
 class SpikeCheck(ConfiguredCheck):
-    """Deviation from the neighbours' mean, in the parameter's unit."""
+    """Deviation from the mean of the next sample and the last passed one, in the unit.
+
+    ``max_gap_s``: farthest neighbour that counts (a station reporting less often than its
+    grid still gets judged); ``longest``: longest burst of bad samples caught whole.
+    """
 
     ORDER = ("suspect", "fail", True)
     suspect: PositiveFloat
     fail: PositiveFloat | None = None
+    max_gap_s: PositiveFloat = 1800.0
+    longest: PositiveInt = 4
 
     def run(self, times: FloatArray, values: FloatArray, *, last: int | None) -> Flags:
-        return _tail(qartod.spike(values, **self.limits()), last)
+        return _tail(qartod.spike(values, times, **self.limits()), last)
+
+    @property
+    def lookback_s(self) -> float:
+        # The passed sample a reference may reach back to, across ``longest`` bad ones.
+        return (self.longest + 2) * self.max_gap_s
 
 
 class RateOfChangeCheck(ConfiguredCheck):

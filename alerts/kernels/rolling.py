@@ -48,10 +48,14 @@ def grid_step(times: npt.ArrayLike) -> float:
 
 
 def window_samples(step: float, seconds: float) -> int:
-    """Samples in a trailing window ``(t - seconds, t]`` on a grid of ``step`` seconds."""
+    """Samples in a trailing window ``(t - seconds, t]`` on a grid of ``step`` seconds.
+
+    The grid instants ``t - k·step`` inside it are those with ``k·step < seconds``: as many
+    as ``seconds / step`` rounded up (a 44 712 s tidal cycle at 300 s holds 150, not 149).
+    """
     if not np.isfinite(step):
         return 1
-    return max(1, int(np.floor(seconds / step + _EPS)))
+    return max(1, int(np.ceil(seconds / step - _EPS)))
 
 
 def run_samples(step: float, seconds: float) -> int:
