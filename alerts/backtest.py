@@ -212,8 +212,9 @@ def run_backtest(
 ) -> BacktestResult:
     """Replay the readings of ``stations`` from ``start`` to ``end`` through the engine.
 
-    The ``settings.history_s`` before ``start`` are loaded first, as a live worker's window
-    would hold them; alerts that were over by ``start`` are left out.
+    The history before ``start`` that a live worker would hold (``settings.history_s``, and
+    longer for the QC checks that need it) is loaded first; alerts that were over by
+    ``start`` are left out.
 
     Args:
         source: Reads the stations' readings dated in a range.
@@ -242,7 +243,8 @@ def run_backtest(
     clock = FixedClock(start)
     engine.build(start)
     ledger = Ledger()
-    warm_up = source(start - settings.history_s, start)
+    longest = max((h.window.length * h.window.step for h in engine.qc_history), default=0.0)
+    warm_up = source(start - max(settings.history_s, longest), start)
     ledger.apply(engine.evaluate(warm_up, now=clock.time()).findings)
     readings = 0
     for batch, ticks in _chunks(source, start=start, end=end, tick_s=tick_s):

@@ -40,6 +40,7 @@ from alerts.notify.outbox import fan_out
 from alerts.persistence import store
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
+from alerts.qc_history import QcHistory
 from alerts.settings import AlertSettings
 from stations import Registry, Station
 from telemetry import Clock, QCFlag
@@ -123,6 +124,8 @@ class Engine:
         )
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
+        # Per window, the series whose QC looks back further than the window (fouling).
+        self.qc_history: list[QcHistory] = []
         # The first evaluation after a start (or a failed tick) reports everything known clear.
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
@@ -156,6 +159,7 @@ class Engine:
             for stations in group(self.stations).values()
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
+        self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -185,10 +189,12 @@ class Engine:
         self.watermark = committed - self.settings.settle_s if stored is None else stored
         since = now - self.settings.history_s
         self.reported = store.reported_before(conn, self.station_ids, before=since)
-        batch = store.recent(conn, self.station_ids, since=since)
+        longest = max((h.window.length * h.window.step for h in self.qc_history), default=0.0)
+        batch = store.recent(conn, self.station_ids, since=min(since, now - longest))
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window in self.windows:
+        for window, history in zip(self.windows, self.qc_history, strict=True):
             window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             window.flags[:] = self.quality.evaluate(
                 times=window.times,
@@ -197,6 +203,7 @@ class Engine:
                 kinds=window.row_kind,
                 status=window.status,
             )
+            _long_flags(window, history, last=None)
             # Readings stored while no engine ran get their flags now (changed ones only).
             self._store_flags(conn, cells_of(window))
         self.pending = batch.take(ahead)
@@ -221,9 +228,10 @@ class Engine:
         window_start = now
         batch = self.pending + batch
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window, rules in zip(self.windows, self.rules, strict=True):
+        for window, rules, history in zip(self.windows, self.rules, self.qc_history, strict=True):
             added = window.advance(now)
             _, rows, columns = window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
@@ -231,7 +239,7 @@ class Engine:
             placed = np.zeros((len(window.values), recent), dtype=np.bool_)
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
-            flagged = self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
+            flagged = self._flag(window, history, recent=recent, late_rows=late_rows, placed=placed)
             cells.append(join(flagged, half_step=window.step / 2))
             flags = window.flags
             usable = np.where(
@@ -258,6 +266,7 @@ class Engine:
     def _flag(
         self,
         window: Window,
+        history: QcHistory,
         *,
         recent: int,
         late_rows: npt.NDArray[np.int64],
@@ -281,6 +290,7 @@ class Engine:
             status=window.status,
             last=recent,
         )
+        _long_flags(window, history, last=recent)
         store = placed | self.full_pass | (window.flags[:, newest] != before)
         if not len(late_rows):
             return [cells_of(window, store, columns=newest)]
@@ -291,6 +301,7 @@ class Engine:
             kinds=[window.row_kind[r] for r in late_rows],
             status=window.status[late_rows],
         )
+        _long_flags(window, history, last=None, rows=late_rows)
         store[late_rows] = False  # stored below with the rest of their row
         whole = np.zeros((len(window.values), 1), dtype=np.bool_)
         whole[late_rows] = True
@@ -383,6 +394,22 @@ class Engine:
                 stop.wait(self.settings.tick_s)
         finally:
             conn.close()
+
+
+def _long_flags(
+    window: Window,
+    history: QcHistory,
+    *,
+    last: int | None,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> None:
+    """Flag the series with long-lookback checks from their longer history (all, or ``rows``)."""
+    chosen = history.selected(rows)
+    if not len(chosen):
+        return
+    columns = window.length if last is None else last
+    flags = history.flags(last=columns, rows=rows)
+    window.flags[history.rows[chosen], window.length - columns :] = flags
 
 
 def _utc(epoch: float) -> str:
