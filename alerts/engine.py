@@ -30,7 +30,7 @@ import psycopg
 
 from alerts.config.quality import QualityConfig
 from alerts.config.threshold_profiles import Profiles
-from alerts.detectors.dawn import dawn_forecast
+from alerts.detectors.dawn import NightMemory, dawn_forecast
 from alerts.detectors.findings import AlertEpisode, Detector, Findings, View
 from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
 from alerts.detectors.sensor_notices import sensor_notices
@@ -124,6 +124,8 @@ class Engine:
         )
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
+        # What each station's recent nights taught the dawn forecast.
+        self.nights = NightMemory()
         # Per window, the series whose QC looks back further than the window (fouling).
         self.qc_history: list[QcHistory] = []
         # The first evaluation after a start (or a failed tick) reports everything known clear.
@@ -145,7 +147,7 @@ class Engine:
         return found
 
     def _dawn(self, view: View) -> Findings:
-        return dawn_forecast(view.window, view.usable, now=view.now)
+        return dawn_forecast(view.window, view.usable, now=view.now, memory=self.nights)
 
     def _sensor_notices(self, view: View) -> Findings:
         return sensor_notices(

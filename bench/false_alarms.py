@@ -11,7 +11,8 @@ watched as a shrimp river) through ``alerts.backtest`` and prints, per rule:
   opened after the start);
 * **false/wk**: alerts per station-week with no matching condition within 12 h after they
   opened, where the condition is the rule's own (its quantity beyond its least severe tier
-  in the measured data) and, for the DO rules and the dawn forecast, DO < 3 mg/L.
+  in the measured data) and, for the dawn forecast, DO < 3 mg/L; the forecast's alerts
+  that reached the warning (the SMS tier) get a row of their own.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from alerts import load_profiles, load_quality_config
 from alerts.backtest import DEFAULT_TICK_S, BacktestAlert, BacktestResult, in_memory, run_backtest
 from alerts.config.profile_schema import Direction
 from alerts.kernels.window import Batch
+from alerts.states import Severity
 from stations import parse_registry
 from telemetry import PARAMETERS
 
@@ -54,6 +56,7 @@ HYPOXIA = 3.0  # mg/L
 MIN_EPISODE_S = 1800.0
 MATCH_S = 12 * 3600.0
 DO_RULES = ("forecast.do.dawn",)
+WARNED = " (warning)"  # the rule's alerts that reached the SMS tier
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,11 @@ def report(result: BacktestResult, series: Series) -> list[tuple[str, str, str, 
     by_rule: dict[str, list[BacktestAlert]] = {}
     for alert in result.alerts:
         by_rule.setdefault(alert.rule_id, []).append(alert)
+        if alert.rule_id in DO_RULES and alert.severity >= Severity.WARNING:
+            by_rule.setdefault(alert.rule_id + WARNED, []).append(alert)
     rows = []
-    for rule_id, alerts in sorted(by_rule.items()):
+    for name, alerts in sorted(by_rule.items()):
+        rule_id = name.removesuffix(WARNED)
         held = condition(rule_id, series, limits)
         false = "n/a"
         if held is not None:
@@ -164,7 +170,7 @@ def report(result: BacktestResult, series: Series) -> list[tuple[str, str, str, 
                     leads.append((start - min(opened)) / 60)
             recall = f"{len(leads)}/{len(hypoxic)}"
             lead = f"{np.median(leads):.0f}" if leads else "-"
-        rows.append((rule_id, recall, lead, false, len(alerts)))
+        rows.append((name, recall, lead, false, len(alerts)))
     return rows
 
 
