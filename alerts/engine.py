@@ -43,7 +43,7 @@ from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.qc_history import QcHistory
 from alerts.settings import AlertSettings
 from stations import Registry, Station
-from telemetry import Clock, QCFlag
+from telemetry import Clock, QCFlag, worst
 
 logger = logging.getLogger(__name__)
 
@@ -405,13 +405,16 @@ def _long_flags(
     last: int | None,
     rows: npt.NDArray[np.int64] | None = None,
 ) -> None:
-    """Flag the series with long-lookback checks from their longer history (all, or ``rows``)."""
+    """Add the long-lookback checks' flags, from the longer history, to the window's own
+    (those checks gave not evaluated there, which any other flag outranks)."""
     chosen = history.selected(rows)
     if not len(chosen):
         return
     columns = window.length if last is None else last
     flags = history.flags(last=columns, rows=rows)
-    window.flags[history.rows[chosen], window.length - columns :] = flags
+    target = history.rows[chosen]
+    newest = slice(window.length - columns, None)
+    window.flags[target, newest] = worst(window.flags[target, newest], flags)
 
 
 def _utc(epoch: float) -> str:

@@ -50,6 +50,7 @@ class QcHistory:
             s.model_copy(update={"parameters": long.get(s.id, ())}) for s in window.stations
         ]
         self.window = Window(kept, span_s=need + 2 * window.step, end=window.end)
+        self.beyond_s = span - 2 * window.step  # checks that need more than the window
         # Each kept row's row in the engine's window.
         target = np.full(len(self.window.values), -1, dtype=np.int64)
         for code in {c for codes in long.values() for c in codes}:
@@ -67,7 +68,8 @@ class QcHistory:
         self.window.place(readings, now=now)
 
     def flags(self, *, last: int | None, rows: IntArray | None = None) -> Flags:
-        """QC flags of the kept series (or of those among ``rows`` of the engine's window).
+        """Flags of the long-lookback checks alone on the kept series (or those among
+        ``rows`` of the engine's window): combine them with the window's own.
 
         Args:
             last: Only the newest ``last`` columns (None: the engine window's length).
@@ -85,6 +87,7 @@ class QcHistory:
             kinds=[w.row_kind[r] for r in chosen],
             status=w.status[chosen],
             last=last,
+            beyond_s=self.beyond_s,
         )
 
     def selected(self, rows: IntArray | None) -> IntArray:

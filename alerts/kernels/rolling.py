@@ -41,7 +41,9 @@ def grid_step(times: npt.ArrayLike) -> float:
         return float("inf")
     steps = np.diff(t)
     step = float(steps[0])
-    if step <= 0 or not np.allclose(steps, step, rtol=_EPS, atol=0.0):
+    # |steps - step| <= rtol·step, as np.allclose(steps, step, rtol, atol=0) but cheaper:
+    # every QC check of every tick asks.
+    if step <= 0 or float(np.abs(steps - step).max()) > _EPS * step:
         msg = "times must be a strictly increasing regular grid (the engine's sampling grid)"
         raise ValueError(msg)
     return step
