@@ -9,9 +9,14 @@ alerts table's rules (one open alert per station and rule, an episode's identity
 time, "clear" pairs resolve open alerts) without a database: a backtest writes nothing and
 sends nothing.
 
-Ticking every ``tick_s`` rather than every sample changes nothing the rules derive (the
-threshold evaluator gives the same transitions in chunks as whole, and every detector dates
-its episodes in data time); it only bounds the cost, which is per tick.
+Ticking every ``tick_s`` rather than every sample bounds the cost, which is per tick, and
+changes next to nothing: the threshold evaluator gives the same transitions in chunks as
+whole; the window keeps one tick more than a live one, so 24-h swings and drops see the
+history they would live; the dawn forecast judges every instant since its last call and
+dates its episodes in data time. Two things are sampled once a tick: the disease-risk score
+(as live, where a tick is 10 s) and the time a sensor-maintenance notice resolves. On the
+Grand Bay record, ticks of 15 min, 1 h and 6 h give the same threshold, trend and forecast
+alerts (``tests/alerts/test_backtest.py``).
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ from alerts.settings import AlertSettings
 from stations import Registry, Station
 from telemetry import PARAMETERS, DecodeError, FixedClock, parse_timestamp
 
-DEFAULT_TICK_S: Final = 3600.0
-"""Data time between two evaluations: an hour of readings per tick."""
+DEFAULT_TICK_S: Final = 6 * 3600.0
+"""Data time between two evaluations: six hours of readings per tick."""
 
 CHUNK_S: Final = 7 * 86_400.0
 """Readings are read (and held in memory) a week at a time."""
@@ -232,8 +237,13 @@ def run_backtest(
     if tick_s <= 0:
         msg = f"the tick must be positive, got {tick_s} s"
         raise BacktestError(msg)
-    # One engine holds every station asked for, whatever share a live worker has.
-    settings = (settings or AlertSettings()).model_copy(update={"workers": 1, "worker_index": 0})
+    # One engine holds every station asked for, whatever share a live worker has; its
+    # window keeps one tick more than a live one, so that the first column of each tick
+    # has the history (24-h swings and drops) a live tick would give it.
+    settings = settings or AlertSettings()
+    settings = settings.model_copy(
+        update={"workers": 1, "worker_index": 0, "history_s": settings.history_s + tick_s}
+    )
     engine = Engine(
         settings,
         registry=Registry(tuple(stations), (), source="backtest"),
@@ -425,11 +435,6 @@ WRITERS: Final[Mapping[str, Callable[[BacktestResult, TextIO], None]]] = {
 }
 
 
-WHAT_IF_TICK_S: Final = 6 * 3600.0
-"""The what-if's tick: threshold runs, minimum durations and hysteresis are in data time,
-so a coarser tick changes none of a rule's alerts and answers a 90-day question in seconds."""
-
-
 @dataclass(frozen=True, slots=True)
 class WhatIf:
     """One rule's alerts at one station under the limits in force and under a candidate."""
@@ -471,7 +476,7 @@ def what_if(
             quality=quality,
             start=start,
             end=end,
-            tick_s=WHAT_IF_TICK_S,
+            tick_s=DEFAULT_TICK_S,
         )
         return tuple(a for a in result.alerts if a.rule_id == rule_id)
 

@@ -13,15 +13,24 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from alerts.backtest import BacktestResult, Ledger, in_memory, read_csv, run_backtest
+from alerts.backtest import (
+    BacktestAlert,
+    BacktestResult,
+    Ledger,
+    in_memory,
+    read_csv,
+    run_backtest,
+)
 from alerts.backtest_cli import read_only
 from alerts.config.quality import load_quality_config
 from alerts.config.threshold_profiles import load_profiles
 from alerts.detectors.findings import AlertEpisode, Findings
 from alerts.states import AlertFamily, Severity
-from stations import load_registry, sync_registry
+from bench.false_alarms import STATION, batch, read
+from stations import load_registry, parse_registry, sync_registry
 from telemetry import PARAMETERS, migrate
 from telemetry.cli import main
+from tests.alerts.real_data import data_file
 
 # A sunny noon in An Biên (05:00 UTC): DO 6 mg/L, then 3.2 for an hour, then 6 again.
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -227,3 +236,31 @@ def test_a_stored_backtest_reads_only_and_matches_the_csv_one(
     # Its connection cannot write even by mistake.
     with read_only(database_url) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("DELETE FROM readings")
+
+
+def test_the_tick_changes_no_alert_on_a_real_record() -> None:
+    """Grand Bay 2021 (real, 15-minute): the same threshold, trend and dawn-forecast alerts
+    with a tick of an hour and of six hours."""
+    series = read(data_file("nerrs_grandbay_gndblwq2021.csv"))
+    station = parse_registry(STATION, source="grand-bay").stations["GB-BANGS"]
+
+    def alerts(tick_s: float) -> list[BacktestAlert]:
+        result = run_backtest(
+            in_memory(batch(series)),
+            stations=[station],
+            profiles=load_profiles(),
+            quality=load_quality_config(),
+            start=float(series.times[0]) - 1,
+            end=float(series.times[-1]),
+            tick_s=tick_s,
+        )
+        # Sampled once a tick: the risk score, and when a maintenance notice resolves.
+        return [
+            a
+            for a in result.alerts
+            if not a.rule_id.startswith(("maintenance.", "shrimp.disease_risk"))
+        ]
+
+    hourly = alerts(3600.0)
+    assert len([a for a in hourly if a.rule_id == "forecast.do.dawn"]) == 18
+    assert alerts(6 * 3600.0) == hourly
