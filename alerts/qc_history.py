@@ -78,8 +78,18 @@ class QcHistory:
         Returns:
             (kept series, columns), in the order of :attr:`rows` (filtered by ``rows``).
         """
-        chosen = self.selected(rows)
         w = self.window
+        if rows is None:  # every kept series: the arrays as they are, no copy
+            return self.quality.evaluate(
+                times=w.times,
+                values=w.values,
+                parameters=w.row_parameter,
+                kinds=w.row_kind,
+                status=w.status,
+                last=last,
+                beyond_s=self.beyond_s,
+            )
+        chosen = self.selected(rows)
         return self.quality.evaluate(
             times=w.times,
             values=w.values[chosen],

@@ -233,7 +233,7 @@ def main() -> None:
     print(
         f"start-up: QC of the whole window and rules over it: {full:.2f} s,"
         f" {series * columns / full:,.0f} readings checked/s;"
-        f" {len(first.episodes)} episodes",
+        f" {len(first.findings.episodes)} episodes",
         flush=True,
     )
     times = []
@@ -245,7 +245,7 @@ def main() -> None:
         times.append(time.perf_counter() - started)
         print(
             f"  tick {tick}: {len(batch):,} new readings evaluated in {times[-1]:.3f} s"
-            f" ({len(evaluation.episodes)} episodes)",
+            f" ({len(evaluation.findings.episodes)} episodes)",
             flush=True,
         )
     median = float(np.median(times))

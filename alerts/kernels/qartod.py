@@ -162,51 +162,51 @@ def spike(
     next_value = np.take_along_axis(x, np.minimum(following, length - 1), axis=1)
     flags = np.where(valid, _UNKNOWN, _MISSING).astype(np.uint8)
 
-    def grade(
-        j: slice | int, earlier: FloatArray, earlier_at: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Judged, suspect and failed samples at columns ``j``, given the earlier references."""
-        v, at = x[:, j], column[j]
-        judged = valid[:, j] & has_next[:, j] & (earlier_at >= 0) & (at - earlier_at <= reach)
-        with np.errstate(invalid="ignore"):
-            deviation = np.abs(v - 0.5 * (earlier + next_value[:, j]))
-            departure = np.abs(v - earlier)
-            lo = low if isinstance(j, int) else low[:, None]
-            hi = high if isinstance(j, int) else high[:, None]
-            bad = judged & (deviation > lo) & (departure > lo)
-            worse = judged & (deviation > hi) & (departure > hi)
-        return judged, bad, worse
-
-    # Every sample as if all before it passed (whole arrays); exact up to the first flag.
+    # Every sample as if all before it passed (whole arrays); exact up to a row's first flag.
     earlier = np.take_along_axis(x, np.maximum(previous, 0), axis=1)
-    judged, bad, worse = grade(slice(None), earlier, previous)
+    judged = valid & has_next & (previous >= 0) & (column - previous <= reach)
+    with np.errstate(invalid="ignore"):
+        deviation = np.abs(x - 0.5 * (earlier + next_value))
+        departure = np.abs(x - earlier)
+        bad = judged & (deviation > low[:, None]) & (departure > low[:, None])
+        worse = judged & (deviation > high[:, None]) & (departure > high[:, None])
     flags[judged] = _GOOD
     flags[bad] = _SUSPECT
     flags[worse] = _FAIL
-    flagged = np.flatnonzero(bad.any(axis=0))
-    if not flagged.size:
+    # Rows without a flag are done: all their samples passed, as assumed. The others are
+    # judged again from their first flag on, carrying each row's last passed sample.
+    rows_flagged = np.flatnonzero(bad.any(axis=1))
+    if not rows_flagged.size:
         return flags
-    # From the first flag on, carry each row's last passed sample column by column.
-    first = int(flagged[0])
-    passed_value = earlier[:, first].copy()
-    passed_at = previous[:, first].copy()
-    skipped = np.zeros(rows, dtype=np.int64)
+    sub = x[rows_flagged]
+    sub_valid = valid[rows_flagged]
+    sub_next, sub_has_next = next_value[rows_flagged], has_next[rows_flagged]
+    low_r, high_r = low[rows_flagged], high[rows_flagged]
+    first = int(np.argmax(bad[rows_flagged].any(axis=0)))
+    passed_value = earlier[rows_flagged, first].copy()
+    passed_at = previous[rows_flagged, first].copy()
+    skipped = np.zeros(len(rows_flagged), dtype=np.int64)
     previous_value, previous_at = passed_value.copy(), passed_at.copy()
     for j in range(first, length):
         use_passed = skipped <= longest
         ref = np.where(use_passed, passed_value, previous_value)
         ref_at = np.where(use_passed, passed_at, previous_at)
-        judged_j, bad_j, worse_j = grade(j, ref, ref_at)
-        ok = valid[:, j]
+        v, ok = sub[:, j], sub_valid[:, j]
+        judged_j = ok & sub_has_next[:, j] & (ref_at >= 0) & (j - ref_at <= reach)
+        with np.errstate(invalid="ignore"):
+            deviation = np.abs(v - 0.5 * (ref + sub_next[:, j]))
+            departure = np.abs(v - ref)
+            bad_j = judged_j & (deviation > low_r) & (departure > low_r)
+            worse_j = judged_j & (deviation > high_r) & (departure > high_r)
         unjudged = np.where(ok, _UNKNOWN, _MISSING)
-        flags[:, j] = np.where(
+        flags[rows_flagged, j] = np.where(
             judged_j, np.where(worse_j, _FAIL, np.where(bad_j, _SUSPECT, _GOOD)), unjudged
         )
         passes = ok & ~bad_j
-        passed_value = np.where(passes, x[:, j], passed_value)
+        passed_value = np.where(passes, v, passed_value)
         passed_at = np.where(passes, j, passed_at)
         skipped = np.where(passes, 0, skipped + (ok & bad_j))
-        previous_value = np.where(ok, x[:, j], previous_value)
+        previous_value = np.where(ok, v, previous_value)
         previous_at = np.where(ok, j, previous_at)
     return flags
 
