@@ -40,7 +40,8 @@ SEVERITY_KEYS: Final = MappingProxyType(
 
 MESSAGES: Final = MappingProxyType(
     {
-        "app": Message("AquaWatch Kiên Giang", "AquaWatch Kien Giang"),
+        # Kiên Giang was merged into An Giang on 1 July 2025: the public sees the current name.
+        "app": Message("AquaWatch An Giang", "AquaWatch An Giang"),
         "overview": Message("Tổng quan các trạm", "Station overview"),
         "map": Message("Bản đồ trạm quan trắc", "Monitoring stations"),
         "coast_note": Message(
@@ -58,6 +59,11 @@ MESSAGES: Final = MappingProxyType(
         "worst_alert": Message("Cảnh báo nặng nhất", "Worst open alert"),
         "quality": Message("Chất lượng dữ liệu", "Data quality"),
         "last_reading": Message("Lần đo cuối", "Last reading"),
+        "forwarding": Message("Chuyển tiếp dữ liệu lên trên", "Forwarding upstream"),
+        "receiver": Message("Nơi nhận", "Receiver"),
+        "forward_lag": Message("Chậm so với số liệu mới nhất", "Behind the newest reading"),
+        "last_sent": Message("Gửi lần cuối", "Last sent"),
+        "last_error": Message("Lỗi gần nhất", "Last error"),
         "open_alerts": Message("Cảnh báo đang mở", "Open alerts"),
         "rule": Message("Quy tắc", "Rule"),
         "severity": Message("Mức độ", "Severity"),

@@ -26,7 +26,7 @@ from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import series_json
 from viz.dashboard.station import StationPage, station_page
-from viz.dashboard.status import open_alerts, overview_json, station_alerts
+from viz.dashboard.status import forwarding_table, open_alerts, overview_json, station_alerts
 
 __all__ = ["router"]
 
@@ -109,6 +109,12 @@ def overview_data(conn: Conn, svc: Svc) -> dict[str, dict[str, list[Any]]]:
 def station_alerts_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
     """Each station's worst open alert (the officers' map colours)."""
     return station_alerts(conn)
+
+
+@router.get("/dashboard/data/forwarding.json")
+def forwarding_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
+    """Forwarding table columns: each station's lag and last error per receiver."""
+    return forwarding_table(conn)
 
 
 @router.get("/dashboard/data/alerts.json")

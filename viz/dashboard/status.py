@@ -22,6 +22,7 @@ from psycopg.rows import class_row
 
 from alerts import AlertState, Severity
 from telemetry import QCFlag, StationState, worst
+from viz.api.queries.forwarding import forwarding
 from viz.api.queries.latest import StationLatest, latest
 from viz.boards import display_number, freshness
 from viz.messages import FLAG_KEYS, SEVERITY_KEYS, vi
@@ -271,6 +272,35 @@ def open_alerts(conn: psycopg.Connection[Any], station: str | None = None) -> di
             "opened": a.opened_at.astimezone(ZoneInfo(a.timezone)).strftime("%d/%m/%Y %H:%M"),
             "value": a.value,
             "colour": SEVERITY_COLOURS[Severity(a.severity)],
+        }
+        for key, item in cells.items():
+            out[key].append(item)
+    return out
+
+
+def _behind(seconds: float | None) -> str:
+    """How far forwarding is behind, in Vietnamese (minutes, else hours with a decimal comma)."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{max(seconds, 0) / 60:.0f} phút"
+    return f"{display_number(seconds / 3600)} giờ"
+
+
+def forwarding_table(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Columns of the forwarding table: per receiver and station, lag and last error."""
+    keys = ("receiver", "station_name", "lag", "last_sent", "last_error", "colour")
+    out: dict[str, list[Any]] = {k: [] for k in keys}
+    for f in forwarding(conn):
+        zone = ZoneInfo(f.timezone)
+        failing = f.last_error is not None
+        cells = {
+            "receiver": f.receiver,
+            "station_name": f.station_name,
+            "lag": _behind(f.lag_s),
+            "last_sent": _local(f.last_sent_at, zone),
+            "last_error": (f"{_local(f.last_error_at, zone)} {f.last_error}" if failing else ""),
+            "colour": SEVERITY_COLOURS[Severity.WARNING] if failing else NORMAL,
         }
         for key, item in cells.items():
             out[key].append(item)

@@ -92,6 +92,7 @@ CASES = {
     "circular10": Case(
         "GET", lambda a: f"/api/v1/readings/export.circular10?{RANGE}", everyone("key")
     ),
+    "forwarding": Case("GET", lambda a: "/api/v1/forwarding", everyone("key")),
     "alerts": Case("GET", lambda a: "/api/v1/alerts", everyone()),
     "acknowledge": Case(
         "POST",

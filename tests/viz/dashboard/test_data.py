@@ -48,3 +48,11 @@ def test_the_overview_data_is_public_and_its_alerts_are_not(api: Api) -> None:
     with api.client("viewer") as viewer:
         worst = viewer.get("/dashboard/data/station_alerts.json").json()
     assert dict(zip(worst["id"], worst["fill"], strict=True))["KG-SR-02"] == "#ff7e00"
+
+
+def test_a_board_names_the_province_as_it_is_now(api: Api) -> None:
+    """Kiên Giang was merged into An Giang on 1 July 2025: the public sees the current name."""
+    with api.client() as anonymous:
+        page = anonymous.get("/boards/BD-RG").text
+    assert "AquaWatch An Giang" in page
+    assert "Kiên Giang" not in page
