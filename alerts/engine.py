@@ -33,7 +33,7 @@ import psycopg
 
 from alerts.config.quality import QualityConfig
 from alerts.config.threshold_profiles import Profiles
-from alerts.detectors.dawn import dawn_forecast
+from alerts.detectors.dawn import NightMemory, dawn_forecast
 from alerts.detectors.findings import AlertEpisode, Detector, Findings, RuleAt, View
 from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
 from alerts.detectors.sensor_notices import sensor_notices
@@ -44,10 +44,11 @@ from alerts.notify.outbox import fan_out
 from alerts.persistence import store
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
+from alerts.qc_history import QcHistory
 from alerts.settings import AlertSettings
 from alerts.states import BuiltinRule
 from stations import Registry, Station
-from telemetry import Clock
+from telemetry import Clock, worst
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,10 @@ class Engine:
         )
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
+        # What each station's recent nights taught the dawn forecast.
+        self.nights = NightMemory()
+        # Per window, the series whose QC looks back further than the window (fouling).
+        self.qc_history: list[QcHistory] = []
         # The first evaluation after a start (or a failed tick) reports everything known clear.
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
@@ -163,7 +168,7 @@ class Engine:
             forecasts = [s for s, rule in self._open_pairs if rule == BuiltinRule.DAWN_FORECAST]
             open_at = view.window.station_index(np.array(forecasts, dtype=np.str_))
             only = np.union1d(only, open_at[open_at >= 0])
-        return dawn_forecast(view.window, view.usable, now=view.now, only=only)
+        return dawn_forecast(view.window, view.usable, now=view.now, only=only, memory=self.nights)
 
     def _sensor_notices(self, view: View) -> Findings:
         rows = None
@@ -184,6 +189,7 @@ class Engine:
             for stations in group(self.stations).values()
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
+        self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -215,10 +221,12 @@ class Engine:
         if watermark is None:  # a first start: history imported before it is evaluated too
             store.queue_unevaluated(conn, self.station_ids, before=since)
         self.reported = store.reported_before(conn, self.station_ids, before=since)
-        batch, stored = store.recent(conn, self.station_ids, since=since)
+        longest = max((h.window.length * h.window.step for h in self.qc_history), default=0.0)
+        batch, stored = store.recent(conn, self.station_ids, since=min(since, now - longest))
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window in self.windows:
+        for window, history in zip(self.windows, self.qc_history, strict=True):
             placed, rows, columns = window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             window.flags[:] = self.quality.evaluate(
                 times=window.times,
@@ -227,6 +235,7 @@ class Engine:
                 kinds=window.row_kind,
                 status=window.status,
             )
+            _long_flags(window, history, last=None)
             window.mark_usable()
             # Readings stored while no engine ran get their flags now: only those whose
             # stored flag differs are sent (a restart sends few).
@@ -269,9 +278,10 @@ class Engine:
         batch = self.pending + batch
         ahead = np.zeros(len(batch), dtype=np.bool_)
         older = np.zeros(len(batch), dtype=np.bool_)
-        for window, rules in zip(self.windows, self.rules, strict=True):
+        for window, rules, history in zip(self.windows, self.rules, self.qc_history, strict=True):
             added = window.advance(now)
             _, rows, columns = window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             older |= window.before(batch)
             recent = min(window.length, added + RECENT_COLUMNS)
@@ -291,7 +301,7 @@ class Engine:
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
             flagged = self._flag(
-                window, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
+                window, history, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
             )
             cells.append(join(flagged, half_step=window.step / 2))
             if self.full_pass:
@@ -343,6 +353,7 @@ class Engine:
     def _flag(
         self,
         window: Window,
+        history: QcHistory,
         *,
         recent: int,
         late_rows: npt.NDArray[np.int64],
@@ -366,7 +377,7 @@ class Engine:
             parameters = tuple(window.row_parameter[r] for r in dirty)
             kinds = tuple(window.row_kind[r] for r in dirty)
         if parameters:
-            before = window.flags[dirty, newest]
+            before = window.flags[dirty, newest].copy()  # a view when dirty is a slice
             after = self.quality.evaluate(
                 times=times,
                 values=window.values[dirty],
@@ -376,7 +387,9 @@ class Engine:
                 last=recent,
             )
             window.flags[dirty, newest] = after
-            store[dirty] |= self.full_pass | (after != before)
+            rows = None if isinstance(dirty, slice) else dirty
+            _long_flags(window, history, last=recent, rows=rows)
+            store[dirty] |= self.full_pass | (window.flags[dirty, newest] != before)
         if not len(late_rows):
             return [cells_of(window, store, columns=newest)]
         window.flags[late_rows] = self.quality.evaluate(
@@ -386,6 +399,7 @@ class Engine:
             kinds=[window.row_kind[r] for r in late_rows],
             status=window.status[late_rows],
         )
+        _long_flags(window, history, last=None, rows=late_rows)
         store[late_rows] = False  # stored below with the rest of their row
         whole = np.zeros((len(window.values), 1), dtype=np.bool_)
         whole[late_rows] = True
@@ -535,6 +549,25 @@ class Engine:
                 stop.wait(self.settings.tick_s)
         finally:
             conn.close()
+
+
+def _long_flags(
+    window: Window,
+    history: QcHistory,
+    *,
+    last: int | None,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> None:
+    """Add the long-lookback checks' flags, from the longer history, to the window's own
+    (those checks gave not evaluated there, which any other flag outranks)."""
+    chosen = history.selected(rows)
+    if not len(chosen):
+        return
+    columns = window.length if last is None else last
+    flags = history.flags(last=columns, rows=rows)
+    target = history.rows[chosen]
+    newest = slice(window.length - columns, None)
+    window.flags[target, newest] = worst(window.flags[target, newest], flags)
 
 
 def _utc(epoch: float) -> str:

@@ -126,6 +126,24 @@ MESSAGES: Final = MappingProxyType(
             for severity, key in SEVERITY_KEYS.items()
         },
         "no_alert": Message("Bình thường", "Normal"),
+        "what_if": Message("Thử ngưỡng mới trên số liệu đã qua", "Try a new limit on past data"),
+        "what_if_hint": Message(
+            "Chọn quy tắc, nhập ngưỡng muốn thử (để trống: giữ nguyên) và xem các cảnh báo"
+            " nó đã gây ra; chưa có gì được áp dụng",
+            "Pick a rule, enter the limits to try (blank: unchanged) and see the alerts they"
+            " would have raised; nothing is applied",
+        ),
+        "days": Message("Số ngày", "Days"),
+        "limits": Message("Ngưỡng", "Limits"),
+        "try": Message("Thử", "Try"),
+        "trying": Message("Đang chạy thử…", "Running…"),
+        "in_force": Message("Ngưỡng hiện hành", "Limits in force"),
+        "candidate": Message("Ngưỡng thử", "Candidate"),
+        "alerts_count": Message("cảnh báo", "alerts"),
+        "alert_hours": Message("giờ cảnh báo", "alert-hours"),
+        "resolved_at": Message("Đóng lúc", "Resolved at"),
+        "hours": Message("Số giờ", "Hours"),
+        "still_open": Message("chưa đóng", "still open"),
         "online": Message("Đang hoạt động", "Online"),
         "disconnected": Message("Mất kết nối", "Disconnected"),
         "offline": Message("Ngoại tuyến", "Offline"),

@@ -45,7 +45,12 @@ def sensor_notices(
     start_rows, start_cols = np.nonzero(edges == 1)  # row-major: runs pair up in order
     _, end_cols = np.nonzero(edges == -1)  # first column after each run
     need = max(1, int(np.ceil(min_s / window.step)))
-    long_enough = end_cols - start_cols >= need
+    # A run that began before the window and is over was seen whole by earlier ticks (its
+    # due time, counted from the window's start, would move as the window slides and read
+    # as a new episode each tick); an alert of it still open resolves through ``clear``.
+    long_enough = (end_cols - start_cols >= need) & ~(
+        (start_cols == 0) & (end_cols < window.length)
+    )
     times = window.times
     episodes: list[AlertEpisode] = []
     for row, start, end in zip(

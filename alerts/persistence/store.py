@@ -88,6 +88,17 @@ def recent(
     return columns.batch(), np.array(found.qc, dtype=np.int64)
 
 
+def dated_between(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
+) -> Batch:
+    """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests)."""
+    return _batch(
+        conn,
+        " WHERE station_id = ANY(%s) AND time > to_timestamp(%s) AND time <= to_timestamp(%s)",
+        (list(stations), after, until),
+    )
+
+
 def reported_before(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, before: float
 ) -> set[str]:

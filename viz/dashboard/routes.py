@@ -20,6 +20,7 @@ from viz.api.deps import Conn, Svc, require
 from viz.api.params import StationId
 from viz.api.queries.boards import board_titles
 from viz.api.queries.stations import active_station
+from viz.api.queries.thresholds import rules
 from viz.boards import BoardFeed, board_feed
 from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
@@ -92,6 +93,8 @@ def station(
         range=range,
         start=start.replace(tzinfo=None) if start else None,
         end=end.replace(tzinfo=None) if end else None,
+        zone=found.timezone,
+        rules=tuple(r.rule_id for r in rules(conn, station_id=station_id)),
     )
     return station_page(view).response()
 

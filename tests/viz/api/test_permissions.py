@@ -80,6 +80,12 @@ CASES = {
         lambda: LIMITS,
         "threshold.override",
     ),
+    "what-if": Case(
+        "POST",
+        lambda a: f"/api/v1/stations/KG-SR-01/thresholds/{rule(a)[1]}/what-if",
+        frozenset({"officer", "admin"}),
+        lambda: {"warning": 3.0, "days": 30},
+    ),
     "raw readings": Case("GET", lambda a: f"/api/v1/readings?{RANGE}", everyone("key")),
     "aggregate": Case("GET", lambda a: f"/api/v1/readings/aggregate?{RANGE}", everyone("key")),
     "csv": Case("GET", lambda a: f"/api/v1/readings/export.csv?{RANGE}", everyone("key")),
