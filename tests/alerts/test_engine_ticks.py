@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -18,7 +19,7 @@ from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
 from alerts.settings import AlertSettings
 from stations import Registry, load_registry, sync_registry
-from telemetry import PARAMETERS, FixedClock, migrate
+from telemetry import PARAMETERS, FixedClock, QCFlag, migrate
 from tests.support.times import at_times_of_day
 
 pytestmark = pytest.mark.integration
@@ -89,3 +90,42 @@ def test_silence_is_found_without_readings_and_resolves_in_an_ordinary_tick(
             (QUIET, "station.offline", "resolved"),
             (BUSY, "shrimp.do.low", "open"),
         ]
+
+
+@at_times_of_day
+def test_a_flag_that_changes_with_the_next_reading_is_stored(
+    now: datetime, database_url: str
+) -> None:
+    """Every station reported (the tick flags all rows): a spike is known only when the
+    reading after it arrives, and that later verdict on the earlier reading is stored too."""
+    clock = FixedClock(now)
+    at = clock.time() // STEP * STEP
+    station = load_registry().stations[BUSY].model_copy(update={"sampling_interval_s": 300})
+    registry = Registry((station,), (), source="test")
+    migrate(database_url)
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, registry, deactivate_missing=False)
+        insert(conn, BUSY, [(at - STEP * k, 6.0 + 0.01 * (k % 2)) for k in range(36)])
+        engine = Engine(
+            AlertSettings(settle_s=0.0),
+            registry=registry,
+            profiles=load_profiles(),
+            quality=load_quality_config(),
+        )
+        engine.load(conn, now=clock.time())
+        engine.tick(conn, now=clock.time())
+        for value in (14.0, 6.0):  # a spike, then the reading that exposes it
+            clock.advance(STEP)
+            at += STEP
+            insert(conn, BUSY, [(at, value)])
+            engine.tick(conn, now=clock.time())
+        stored = conn.execute(
+            "SELECT qc FROM readings WHERE station_id = %s AND time = to_timestamp(%s)",
+            (BUSY, at - STEP),
+        ).fetchone()
+        conn.commit()
+    window = engine.windows[0]
+    row = int(window.station_rows("do")[0])
+    column = int(np.searchsorted(window.times, at - STEP))
+    assert window.flags[row, column] in (QCFlag.SUSPECT, QCFlag.FAIL)
+    assert stored == (int(window.flags[row, column]),)
