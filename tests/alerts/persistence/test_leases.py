@@ -170,9 +170,7 @@ def test_dead_workers_and_their_watermarks_are_forgotten(
 ) -> None:
     a, b = add(workers, url, "a"), add(workers, url, "b")
     a.tick(clock)
-    a.conn.execute(
-        "INSERT INTO alert_watermarks (worker, watermark) VALUES ('a', now())"
-    )
+    a.conn.execute("INSERT INTO alert_watermarks (worker, watermark) VALUES ('a', now())")
     a.conn.commit()
     clock.advance(LEASE_S + 1)
     b.tick(clock)
