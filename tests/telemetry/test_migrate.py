@@ -28,13 +28,14 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0011_token_version",
         "0012_inbound_gateway_id",
         "0013_sms_budget",
+        "0018_alert_leases",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES
     with psycopg.connect(database_url) as conn:
         versions = conn.execute("SELECT version, flavour FROM schema_migrations").fetchall()
         parameters = conn.execute("SELECT count(*) FROM parameters").fetchone()
-    assert sorted(versions) == [(f"{n:04d}", "postgres") for n in range(1, 14)]
+    assert sorted(versions) == [(f"{n:04d}", "postgres") for n in (*range(1, 14), 18)]
     assert parameters == (24,)
 
 

@@ -37,6 +37,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0011_token_version",
         "0012_inbound_gateway_id",
         "0013_sms_budget",
+        "0018_alert_leases",
     ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB
