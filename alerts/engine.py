@@ -439,7 +439,10 @@ class Engine:
                 )
                 stop.wait(self.settings.tick_s)
             if self.leases is not None:
-                self.leases.release(conn)  # a clean stop hands the stations over at once
+                try:
+                    self.leases.release(conn)  # a clean stop hands the stations over at once
+                except psycopg.OperationalError:
+                    logger.warning("%s: leases not released; they expire", self.worker)
         finally:
             conn.close()
 
