@@ -15,17 +15,15 @@ alert was opened twice, a fresh engine over the stored data finds no alert the w
 no SMS went out twice, the lag came back to normal in time, and memory stayed flat once the
 faults were over; it writes ``report.md``, ``report.json`` and ``soak.png`` to ``--out``.
 
-The simulator runs in real time with every station sampling every ``INTERVAL_S``.
+The simulator runs in real time with every station sampling every ``--interval-s`` (the
+registry's stations sample every 5 minutes; the soak packs more samples into its time).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,13 +46,13 @@ from alerts.engine import Engine
 from alerts.notify.subscribers import NewSubscriber, add_subscriber
 from alerts.settings import AlertSettings
 from bench.proxy import TcpProxy
+from bench.soak_report import Report, Sample, judge_lag, judge_memory, plot, write
+from bench.soak_services import Service, start_services, stop_all
 from stations import Registry, load_registry, sync_registry
 from telemetry import migrate
 from tests.support.mosquitto import Broker
-from tests.support.network import free_port
 from tests.support.postgres import PrivateCluster, postgres_bindir
 
-INTERVAL_S = 5  # the stations sample every 5 s here (5 min in the registry): a dense flow
 HISTORY_S = 3600.0  # what the alert workers keep (the least they may)
 OUTAGES = 5  # stations whose link goes down long enough to be alerted offline
 TICK_S = 1.0
@@ -72,109 +70,16 @@ class SoakConfig:
     """How big and how long."""
 
     stations: int = 3000
+    interval_s: int = 30
     duration_s: float = 600.0
     cut_s: float = 60.0
     recover_s: float = 120.0  # the lag is back to normal this long after the last fault
     out: Path = Path("artifacts/soak")
 
 
-@dataclass
-class Sample:
-    """One second of the run."""
-
-    t: float
-    stored: int
-    lag_s: float | None
-    api_up: bool
-    rss_mb: dict[str, float]
-
-
-@dataclass
-class Report:
-    """What the soak found."""
-
-    config: dict[str, Any]
-    published: int = 0
-    stored: int = 0
-    distinct: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    alerts: int = 0
-    opened_twice: int = 0
-    missed_alerts: list[str] = field(default_factory=list)
-    sms: int = 0
-    sms_twice: int = 0
-    normal_lag_s: float = 0.0
-    recovered_after_s: float | None = None
-    memory_growth_mb: dict[str, float] = field(default_factory=dict)
-    faults: list[tuple[float, str]] = field(default_factory=list)
-    restarts: list[tuple[float, str]] = field(default_factory=list)  # exits the faults caused
-    expected_offline: dict[str, int] = field(default_factory=dict)  # station: alerts opened
-    outage_delays_s: dict[str, float] = field(default_factory=dict)  # held back the longest
-    failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-
-class Service:
-    """One AquaWatch process, restartable; its log kept across restarts."""
-
-    def __init__(self, role: str, args: list[str], env: dict[str, str], logs: Path) -> None:
-        self.role = role
-        self.args = args
-        self.env = env
-        self.log = logs / f"{role}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.held = False  # down on purpose (a fault): not to be restarted by the supervisor
-
-    def exited(self) -> bool:
-        """Whether it stopped by itself."""
-        return not self.held and self.process is not None and self.process.poll() is not None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "telemetry.cli", *self.args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        """SIGKILL, no goodbye."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        """SIGTERM, and SIGKILL if that is not enough."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def rss_mb(self) -> float | None:
-        if self.process is None or self.process.poll() is not None:
-            return None
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return None
-
-
 def offline_grace_s(config: SoakConfig) -> float:
     """Silence allowed: more than a database cut and its catch-up, at least 3 samples."""
-    return max(3.0 * INTERVAL_S, config.cut_s + 15)
+    return max(3.0 * config.interval_s, config.cut_s + 15)
 
 
 def outages(config: SoakConfig) -> list[dict[str, object]]:
@@ -195,21 +100,12 @@ def outage_stations() -> list[str]:
     return list(load_registry().stations)[:OUTAGES]
 
 
-def every_interval(registry: Registry) -> Registry:
-    """The registry with every station sampling every ``INTERVAL_S``."""
+def every_interval(registry: Registry, interval_s: int) -> Registry:
+    """The registry with every station sampling every ``interval_s``."""
     stations = tuple(
-        s.model_copy(update={"sampling_interval_s": INTERVAL_S}) for s in registry.stations.values()
+        s.model_copy(update={"sampling_interval_s": interval_s}) for s in registry.stations.values()
     )
     return Registry(stations, tuple(registry.boards.values()), source=registry.source)
-
-
-def stop_all(services: list[Service]) -> None:
-    """SIGTERM to all at once, then wait for each."""
-    for service in services:
-        if service.process is not None and service.process.poll() is None:
-            service.process.send_signal(signal.SIGTERM)
-    for service in services:
-        service.stop()
 
 
 def write_registry(registry: Registry, path: Path) -> None:
@@ -281,14 +177,18 @@ def run(config: SoakConfig) -> Report:
         proxy = TcpProxy(cluster.port)
         through_proxy = make_conninfo(direct, port=str(proxy.port))
         broker.start()
-        registry = every_interval(load_registry().with_clones(config.stations))
+        registry = every_interval(load_registry().with_clones(config.stations), config.interval_s)
         stations_file = Path(tempfile.mkdtemp(prefix="soak-")) / "stations.yaml"
         write_registry(registry, stations_file)
         prepare(direct, registry)
         say(began, "database and broker ready")
-        services = start_services(
-            through_proxy, broker.url, stations_file, logs, grace_s=offline_grace_s(config)
-        )
+        settings = {
+            "AQUAWATCH_TICK_S": str(TICK_S),
+            "AQUAWATCH_LEASE_S": str(LEASE_S),
+            "AQUAWATCH_HISTORY_S": str(HISTORY_S),
+            "AQUAWATCH_OFFLINE_GRACE_S": str(offline_grace_s(config)),
+        }
+        services = start_services(through_proxy, broker.url, stations_file, logs, settings=settings)
         api_port = int(services[-1].args[-1])
         say(began, "services ready; simulating")
         _run_faults(config, report, services, cluster, broker, proxy, direct, api_port, out)
@@ -302,51 +202,8 @@ def run(config: SoakConfig) -> Report:
         broker.close()
         cluster.stop()
     report.seconds = time.monotonic() - began
-    _write(report, out)
+    write(report, out)
     return report
-
-
-def start_services(
-    url: str, mqtt_url: str, stations_file: Path, logs: Path, *, grace_s: float
-) -> list[Service]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AQUAWATCH_")},
-        "AQUAWATCH_DATABASE_URL": url,
-        "AQUAWATCH_MQTT_URL": mqtt_url,
-        "AQUAWATCH_TOPIC_PREFIX": "soak",
-        "AQUAWATCH_STATIONS_FILE": str(stations_file),
-        "AQUAWATCH_METRICS_PORT": "0",
-        "AQUAWATCH_SMS_URL": "log:",
-        "AQUAWATCH_TICK_S": str(TICK_S),
-        "AQUAWATCH_LEASE_S": str(LEASE_S),
-        "AQUAWATCH_HISTORY_S": str(HISTORY_S),
-        "AQUAWATCH_OFFLINE_GRACE_S": str(grace_s),
-        "AQUAWATCH_POLL_S": "0.5",
-        "AQUAWATCH_RETRY_MAX_S": "2",
-    }
-    services = [
-        *(
-            Service(f"ingest-{n}", ["ingest"], {**env, "AQUAWATCH_CLIENT_ID": f"soak-{n}"}, logs)
-            for n in (1, 2)
-        ),
-        *(Service(f"alerts-{n}", ["alerts"], env, logs) for n in (1, 2)),
-        *(
-            Service(f"notify-{n}", ["notify"], {**env, "AQUAWATCH_WORKER_ID": f"n{n}"}, logs)
-            for n in (1, 2)
-        ),
-        Service("api", ["api", "--port", str(free_port())], env, logs),
-    ]
-    for service in services:
-        service.start()
-    ready = {"ingest": "subscribed to", "alerts": "stations in", "notify": "notifier on"}
-    deadline = time.monotonic() + 60
-    for service in services:
-        text = ready.get(service.role.split("-")[0])
-        while text is not None and text not in service.log.read_text(errors="replace"):
-            if time.monotonic() > deadline:
-                sys.exit(f"{service.role} did not start:\n{service.log.read_text()}")
-            time.sleep(0.1)
-    return services
 
 
 def _run_faults(
@@ -478,46 +335,20 @@ def _run_faults(
         report.failures.append("the faults did not all happen within the run")
     last_fault_end = ends[-1] if ends else 0.0
     time.sleep(3 * TICK_S)  # the alert workers evaluate the last readings
-    _judge_lag(config, report, samples, last_fault_end)
+    judge_lag(
+        report,
+        samples,
+        interval_s=config.interval_s,
+        last_fault_end=last_fault_end,
+        recover_s=config.recover_s,
+    )
     # Once the leases have settled after the last fault, nothing should grow.
-    _judge_memory(report, [s for s in samples if s.t > last_fault_end + SETTLE_S])
-    _plot(samples, report, out / "soak.png", config)
-
-
-def _judge_lag(
-    config: SoakConfig, report: Report, samples: list[Sample], last_fault_end: float
-) -> None:
-    """Normal: behind by at most one sampling interval (plus 5 s) of the simulator's time."""
-    report.normal_lag_s = INTERVAL_S + 5
-    after = [s for s in samples if s.t >= last_fault_end and s.lag_s is not None]
-    late = [s.t for s in after if s.lag_s is not None and s.lag_s > report.normal_lag_s]
-    report.recovered_after_s = (max(late) - last_fault_end) if late else 0.0
-    if not after or report.recovered_after_s > config.recover_s:
-        report.failures.append(
-            f"lag not back under {report.normal_lag_s:.0f} s within {config.recover_s:.0f} s"
-            " of the last fault"
-        )
-
-
-def _judge_memory(report: Report, samples: list[Sample]) -> None:
-    """Flat: the least RSS of the last third within 25 MB or 25 % of the least of the first.
-
-    The least, not the median: an alert tick's temporary arrays come and go, a leak stays.
-    """
-    if len(samples) < 9:
-        report.failures.append("too short a steady stretch after the faults to judge memory")
-        return
-    roles = sorted({r for s in samples for r in s.rss_mb})
-    third = len(samples) // 3
-    for role in roles:
-        early = [s.rss_mb[role] for s in samples[:third] if role in s.rss_mb]
-        late = [s.rss_mb[role] for s in samples[-third:] if role in s.rss_mb]
-        if not early or not late:
-            continue
-        growth = min(late) - min(early)
-        report.memory_growth_mb[role] = round(growth, 1)
-        if growth > max(25.0, 0.25 * min(early)):
-            report.failures.append(f"{role} memory grew {growth:.0f} MB")
+    judge_memory(report, [s for s in samples if s.t > last_fault_end + SETTLE_S])
+    title = (
+        f"AquaWatch soak: {config.stations} stations sampling every {config.interval_s} s for"
+        f" {config.duration_s:.0f} s (faults marked)"
+    )
+    plot(samples, report, out / "soak.png", title=title)
 
 
 def _check(
@@ -605,92 +436,10 @@ def _check(
         report.failures.append(f"{len(report.missed_alerts)} alerts were never opened")
 
 
-def _plot(samples: list[Sample], report: Report, path: Path, config: SoakConfig) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = [s.t for s in samples]
-    rate = [0.0] + [
-        max(0.0, (b.stored - a.stored) / max(b.t - a.t, 1e-3))
-        for a, b in itertools.pairwise(samples)
-    ]
-    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
-    top.plot(t, rate, color="tab:blue", linewidth=1)
-    top.set_ylabel("readings stored / s")
-    top.set_title(
-        f"AquaWatch soak: {config.stations} stations sampling every {INTERVAL_S} s for"
-        f" {config.duration_s:.0f} s (faults marked)"
-    )
-    down = [s.t for s in samples if not s.api_up]
-    if down:
-        top.scatter(down, [0] * len(down), color="red", marker="|", label="API /health not 200")
-        top.legend(loc="upper right")
-    middle.plot(t, [s.lag_s for s in samples], color="tab:orange", linewidth=1)
-    middle.axhline(report.normal_lag_s, color="grey", linestyle=":", label="normal")
-    middle.set_ylabel("lag behind simulator (s)")
-    middle.legend(loc="upper right")
-    for role in sorted({r for s in samples for r in s.rss_mb}):
-        bottom.plot(t, [s.rss_mb.get(role) for s in samples], linewidth=1, label=role)
-    bottom.set_ylabel("memory RSS (MB)")
-    bottom.set_xlabel("seconds since start")
-    bottom.legend(loc="upper left", fontsize="small", ncol=4)
-    for at, what in report.faults:
-        for axis in (top, middle, bottom):
-            axis.axvline(at, color="red", alpha=0.4, linestyle="--")
-        top.annotate(
-            what,
-            (at, 1),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=8,
-            color="red",
-        )
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def _write(report: Report, out: Path) -> None:
-    body = asdict(report)
-    body["ok"] = report.ok
-    (out / "report.json").write_text(json.dumps(body, indent=2))
-    lines = [
-        "# AquaWatch soak",
-        "",
-        f"{'PASSED' if report.ok else 'FAILED'} in {report.seconds:.0f} s; config {report.config}",
-        "",
-        f"- readings published {report.published}, stored {report.stored}, distinct"
-        f" {report.distinct}; messages rejected {report.rejected}",
-        f"- alerts {report.alerts}, opened twice {report.opened_twice}, missed"
-        f" {len(report.missed_alerts)}; offline alerts at the outage stations"
-        f" {report.expected_offline} (longest a reading of theirs was held back, s:"
-        f" {report.outage_delays_s})",
-        f"- processes that exited and were started again: {report.restarts}",
-        f"- SMS logged {report.sms}, twice {report.sms_twice}",
-        f"- lag normal under {report.normal_lag_s:.0f} s; back to normal"
-        f" {report.recovered_after_s} s after the last fault",
-        f"- memory growth once settled after the faults, least RSS of the last third minus the"
-        f" first (MB):"
-        f" {report.memory_growth_mb}",
-        f"- faults (s since start): {report.faults}",
-        *(f"- FAILURE: {f}" for f in report.failures),
-        "",
-        "![soak](soak.png)",
-        "",
-        "Top: readings committed per second; middle: how far the newest stored reading is",
-        "behind the simulator's clock, in real seconds (a sawtooth of one sampling interval",
-        "when all is well); bottom: each process's resident memory. Dashed red lines: faults.",
-    ]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=SoakConfig.stations)
+    parser.add_argument("--interval-s", type=int, default=SoakConfig.interval_s)
     parser.add_argument("--duration-s", type=float, default=SoakConfig.duration_s)
     parser.add_argument("--cut-s", type=float, default=SoakConfig.cut_s)
     parser.add_argument("--recover-s", type=float, default=SoakConfig.recover_s)
@@ -698,6 +447,7 @@ def main() -> None:
     args = parser.parse_args()
     config = SoakConfig(
         stations=args.stations,
+        interval_s=args.interval_s,
         duration_s=args.duration_s,
         cut_s=args.cut_s,
         recover_s=args.recover_s,
