@@ -241,9 +241,7 @@ def run_backtest(
     # window keeps one tick more than a live one, so that the first column of each tick
     # has the history (24-h swings and drops) a live tick would give it.
     settings = settings or AlertSettings()
-    settings = settings.model_copy(
-        update={"workers": 1, "worker_index": 0, "history_s": settings.history_s + tick_s}
-    )
+    settings = settings.model_copy(update={"history_s": settings.history_s + tick_s})
     engine = Engine(
         settings,
         registry=Registry(tuple(stations), (), source="backtest"),

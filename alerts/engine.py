@@ -1,15 +1,17 @@
 """The alert engine: evaluates newly committed readings tick by tick, from a watermark.
 
-Each worker owns the stations whose stable hash falls in its share, keeps their last day
-in memory (``Window``), and every tick: reads what was committed since its watermark,
-places it, flags the data quality of the newest columns of the stations that got readings
-(and of whole series that got late data), masks suspect and failed data, lets the
-detectors derive episodes from those stations' rows (and the time-driven ones, silence and
-the dawn forecast, from every station), and reconciles them with the alerts table, the QC
-flags and the new watermark in one transaction. Readings dated before the window are
-queued in that transaction for the history pass (``alerts.history``), which the worker runs
-between ticks. Restarted, it refills its windows from the database and derives the same
-episodes, which the alerts table already holds.
+Each worker owns the stations it holds leases on (``persistence.leases``: any number of
+workers share them and take over a dead one's), keeps their last day in memory
+(``Window``), and every tick: renews and locks its leases, loads the stations it gained,
+reads what was committed since its watermark, places it, flags the data quality of the
+newest columns of the stations that got readings (and of whole series that got late data),
+masks suspect and failed data, lets the detectors derive episodes from those stations' rows
+(and the time-driven ones, silence and the dawn forecast, from every station), and
+reconciles them with the alerts table, the QC flags, the new watermark and its leases in one
+transaction. Readings dated before the window are queued in that transaction for the history
+pass (``alerts.history``), which the worker runs between ticks. Restarted, it refills its
+windows from the database and derives the same episodes, which the alerts table already
+holds.
 
 Two clocks: the worker's (``main()`` passes the system clock; tests a fixed one) says what
 time it is, which ends the windows and dates silence, the dawn forecast and lateness; the
@@ -21,7 +23,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from alerts.history import HistoryPass, HistoryReport
 from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
 from alerts.persistence import store
+from alerts.persistence.leases import Leases
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
 from alerts.qc_history import QcHistory
@@ -55,11 +57,6 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.uint8]
 Rows = npt.NDArray[np.int64] | slice  # some rows of a window, or all of them
-
-
-def owned(stations: Sequence[Station], *, workers: int, index: int) -> list[Station]:
-    """The stations of worker ``index`` of ``workers`` (stable across restarts and hosts)."""
-    return [s for s in stations if zlib.crc32(s.id.encode()) % workers == index]
 
 
 def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
@@ -100,6 +97,8 @@ class Engine:
         profiles: Threshold profiles and pollution links.
         quality: The data-quality checks.
         detectors: More detectors, run on every window's view.
+        leases: This worker's leases: it evaluates the stations they give it, tick by tick.
+            Without, it evaluates every station (one worker; tests, backtests).
     """
 
     def __init__(
@@ -110,14 +109,13 @@ class Engine:
         profiles: Profiles,
         quality: QualityConfig,
         detectors: Sequence[Detector] = (),
+        leases: Leases | None = None,
     ) -> None:
         self.settings = settings
-        self.worker = f"alerts-{settings.worker_index}-of-{settings.workers}"
-        self.stations = owned(
-            list(registry.stations.values()),
-            workers=settings.workers,
-            index=settings.worker_index,
-        )
+        self.leases = leases
+        self.worker = "alerts" if leases is None else leases.worker
+        self.registry = registry
+        self.stations = [] if leases is not None else list(registry.stations.values())
         self.station_ids = [s.id for s in self.stations]
         self.profiles = profiles
         # The profiles with the limits people changed through the API, and their version.
@@ -262,6 +260,75 @@ class Engine:
             len(batch),
         )
         return len(batch)
+
+    def _own(self, conn: psycopg.Connection[Any], owned: frozenset[str], *, now: float) -> None:
+        """Evaluate ``owned`` from this tick on: rebuild the windows whose stations changed.
+
+        The series of stations kept move into the new windows as they are; the readings of
+        stations gained are loaded and placed by the tick as late data, so they get their QC
+        flags and their whole window evaluated, as at a start. The episodes they re-derive
+        are the alerts their previous worker already wrote, which the lifecycle matches.
+        """
+        before = set(self.station_ids)
+        if owned == before:
+            return
+        gained = sorted(owned - before)
+        lost = before - owned
+        self.stations = [s for s in self.registry.stations.values() if s.id in owned]
+        self.station_ids = [s.id for s in self.stations]
+        store.sync_profiles(
+            conn,
+            self.profiles.as_rows(self.registry.stations[sid] for sid in gained),
+            stations=gained,
+        )
+        self._edits_version = store.edits_version(conn)
+        self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
+        for history in self._regroup(now):
+            if len(history):  # the long series of a changed window, read again
+                span = history.window.length * history.window.step
+                ids = list(history.window.station_ids)
+                history.advance_and_place(store.recent(conn, ids, since=now - span)[0], now=now)
+        since = now - self.settings.history_s
+        self.reported = (self.reported - lost) | store.reported_before(conn, gained, before=since)
+        kept = ~np.isin(self.pending.station_id, sorted(lost))
+        self.pending = self.pending.take(kept) + store.recent(conn, gained, since=since)[0]
+        self._seen = {key: shape for key, shape in self._seen.items() if key[0] in owned}
+        self.full_pass = True
+        logger.info(
+            "%s: now evaluates %d stations (%d gained, %d given up)",
+            self.worker,
+            len(self.station_ids),
+            len(gained),
+            len(lost),
+        )
+
+    def _regroup(self, now: float) -> list[QcHistory]:
+        """Windows and rule detectors for the stations owned, keeping those unchanged.
+
+        Returns the long QC histories made new, which the caller fills from the database.
+        """
+        old = {window.step: window for window in self.windows}
+        rules = {id(rule.window): rule for rule in self.rules}
+        histories = {id(h.engine_window): h for h in self.qc_history}
+        self.windows, self.rules, self.qc_history = [], [], []
+        fresh: list[QcHistory] = []
+        for interval, stations in group(self.stations).items():
+            previous = old.get(float(interval))
+            if previous is not None and previous.station_ids == tuple(s.id for s in stations):
+                self.windows.append(previous)
+                self.rules.append(rules[id(previous)])
+                self.qc_history.append(histories[id(previous)])
+                continue
+            end = now if previous is None else previous.end
+            window = Window(stations, span_s=self.settings.history_s, end=end)
+            if previous is not None:
+                window.carry(previous)
+            self.windows.append(window)
+            self.rules.append(RuleDetector(window, self.in_force))
+            history = QcHistory(window, self.quality)
+            self.qc_history.append(history)
+            fresh.append(history)
+        return fresh
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
         """Place new readings, flag data quality and derive episodes: all in memory.
@@ -422,6 +489,8 @@ class Engine:
         new is read by the database's clock, which stamped their ``ingested_at``.
         """
         started = time.perf_counter()
+        if self.leases is not None:
+            self._own(conn, self.leases.claim(conn, now=now), now=now)
         if self._read_edits(conn):
             # Every rule is evaluated again over the window under its new limits: alerts
             # they no longer justify resolve, ones they now justify open.
@@ -451,6 +520,8 @@ class Engine:
         report.history = store.queue_history(conn, evaluation.history)
         self.history_due |= report.history > 0
         store.save_watermark(conn, self.worker, until)
+        if self.leases is not None:
+            self.leases.renew(conn, now=now + time.perf_counter() - started)
         conn.commit()
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
         # Episodes that ended before the window began cannot be derived again: forget them,
@@ -547,6 +618,11 @@ class Engine:
                     report.seconds,
                 )
                 stop.wait(self.settings.tick_s)
+            if self.leases is not None:
+                try:
+                    self.leases.release(conn)  # a clean stop hands the stations over at once
+                except psycopg.OperationalError:
+                    logger.warning("%s: leases not released; they expire", self.worker)
         finally:
             conn.close()
 

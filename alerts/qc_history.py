@@ -49,6 +49,7 @@ class QcHistory:
         kept: Sequence[Station] = [
             s.model_copy(update={"parameters": long.get(s.id, ())}) for s in window.stations
         ]
+        self.engine_window = window
         self.window = Window(kept, span_s=need + 2 * window.step, end=window.end)
         self.beyond_s = span - 2 * window.step  # checks that need more than the window
         # Each kept row's row in the engine's window.

@@ -8,7 +8,7 @@ from telemetry import CommonSettings
 
 
 class AlertSettings(CommonSettings):
-    """How an alert worker ticks and which stations it owns."""
+    """How an alert worker ticks and how long it holds its stations."""
 
     tick_s: float = Field(default=10.0, gt=0, description="seconds between evaluations")
     settle_s: float = Field(
@@ -17,8 +17,11 @@ class AlertSettings(CommonSettings):
     history_s: float = Field(
         default=26 * 3600.0, ge=3600, description="history kept per series (24 h checks + margin)"
     )
-    workers: int = Field(default=1, ge=1, description="alert workers sharing the stations")
-    worker_index: int = Field(default=0, ge=0, description="this worker's share (0-based)")
+    lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a worker silent this long loses its stations to the others (> a tick)",
+    )
     offline_grace_s: float = Field(
         default=900.0, ge=0, description="silence allowed beyond 3 sampling intervals"
     )

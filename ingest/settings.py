@@ -39,6 +39,11 @@ class IngestSettings(BrokerSettings):
     flush_interval_s: float = Field(
         default=0.1, gt=0, description="commit at most this long after a batch's first message"
     )
+    flush_idle_s: float = Field(
+        default=0.002,
+        ge=0,
+        description="commit as soon as no message has come for this long (the queue is idle)",
+    )
     max_payload_bytes: int = Field(
         default=256 * 1024, ge=256, description="larger messages are rejected"
     )

@@ -249,3 +249,22 @@ class Window:
         out = (self.values if values is None else values)[np.maximum(rows, 0)]
         out[rows < 0] = np.nan
         return out
+
+    def carry(self, other: Window) -> None:
+        """Take the series this window shares with ``other``, a window on the same grid.
+
+        When a worker's stations change, the stations it keeps move into their new window
+        with their values, device status and flags.
+        """
+        if (other.step, other.end, other.length) != (self.step, self.end, self.length):
+            msg = "windows on different grids"
+            raise ValueError(msg)
+        ids = np.array(self.station_ids, dtype=np.str_)[self.row_station]
+        stations = other.station_index(ids)
+        rows = np.where(
+            stations >= 0, other._lookup[np.maximum(stations, 0), self.row_parameter_id], -1
+        )
+        mine = np.flatnonzero(rows >= 0)
+        self.values[mine] = other.values[rows[mine]]
+        self.status[mine] = other.status[rows[mine]]
+        self.flags[mine] = other.flags[rows[mine]]

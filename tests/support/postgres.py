@@ -103,6 +103,20 @@ class PrivateCluster:
         )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def restart(self) -> None:
+        """Stop the server (clients are disconnected) and start it again, its data kept."""
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
     def stop(self) -> None:
         """Stop the cluster and remove it."""
         with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):

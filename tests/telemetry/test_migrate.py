@@ -31,6 +31,7 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0013_sms_budget",
         "0014_station_credentials",
         "0015_qc_backlog",
+        "0018_alert_leases",
         "0020_station_files",
         "0021_forwarding",
     ]

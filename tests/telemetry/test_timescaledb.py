@@ -39,6 +39,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0013_sms_budget",
         "0014_station_credentials",
         "0015_qc_backlog",
+        "0018_alert_leases",
         "0020_station_files",
         "0021_forwarding",
     ]

@@ -90,12 +90,23 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
         url = settings.database_url.get_secret_value()
         pool = create_pool(url, size=settings.pool_size, name="api")
         reserved = create_pool(url, size=settings.reserved_pool_size, name="api-reserved")
-        pool.open()
-        reserved.open()
+        pools = [pool, reserved]
+        read_pool, read_reserved = pool, reserved
+        if settings.read_database_url is not None:
+            replica = settings.read_database_url.get_secret_value()
+            read_pool = create_pool(replica, size=settings.pool_size, name="api-read")
+            read_reserved = create_pool(
+                replica, size=settings.reserved_pool_size, name="api-read-reserved"
+            )
+            pools += [read_pool, read_reserved]
+        for each in pools:
+            each.open()
         app.state.services = Services(
             settings=settings,
             pool=pool,
             reserved_pool=reserved,
+            read_pool=read_pool,
+            read_reserved_pool=read_reserved,
             tokens=Tokens(secret, lifetime_s=settings.token_lifetime_s, clock=clock),
             passwords=Passwords(),
             metrics=metrics,
@@ -105,8 +116,8 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
         try:
             yield
         finally:
-            reserved.close()
-            pool.close()
+            for each in reversed(pools):
+                each.close()
 
     app = FastAPI(
         title="AquaWatch API",

@@ -30,12 +30,16 @@ class Services:
         pool: Connections of the API's routes.
         reserved_pool: Connections only ``/health`` and the public board routes use, so a
             busy API never leaves the boards and the probes without one.
+        read_pool, read_reserved_pool: The same two on the read replica, for GET and HEAD
+            requests; the primary's pools themselves when no replica is configured.
         public_cache: Rendered public responses, shared for a few seconds.
     """
 
     settings: ApiSettings
     pool: ConnectionPool
     reserved_pool: ConnectionPool
+    read_pool: ConnectionPool
+    read_reserved_pool: ConnectionPool
     tokens: Tokens
     passwords: Passwords
     metrics: Metrics
@@ -53,14 +57,22 @@ async def services(request: Request) -> Services:
     return running(request)
 
 
+_READS = frozenset({"GET", "HEAD"})
+
+
 @contextmanager
 def pooled(request: Request) -> Iterator[psycopg.Connection[Any]]:
     """A connection from the pool of the request's lane, committed after use unless it failed.
 
+    GET and HEAD requests, which write nothing, read from the replica when there is one.
     Waits no longer than the request's deadline; then ``PoolTimeout``, which answers 503.
     """
     svc = running(request)
-    pool = svc.reserved_pool if lane_of(request.scope).reserved else svc.pool
+    reserved = lane_of(request.scope).reserved
+    if request.method in _READS:
+        pool = svc.read_reserved_pool if reserved else svc.read_pool
+    else:
+        pool = svc.reserved_pool if reserved else svc.pool
     timeout = remaining_s(request.scope, svc.settings.pool_timeout_s)
     with pool.connection(timeout=timeout) as conn:
         yield conn

@@ -50,6 +50,11 @@ class ApiSettings(CommonSettings):
         description="comma-separated addresses or CIDR blocks of reverse proxies whose"
         " X-Forwarded-For is believed (empty: the socket peer is the client)",
     )
+    read_database_url: SecretStr | None = Field(
+        default=None,
+        description="libpq URL of a read replica that GET requests (API, dashboards, boards)"
+        " read from; writes still go to the primary (unset: everything on the primary)",
+    )
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections")
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="largest request body accepted (larger: 413)"

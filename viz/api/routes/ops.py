@@ -72,4 +72,5 @@ def health(request: Request, svc: Svc) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(svc: Svc, _: Annotated[Principal, Depends(require(Scope.METRICS_READ))]) -> str:
     """Prometheus metrics: requests by route and status, latency, pool use."""
-    return svc.metrics.render((svc.pool, svc.reserved_pool))
+    pools = (svc.pool, svc.reserved_pool, svc.read_pool, svc.read_reserved_pool)
+    return svc.metrics.render(tuple(dict.fromkeys(pools)))
