@@ -294,6 +294,7 @@ class Engine:
         self.pending = self.pending.take(kept) + store.recent(conn, gained, since=since)[0]
         self._seen = {key: shape for key, shape in self._seen.items() if key[0] in owned}
         self.full_pass = True
+        self.history_due = True  # the late history queued for them by their previous worker
         logger.info(
             "%s: now evaluates %d stations (%d gained, %d given up)",
             self.worker,

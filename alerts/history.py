@@ -99,8 +99,12 @@ class HistoryPass:
         first = start - self.context_s
         window = Window([station], span_s=last - first, end=last)
         times = window.times
-        batch = store.between(
-            conn, [station.id], since=float(times[0]) - step / 2, until=last + step / 2
+        batch = store.dated_between(
+            conn,
+            [station.id],
+            after=float(times[0]) - step / 2,
+            until=last + step / 2,
+            from_after=True,
         )
         window.place(batch)
         window.flags[:] = self.quality.evaluate(

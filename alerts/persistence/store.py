@@ -89,12 +89,20 @@ def recent(
 
 
 def dated_between(
-    conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
+    conn: psycopg.Connection[Any],
+    stations: Sequence[str],
+    *,
+    after: float,
+    until: float,
+    from_after: bool = False,
 ) -> Batch:
-    """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests)."""
+    """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests);
+    in [after, until] with ``from_after`` (the history pass's neighbours)."""
+    lower = ">=" if from_after else ">"
     return _batch(
         conn,
-        " WHERE station_id = ANY(%s) AND time > to_timestamp(%s) AND time <= to_timestamp(%s)",
+        f" WHERE station_id = ANY(%s) AND time {lower} to_timestamp(%s)"
+        " AND time <= to_timestamp(%s)",
         (list(stations), after, until),
     )
 
@@ -264,17 +272,6 @@ def sync_profiles(
             for row in rows:
                 copy.write_row([getattr(row, column) for column in THRESHOLD_COLUMNS])
     return len(rows)
-
-
-def between(
-    conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float, until: float
-) -> Batch:
-    """Readings of ``stations`` dated in [since, until] (the history pass's neighbours)."""
-    return _batch(
-        conn,
-        " WHERE station_id = ANY(%s) AND time >= to_timestamp(%s) AND time <= to_timestamp(%s)",
-        (list(stations), since, until),
-    )
 
 
 _QUEUE: Final = (
