@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,25 +33,10 @@ from alerts.kernels.window import Batch
 from alerts.states import Severity
 from stations import parse_registry
 from telemetry import PARAMETERS
+from tests.alerts.real_data import COLUMNS, CST, REAL, STATION
 
 FloatArray = npt.NDArray[np.float64]
-DATA = Path(__file__).resolve().parents[2] / "shared/data/real/nerrs_grandbay_gndblwq2021.csv"
-CST = timezone(timedelta(hours=-6))
-COLUMNS = {"Temp": ("temp", 1.0), "Sal": ("sal", 1.0), "SpCond": ("cond", 1000.0)}
-COLUMNS |= {"DO_mgl": ("do", 1.0), "pH": ("ph", 1.0), "Turb": ("turb", 1.0)}
-STATION = """
-stations:
-  - id: GB-BANGS
-    kind: shrimp_river
-    name_vi: Hồ Bangs, Grand Bay (dữ liệu thật, Mỹ)
-    name_en: Bangs Lake, Grand Bay NERRS (real data, USA)
-    district: Grand Bay
-    latitude: 30.36
-    longitude: -88.42
-    parameters: [temp, sal, cond, do, ph, turb]
-    sampling_interval_s: 900
-    timezone: America/Chicago
-"""
+DATA = REAL / "nerrs_grandbay_gndblwq2021.csv"
 HYPOXIA = 3.0  # mg/L
 MIN_EPISODE_S = 1800.0
 MATCH_S = 12 * 3600.0

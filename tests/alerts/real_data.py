@@ -43,3 +43,18 @@ COLUMNS = {
     "pH": ("ph", 1.0),
     "Turb": ("turb", 1.0),  # FNU ≈ NTU
 }
+
+# Bangs Lake is a shallow brackish estuary: watched here as a shrimp-farming river would be.
+STATION = """
+stations:
+  - id: GB-BANGS
+    kind: shrimp_river
+    name_vi: Hồ Bangs, Grand Bay (dữ liệu thật, Mỹ)
+    name_en: Bangs Lake, Grand Bay NERRS (real data, USA)
+    district: Grand Bay
+    latitude: 30.36
+    longitude: -88.42
+    parameters: [temp, sal, cond, do, ph, turb]
+    sampling_interval_s: 900
+    timezone: America/Chicago
+"""

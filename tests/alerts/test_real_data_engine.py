@@ -16,22 +16,7 @@ from alerts.settings import AlertSettings
 from alerts.states import Severity
 from stations import parse_registry
 from telemetry import PARAMETERS
-from tests.alerts.real_data import COLUMNS, CST, column, times_of
-
-# Bangs Lake is a shallow brackish estuary: watched here as a shrimp-farming river would be.
-STATION = """
-stations:
-  - id: GB-BANGS
-    kind: shrimp_river
-    name_vi: Hồ Bangs, Grand Bay (dữ liệu thật, Mỹ)
-    name_en: Bangs Lake, Grand Bay NERRS (real data, USA)
-    district: Grand Bay
-    latitude: 30.36
-    longitude: -88.42
-    parameters: [temp, sal, cond, do, ph, turb]
-    sampling_interval_s: 900
-    timezone: America/Chicago
-"""
+from tests.alerts.real_data import COLUMNS, CST, STATION, column, times_of
 
 
 @pytest.fixture(scope="module")

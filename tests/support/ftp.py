@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ftplib
 import os
-import signal
 import socket
 import ssl
 import struct
@@ -29,6 +28,7 @@ from pyftpdlib.servers import FTPServer
 from ingest.certificates import make_tls_files
 from tests.support.common import wait_for
 from tests.support.network import free_port
+from tests.support.processes import ServiceProcess
 
 REGISTRY = """\
 stations:
@@ -74,7 +74,7 @@ def self_signed(folder: Path) -> Path:
     return pem
 
 
-class InboxProcess:
+class InboxProcess(ServiceProcess):
     """``aquawatch ftp`` (or ``aquawatch files --watch``) as a real subprocess."""
 
     def __init__(self, *, command: tuple[str, ...], ready: str, **settings: str) -> None:
@@ -101,24 +101,6 @@ class InboxProcess:
         )
         if self.process.poll() is not None:
             pytest.fail(f"{self.command[0]} exited early:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def terminate(self) -> int:
-        """SIGTERM and wait; return the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-    def close(self) -> None:
-        """Make sure it is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def inbox_process(

@@ -20,7 +20,31 @@ from tests.support.mosquitto import Broker
 from tests.support.network import free_port
 
 
-class IngestProcess:
+class ServiceProcess:
+    """An AquaWatch command run as a real subprocess (``process`` once started)."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no goodbye."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        """SIGTERM and wait; return the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def close(self) -> None:
+        """Make sure the process is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class IngestProcess(ServiceProcess):
     """``aquawatch ingest`` as a real subprocess."""
 
     def __init__(
@@ -89,24 +113,6 @@ class IngestProcess:
                 name, _, value = line.rpartition(" ")
                 values[name] = float(value)
         return values
-
-    def kill(self) -> None:
-        """SIGKILL: no flush, no goodbye."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def terminate(self) -> int:
-        """SIGTERM and wait; return the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-    def close(self) -> None:
-        """Make sure the process is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
     def output(self) -> str:
         """Everything the worker logged."""
