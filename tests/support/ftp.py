@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import ftplib
-import os
 import socket
 import ssl
 import struct
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -19,14 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from ingest.certificates import make_tls_files
-from tests.support.common import wait_for
 from tests.support.network import free_port
 from tests.support.processes import ServiceProcess
 
@@ -75,32 +69,10 @@ def self_signed(folder: Path) -> Path:
 
 
 class InboxProcess(ServiceProcess):
-    """``aquawatch ftp`` (or ``aquawatch files --watch``) as a real subprocess."""
+    """``aquawatch ftp``, ``files --watch`` or ``forward`` as a real subprocess."""
 
     def __init__(self, *, command: tuple[str, ...], ready: str, **settings: str) -> None:
-        self.command = command
-        self.ready = ready
-        self.env = {**os.environ, **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()}}
-        self.log = Path(tempfile.mkstemp(prefix="aw-files-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it and wait until it listens (or watches)."""
-        offset = self.log.stat().st_size
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "telemetry.cli", *self.command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(
-            lambda: self.ready in self.log.read_text()[offset:] or self.process.poll() is not None,  # type: ignore[union-attr]
-            timeout=60,
-            what=f"{self.command[0]} to start",
-        )
-        if self.process.poll() is not None:
-            pytest.fail(f"{self.command[0]} exited early:\n{self.log.read_text()}")
+        super().__init__(*command, ready=ready, start_timeout_s=60, **settings)
 
 
 def inbox_process(

@@ -21,12 +21,58 @@ from tests.support.network import free_port
 
 
 class ServiceProcess:
-    """An AquaWatch command run as a real subprocess (``process`` once started)."""
+    """An ``aquawatch`` service command (``alerts``, ``notify``, ...) as a real subprocess.
 
-    process: subprocess.Popen[bytes] | None = None
+    Args:
+        command: The subcommand and its flags.
+        ready: Text its log shows once it is running.
+        start_timeout_s: How long it may take to become ready.
+        settings: ``AQUAWATCH_*`` settings by lower-case name, e.g. ``database_url``.
+    """
+
+    def __init__(
+        self, *command: str, ready: str, start_timeout_s: float = 30, **settings: str
+    ) -> None:
+        self.command = command
+        self.start_timeout_s = start_timeout_s
+        self.ready = ready
+        self.env = {
+            **os.environ,
+            **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.log = Path(tempfile.mkstemp(prefix=f"aw-{command[0]}-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The running process's id."""
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> None:
+        """Start it and wait until its log says it is ready."""
+        offset = self.log.stat().st_size
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "telemetry.cli", *self.command],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(
+            lambda: self.ready in self.log.read_text()[offset:] or self.exited(),
+            timeout=self.start_timeout_s,
+            what=f"{self.command[0]} to start",
+        )
+        if self.exited():
+            pytest.fail(f"{self.command[0]} exited early:\n{self.log.read_text()}")
+
+    def exited(self) -> bool:
+        """Whether it has stopped."""
+        return self.process is not None and self.process.poll() is not None
 
     def kill(self) -> None:
-        """SIGKILL: no flush, no goodbye."""
+        """SIGKILL: no goodbye."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
@@ -42,6 +88,10 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        """Everything it logged."""
+        return self.log.read_text()
 
 
 class IngestProcess(ServiceProcess):
@@ -83,15 +133,12 @@ class IngestProcess(ServiceProcess):
                 stderr=subprocess.STDOUT,
             )
         wait_for(
-            lambda: "subscribed to" in self.log.read_text()[offset:] or self._died(),
+            lambda: "subscribed to" in self.log.read_text()[offset:] or self.exited(),
             timeout=30,
             what="ingest to subscribe",
         )
-        if self._died():
+        if self.exited():
             pytest.fail(f"ingest exited early:\n{self.log.read_text()}")
-
-    def _died(self) -> bool:
-        return self.process is not None and self.process.poll() is not None
 
     def health(self) -> tuple[int, str]:
         """Return the status and body of the worker's /health."""
@@ -113,74 +160,6 @@ class IngestProcess(ServiceProcess):
                 name, _, value = line.rpartition(" ")
                 values[name] = float(value)
         return values
-
-    def output(self) -> str:
-        """Everything the worker logged."""
-        return self.log.read_text()
-
-
-class ServiceProcess:
-    """An ``aquawatch`` service command (``alerts``, ``notify``, ...) as a real subprocess.
-
-    Args:
-        command: The subcommand and its flags.
-        ready: Text its log shows once it is running.
-        settings: ``AQUAWATCH_*`` settings by lower-case name, e.g. ``database_url``.
-    """
-
-    def __init__(self, *command: str, ready: str, **settings: str) -> None:
-        self.command = command
-        self.ready = ready
-        self.env = {
-            **os.environ,
-            **{f"AQUAWATCH_{k.upper()}": v for k, v in settings.items()},
-        }
-        self.log = Path(tempfile.mkstemp(prefix=f"aw-{command[0]}-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        """The running process's id."""
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        """Start it and wait until its log says it is ready."""
-        offset = self.log.stat().st_size
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "telemetry.cli", *self.command],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(
-            lambda: self.ready in self.log.read_text()[offset:] or self.exited(),
-            timeout=30,
-            what=f"{self.command[0]} to start",
-        )
-        if self.exited():
-            pytest.fail(f"{self.command[0]} exited early:\n{self.log.read_text()}")
-
-    def exited(self) -> bool:
-        """Whether it has stopped."""
-        return self.process is not None and self.process.poll() is not None
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def close(self) -> None:
-        """Make sure the process is gone."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def output(self) -> str:
-        """Everything it logged."""
-        return self.log.read_text()
 
 
 def simulate(broker: Broker, prefix: str, *args: str) -> subprocess.Popen[bytes]:
