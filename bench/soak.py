@@ -78,8 +78,12 @@ class SoakConfig:
 
 
 def offline_grace_s(config: SoakConfig) -> float:
-    """Silence allowed: more than a database cut and its catch-up, at least 3 samples."""
-    return max(3.0 * config.interval_s, config.cut_s + 15)
+    """Silence allowed: more than a database cut, the sample before it and the catch-up.
+
+    The engines judge silence by what the database holds, so a cut longer than this would
+    make every station look offline once the database is back, until ingest catches up.
+    """
+    return max(3.0 * config.interval_s, config.cut_s + config.interval_s + 15)
 
 
 def outages(config: SoakConfig) -> list[dict[str, object]]:
@@ -375,6 +379,8 @@ def _check(
         ).fetchone()
         assert opened is not None
         report.alerts, report.opened_twice = int(opened[0]), int(opened[1])
+        by_rule = conn.execute("SELECT rule_id, count(*) FROM alerts GROUP BY 1").fetchall()
+        report.alerts_by_rule = {str(rule): int(n) for rule, n in by_rule}
         rows = conn.execute(
             "SELECT s, count(a.id) FROM unnest(%s::text[]) AS s LEFT JOIN alerts a"
             " ON a.station_id = s AND a.rule_id = 'station.offline' GROUP BY s",
