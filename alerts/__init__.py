@@ -4,6 +4,7 @@ Evaluates committed readings tick by tick (``aquawatch alerts``), stores QC flag
 readings, and turns the episodes it finds into alerts and alert events exactly once.
 """
 
+from alerts.backtest import BacktestAlert, BacktestResult, WhatIf, run_backtest, what_if
 from alerts.config.compiled_rules import CompiledRule
 from alerts.config.quality import QualityConfig, load_quality_config
 from alerts.config.threshold_profiles import Profiles, load_profiles
@@ -55,6 +56,8 @@ __all__ = [
     "AlertNotOpenError",
     "AlertSettings",
     "AlertState",
+    "BacktestAlert",
+    "BacktestResult",
     "BuiltinRule",
     "CompiledRule",
     "DerivedQuantity",
@@ -76,6 +79,7 @@ __all__ = [
     "TransitionKind",
     "UnknownStationsError",
     "View",
+    "WhatIf",
     "acknowledge",
     "add_subscriber",
     "fan_out",
@@ -90,7 +94,9 @@ __all__ = [
     "remove_subscriber",
     "replace_subscriber",
     "resolve",
+    "run_backtest",
     "sensor_notice_rule",
     "sms_callbacks",
     "sync_profiles",
+    "what_if",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from alerts.backtest_cli import register_backtest
 from alerts.config.quality import load_quality_config
 from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
@@ -48,3 +49,4 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     add_settings_arguments(cmd, AlertSettings)
     cmd.set_defaults(handler=_run)
+    register_backtest(cmd)

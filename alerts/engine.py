@@ -4,11 +4,14 @@ Each worker owns the stations it holds leases on (``persistence.leases``: any nu
 workers share them and take over a dead one's), keeps their last day in memory
 (``Window``), and every tick: renews and locks its leases, loads the stations it gained,
 reads what was committed since its watermark, places it, flags the data quality of the
-newest columns (and of whole series that got late data), masks suspect and failed data,
-lets the detectors derive episodes from the window, and reconciles them with the alerts
-table, the QC flags, the new watermark and its leases in one transaction. Restarted, it
-refills its windows from the database and derives the same episodes, which the alerts table
-already holds.
+newest columns of the stations that got readings (and of whole series that got late data),
+masks suspect and failed data, lets the detectors derive episodes from those stations' rows
+(and the time-driven ones, silence and the dawn forecast, from every station), and
+reconciles them with the alerts table, the QC flags, the new watermark and its leases in one
+transaction. Readings dated before the window are queued in that transaction for the history
+pass (``alerts.history``), which the worker runs between ticks. Restarted, it refills its
+windows from the database and derives the same episodes, which the alerts table already
+holds.
 
 Two clocks: the worker's (``main()`` passes the system clock; tests a fixed one) says what
 time it is, which ends the windows and dates silence, the dawn forecast and lateness; the
@@ -31,25 +34,29 @@ import psycopg
 
 from alerts.config.quality import QualityConfig
 from alerts.config.threshold_profiles import Profiles
-from alerts.detectors.dawn import dawn_forecast
-from alerts.detectors.findings import AlertEpisode, Detector, Findings, View
+from alerts.detectors.dawn import NightMemory, dawn_forecast
+from alerts.detectors.findings import AlertEpisode, Detector, Findings, RuleAt, View
 from alerts.detectors.rules import RECENT_COLUMNS, RuleDetector
 from alerts.detectors.sensor_notices import sensor_notices
 from alerts.detectors.silence import silence
+from alerts.history import HistoryPass, HistoryReport
 from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
 from alerts.persistence import store
 from alerts.persistence.leases import Leases
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of, join
+from alerts.qc_history import QcHistory
 from alerts.settings import AlertSettings
+from alerts.states import BuiltinRule
 from stations import Registry, Station
-from telemetry import Clock, QCFlag
+from telemetry import Clock, worst
 
 logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.uint8]
+Rows = npt.NDArray[np.int64] | slice  # some rows of a window, or all of them
 
 
 def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
@@ -67,6 +74,7 @@ class Evaluation:
     cells: list[Cells]  # QC flags to store, by grid cell: one entry per window
     findings: Findings
     window_start: float
+    history: Batch = field(default_factory=Batch.empty)  # readings older than the window
 
 
 @dataclass
@@ -77,6 +85,7 @@ class TickReport:
     flagged: int = 0
     transitions: list[Transition] = field(default_factory=list)
     seconds: float = 0.0
+    history: int = 0  # stations whose late history was queued for the history pass
 
 
 class Engine:
@@ -121,15 +130,25 @@ class Engine:
         )
         self.windows: list[Window] = []
         self.rules: list[RuleDetector] = []
+        # What each station's recent nights taught the dawn forecast.
+        self.nights = NightMemory()
+        # Per window, the series whose QC looks back further than the window (fouling).
+        self.qc_history: list[QcHistory] = []
         # The first evaluation after a start (or a failed tick) reports everything known clear.
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
+        self._seen_since = float("nan")  # the window start _seen was last pruned at
         self.watermark = 0.0
         # Stations that have ever reported: only they can go offline.
         self.reported: set[str] = set()
         # Readings dated after the windows' end (a logger's clock running fast): the
         # watermark has passed them, so they wait here until the grid reaches them.
         self.pending = Batch.empty()
+        # (station, rule) pairs whose latest episode this process derived is still open.
+        self._open_pairs: set[RuleAt] = set()
+        # Whether the history queue may hold work for these stations (checked after a start
+        # and after a tick that queued some, not every tick).
+        self.history_due = True
 
     def _silence(self, view: View) -> Findings:
         found = silence(
@@ -140,11 +159,25 @@ class Engine:
         return found
 
     def _dawn(self, view: View) -> Findings:
-        return dawn_forecast(view.window, view.usable, now=view.now)
+        # A forecast changes with new DO data, or at sunrise for one that is open: the
+        # stations with neither keep what they had.
+        only = view.stations
+        if only is not None:
+            forecasts = [s for s, rule in self._open_pairs if rule == BuiltinRule.DAWN_FORECAST]
+            open_at = view.window.station_index(np.array(forecasts, dtype=np.str_))
+            only = np.union1d(only, open_at[open_at >= 0])
+        return dawn_forecast(view.window, view.usable, now=view.now, only=only, memory=self.nights)
 
     def _sensor_notices(self, view: View) -> Findings:
+        rows = None
+        if view.stations is not None:
+            rows = np.flatnonzero(np.isin(view.window.row_station, view.stations))
         return sensor_notices(
-            view.window, view.flags, min_s=self.settings.quality_notice_s, full=view.full
+            view.window,
+            view.flags,
+            min_s=self.settings.quality_notice_s,
+            full=view.full,
+            rows=rows,
         )
 
     def build(self, now: float) -> None:
@@ -154,6 +187,7 @@ class Engine:
             for stations in group(self.stations).values()
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
+        self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -179,14 +213,18 @@ class Engine:
         store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
         self._read_edits(conn)
         self.build(now)
-        stored = store.watermark(conn, self.worker)
-        self.watermark = committed - self.settings.settle_s if stored is None else stored
+        watermark = store.watermark(conn, self.worker)
+        self.watermark = committed - self.settings.settle_s if watermark is None else watermark
         since = now - self.settings.history_s
+        if watermark is None:  # a first start: history imported before it is evaluated too
+            store.queue_unevaluated(conn, self.station_ids, before=since)
         self.reported = store.reported_before(conn, self.station_ids, before=since)
-        batch = store.recent(conn, self.station_ids, since=since)
+        longest = max((h.window.length * h.window.step for h in self.qc_history), default=0.0)
+        batch, stored = store.recent(conn, self.station_ids, since=min(since, now - longest))
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window in self.windows:
-            window.place(batch, now=now)
+        for window, history in zip(self.windows, self.qc_history, strict=True):
+            placed, rows, columns = window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
             window.flags[:] = self.quality.evaluate(
                 times=window.times,
@@ -195,8 +233,23 @@ class Engine:
                 kinds=window.row_kind,
                 status=window.status,
             )
-            # Readings stored while no engine ran get their flags now (changed ones only).
-            self._store_flags(conn, cells_of(window))
+            _long_flags(window, history, last=None)
+            window.mark_usable()
+            # Readings stored while no engine ran get their flags now: only those whose
+            # stored flag differs are sent (a restart sends few).
+            flags = window.flags[rows, columns]
+            changed = flags != stored[placed]
+            ids = np.array(window.station_ids)[window.row_station[rows[changed]]]
+            self._store_flags(
+                conn,
+                Cells(
+                    station_id=ids.tolist(),
+                    parameter_id=window.row_parameter_id[rows[changed]],
+                    epoch=window.times[columns[changed]],
+                    flag=flags[changed],
+                    half_step=window.step / 2,
+                ),
+            )
         self.pending = batch.take(ahead)
         conn.commit()
         logger.info(
@@ -230,11 +283,15 @@ class Engine:
         )
         self._edits_version = store.edits_version(conn)
         self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
-        self._regroup(now)
+        for history in self._regroup(now):
+            if len(history):  # the long series of a changed window, read again
+                span = history.window.length * history.window.step
+                ids = list(history.window.station_ids)
+                history.advance_and_place(store.recent(conn, ids, since=now - span)[0], now=now)
         since = now - self.settings.history_s
         self.reported = (self.reported - lost) | store.reported_before(conn, gained, before=since)
         kept = ~np.isin(self.pending.station_id, sorted(lost))
-        self.pending = self.pending.take(kept) + store.recent(conn, gained, since=since)
+        self.pending = self.pending.take(kept) + store.recent(conn, gained, since=since)[0]
         self._seen = {key: shape for key, shape in self._seen.items() if key[0] in owned}
         self.full_pass = True
         logger.info(
@@ -245,16 +302,22 @@ class Engine:
             len(lost),
         )
 
-    def _regroup(self, now: float) -> None:
-        """Windows and rule detectors for the stations owned, keeping those unchanged."""
+    def _regroup(self, now: float) -> list[QcHistory]:
+        """Windows and rule detectors for the stations owned, keeping those unchanged.
+
+        Returns the long QC histories made new, which the caller fills from the database.
+        """
         old = {window.step: window for window in self.windows}
         rules = {id(rule.window): rule for rule in self.rules}
-        self.windows, self.rules = [], []
+        histories = {id(h.engine_window): h for h in self.qc_history}
+        self.windows, self.rules, self.qc_history = [], [], []
+        fresh: list[QcHistory] = []
         for interval, stations in group(self.stations).items():
             previous = old.get(float(interval))
             if previous is not None and previous.station_ids == tuple(s.id for s in stations):
                 self.windows.append(previous)
                 self.rules.append(rules[id(previous)])
+                self.qc_history.append(histories[id(previous)])
                 continue
             end = now if previous is None else previous.end
             window = Window(stations, span_s=self.settings.history_s, end=end)
@@ -262,61 +325,110 @@ class Engine:
                 window.carry(previous)
             self.windows.append(window)
             self.rules.append(RuleDetector(window, self.in_force))
+            history = QcHistory(window, self.quality)
+            self.qc_history.append(history)
+            fresh.append(history)
+        return fresh
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
         """Place new readings, flag data quality and derive episodes: all in memory.
 
-        Readings dated after ``now`` (or after the newest grid instant) are kept pending and
-        placed by the first evaluation whose ``now`` reaches them.
+        Only the stations that got readings are flagged and evaluated again (every station
+        on a full pass), plus the time-driven checks (silence, the dawn forecast): a tick
+        costs what changed. Readings dated after ``now`` (or after the newest grid instant)
+        are kept pending and placed by the first evaluation whose ``now`` reaches them;
+        readings older than the window are returned as ``history``.
         """
         found: list[Findings] = []
         cells: list[Cells] = []
         window_start = now
         batch = self.pending + batch
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window, rules in zip(self.windows, self.rules, strict=True):
+        older = np.zeros(len(batch), dtype=np.bool_)
+        for window, rules, history in zip(self.windows, self.rules, self.qc_history, strict=True):
             added = window.advance(now)
             _, rows, columns = window.place(batch, now=now)
+            history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
+            older |= window.before(batch)
             recent = min(window.length, added + RECENT_COLUMNS)
             late_rows = np.unique(rows[columns < window.length - recent])
+            if self.full_pass:
+                stations = np.arange(len(window.stations))
+            else:
+                stations = np.unique(window.row_station[rows])
+            # Every row (a slice, not a copy) when every station got readings.
+            dirty: Rows = (
+                slice(None)
+                if len(stations) == len(window.stations)
+                else np.flatnonzero(np.isin(window.row_station, stations))
+            )
             # The cells just placed in the newest columns (late rows are stored whole).
             placed = np.zeros((len(window.values), recent), dtype=np.bool_)
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
-            flagged = self._flag(window, recent=recent, late_rows=late_rows, placed=placed)
-            cells.append(join(flagged, half_step=window.step / 2))
-            flags = window.flags
-            usable = np.where(
-                (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN), window.values, np.nan
+            flagged = self._flag(
+                window, history, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
             )
+            cells.append(join(flagged, half_step=window.step / 2))
+            if self.full_pass:
+                window.mark_usable()
+            else:  # only the flags of the newest columns and of late rows changed
+                window.mark_usable(dirty, columns=slice(window.length - recent, None))
+                window.mark_usable(late_rows)
             view = View(
                 window=window,
-                flags=flags,
-                usable=usable,
+                flags=window.flags,
+                usable=window.usable,
                 now=now,
                 late_stations=np.unique(window.row_station[late_rows]),
                 full=self.full_pass,
+                stations=None if isinstance(dirty, slice) else stations,
             )
             found += [detector(view) for detector in (rules, *self.detectors)]
             window_start = min(window_start, float(window.times[0]))
+        findings = self._news(Findings.merge(found))
         self.full_pass = False
         self.pending = batch.take(ahead)
         return Evaluation(
             cells=cells,
-            findings=Findings.merge(found),
+            findings=findings,
             window_start=window_start,
+            history=batch.take(older & ~ahead),
         )
+
+    def _news(self, findings: Findings) -> Findings:
+        """Keep the clear pairs that can resolve an alert: on a full pass all of them,
+        otherwise those whose episode this process saw open.
+
+        Time-driven checks find nearly every station clear every tick; passing them all
+        on would make each tick read every open alert.
+        """
+        for episode in sorted(findings.episodes, key=lambda e: e.opened_at):
+            key = (episode.station_id, episode.rule_id)
+            if episode.resolved_at is None:
+                self._open_pairs.add(key)
+            else:
+                self._open_pairs.discard(key)
+        if self.full_pass:
+            clear = dict(findings.clear)
+        else:
+            clear = {k: at for k, at in findings.clear.items() if k in self._open_pairs}
+        self._open_pairs.difference_update(clear)
+        return Findings(findings.episodes, clear)
 
     def _flag(
         self,
         window: Window,
+        history: QcHistory,
         *,
         recent: int,
         late_rows: npt.NDArray[np.int64],
         placed: npt.NDArray[np.bool_],
+        dirty: Rows,
     ) -> list[Cells]:
-        """Flag the newest ``recent`` columns, and whole rows that got late readings.
+        """Flag the newest ``recent`` columns of the ``dirty`` rows (those of stations that
+        got readings), and whole rows that got late readings.
 
         Returns the cells to store: in the newest columns, the readings just placed
         (``placed``) and the flags that changed; the late rows whole; on a full pass (after
@@ -325,16 +437,26 @@ class Engine:
         """
         times = window.times
         newest = slice(window.length - recent, None)
-        before = window.flags[:, newest].copy()
-        window.flags[:, newest] = self.quality.evaluate(
-            times=times,
-            values=window.values,
-            parameters=window.row_parameter,
-            kinds=window.row_kind,
-            status=window.status,
-            last=recent,
-        )
-        store = placed | self.full_pass | (window.flags[:, newest] != before)
+        store = placed.copy()
+        if isinstance(dirty, slice):
+            parameters, kinds = window.row_parameter, window.row_kind
+        else:
+            parameters = tuple(window.row_parameter[r] for r in dirty)
+            kinds = tuple(window.row_kind[r] for r in dirty)
+        if parameters:
+            before = window.flags[dirty, newest].copy()  # a view when dirty is a slice
+            after = self.quality.evaluate(
+                times=times,
+                values=window.values[dirty],
+                parameters=parameters,
+                kinds=kinds,
+                status=window.status[dirty],
+                last=recent,
+            )
+            window.flags[dirty, newest] = after
+            rows = None if isinstance(dirty, slice) else dirty
+            _long_flags(window, history, last=recent, rows=rows)
+            store[dirty] |= self.full_pass | (window.flags[dirty, newest] != before)
         if not len(late_rows):
             return [cells_of(window, store, columns=newest)]
         window.flags[late_rows] = self.quality.evaluate(
@@ -344,6 +466,7 @@ class Engine:
             kinds=[window.row_kind[r] for r in late_rows],
             status=window.status[late_rows],
         )
+        _long_flags(window, history, last=None, rows=late_rows)
         store[late_rows] = False  # stored below with the rest of their row
         whole = np.zeros((len(window.values), 1), dtype=np.bool_)
         whole[late_rows] = True
@@ -392,6 +515,10 @@ class Engine:
             late_after_s=self.settings.late_after_s,
         )
         fan_out(conn, report.transitions)  # the SMS outbox commits with the alerts
+        # Readings older than the window wait for the history pass (queued with the watermark
+        # that passes them, so a crash cannot lose them).
+        report.history = store.queue_history(conn, evaluation.history)
+        self.history_due |= report.history > 0
         store.save_watermark(conn, self.worker, until)
         if self.leases is not None:
             self.leases.renew(conn, now=now + time.perf_counter() - started)
@@ -399,10 +526,16 @@ class Engine:
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
         # Episodes that ended before the window began cannot be derived again: forget them,
         # so a worker that runs for months keeps only what its window can still produce.
+        # (Only when the window moved: a pass over every episode each tick would cost the
+        # number of stations.)
         start = evaluation.window_start
-        self._seen = {
-            key: shape for key, shape in self._seen.items() if shape[1] is None or shape[1] >= start
-        }
+        if start != self._seen_since:
+            self._seen_since = start
+            self._seen = {
+                key: shape
+                for key, shape in self._seen.items()
+                if shape[1] is None or shape[1] >= start
+            }
         self.watermark = until
         report.seconds = time.perf_counter() - started
         for change in report.transitions:
@@ -417,6 +550,52 @@ class Engine:
             )
         return report
 
+    def history(self, conn: psycopg.Connection[Any], *, now: float) -> HistoryReport:
+        """Evaluate up to ``history_chunks`` chunks of queued late history, each committed
+        on its own, so that a long backlog never holds up the live ticks for long.
+
+        Flags are stored and the episodes found recorded as late alerts, with no
+        notification (see :mod:`alerts.history`).
+        """
+        report = HistoryReport()
+        if not self.history_due:
+            return report
+        owned = {s.id: s for s in self.stations}
+        evaluator = HistoryPass(
+            quality=self.quality,
+            profiles=self.in_force,
+            context_s=self.settings.history_s,
+            notice_s=self.settings.quality_notice_s,
+        )
+        for _ in range(self.settings.history_chunks):
+            chunk = store.next_history(conn, list(owned), chunk_s=self.settings.history_chunk_s)
+            if chunk is None:
+                self.history_due = False
+                break
+            report.add(
+                evaluator.run(
+                    conn,
+                    owned[chunk.station_id],
+                    start=chunk.start,
+                    end=chunk.end,
+                    until=now - self.settings.history_s,
+                )
+            )
+            store.history_done(conn, chunk)
+            conn.commit()
+        conn.commit()
+        if report.chunks:
+            logger.info(
+                "%s: history pass, %d chunks: %d readings, %d flags written, %d late alert"
+                " events recorded (not sent)",
+                self.worker,
+                report.chunks,
+                report.readings,
+                report.flagged,
+                len(report.recorded),
+            )
+        return report
+
     def run(self, url: str, stop: threading.Event, *, clock: Clock) -> None:
         """Tick until ``stop`` is set, at the times ``clock`` reads; a failed tick is retried."""
         conn = psycopg.connect(url)
@@ -425,6 +604,7 @@ class Engine:
             while not stop.is_set():
                 try:
                     report = self.tick(conn, now=clock.time())
+                    self.history(conn, now=clock.time())
                 except psycopg.OperationalError:
                     logger.exception("tick failed; reconnecting")
                     self.full_pass = True  # what reached the database is unknown: recheck all
@@ -445,6 +625,25 @@ class Engine:
                     logger.warning("%s: leases not released; they expire", self.worker)
         finally:
             conn.close()
+
+
+def _long_flags(
+    window: Window,
+    history: QcHistory,
+    *,
+    last: int | None,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> None:
+    """Add the long-lookback checks' flags, from the longer history, to the window's own
+    (those checks gave not evaluated there, which any other flag outranks)."""
+    chosen = history.selected(rows)
+    if not len(chosen):
+        return
+    columns = window.length if last is None else last
+    flags = history.flags(last=columns, rows=rows)
+    target = history.rows[chosen]
+    newest = slice(window.length - columns, None)
+    window.flags[target, newest] = worst(window.flags[target, newest], flags)
 
 
 def _utc(epoch: float) -> str:

@@ -52,3 +52,7 @@ class QualityConfigError(AlertConfigError):
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         super().__init__(f"{path}: invalid quality configuration", problems)
+
+
+class BacktestError(AlertError):
+    """A backtest cannot run as asked (bad range, input file or options)."""

@@ -28,6 +28,14 @@ class AlertSettings(CommonSettings):
     late_after_s: float = Field(
         default=900.0, gt=0, description="alerts due longer ago than this are marked late"
     )
+    history_chunk_s: float = Field(
+        default=3 * 86_400.0,
+        ge=3600,
+        description="data time of one station evaluated at once by the history pass",
+    )
+    history_chunks: int = Field(
+        default=4, ge=1, description="history-pass chunks taken up after each tick"
+    )
     quality_notice_s: float = Field(
         default=1800.0,
         gt=0,

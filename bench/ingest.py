@@ -36,7 +36,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bench.database import bench_database
-from stack import PrivateMosquitto, shipped_broker_config
+from ingest import shipped_broker_config
+from stack import PrivateMosquitto
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, migrate, parse_mqtt_url
 

@@ -174,7 +174,7 @@ class Consumer:
         if self._endpoint.username:
             client.username_pw_set(self._endpoint.username, self._endpoint.password)
         if self._endpoint.tls:
-            client.tls_set()
+            client.tls_set_context(self._endpoint.ssl_context())
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._guarded(self._on_connect)
         client.on_disconnect = self._guarded(self._on_disconnect)

@@ -1,4 +1,4 @@
-"""What the MQTT callback hands the writer: a decoded message, or the reason it is rejected.
+"""What the MQTT callback (or the file inbox) hands the writer: a decoded message, or a rejection.
 
 Decoding runs in the paho network thread, so it must stay cheap and never touch I/O;
 checks that need the database (is the station known?) are left to the writer.
@@ -33,6 +33,19 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceFile:
+    """The Circular 10 file a message was read from, recorded in ``inbox_files`` on commit.
+
+    Attributes:
+        key: sha256 of station, file name and content: the file's identity in the ledger.
+        name: The file's name (with the folders it was uploaded in).
+    """
+
+    key: bytes
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Inbound:
     """One message taken from the broker, not yet committed nor acknowledged.
 
@@ -45,6 +58,7 @@ class Inbound:
         station_id: The station named by the topic, when the topic parsed.
         body: The decoded document, or the reason it was rejected.
         readings: How many readings the body carries (0 for status and rejects).
+        file: The file it came from, when it came by file rather than MQTT.
     """
 
     mid: int
@@ -55,6 +69,7 @@ class Inbound:
     station_id: str | None
     body: ReadingsDocument | StatusDocument | Rejection
     readings: int = 0
+    file: SourceFile | None = None
 
 
 @dataclass(frozen=True, slots=True)

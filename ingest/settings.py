@@ -7,15 +7,22 @@ from pydantic import Field
 from telemetry import CommonSettings
 
 
-class IngestSettings(CommonSettings):
+class BrokerSettings(CommonSettings):
+    """What the broker's configuration and the ingest workers agree on."""
+
+    share_group: str = Field(
+        default="ingest",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="shared-subscription group the workers split load in",
+    )
+
+
+class IngestSettings(BrokerSettings):
     """How an ingest worker talks to the broker and batches into the database."""
 
     client_id: str = Field(
         default="aquawatch-ingest-1",
         description="MQTT client id; stable per worker, it names the persistent session",
-    )
-    share_group: str = Field(
-        default="ingest", description="shared-subscription group the workers split load in"
     )
     inflight_window: int = Field(
         default=10_000,

@@ -2,7 +2,8 @@
 
 Readings go by COPY into a session-local staging table, then one
 ``INSERT … ON CONFLICT DO NOTHING`` into ``readings``, so a redelivered message is
-stored once. Rejected messages, station statuses and readings of a batch commit together;
+stored once. Rejected messages, station statuses, readings and the ``inbox_files`` ledger rows
+of the files a batch came from commit together;
 only then may the batch be acknowledged to the broker. A reject keeps the first bytes of its
 payload with the full size, and adds to the day's count for its reason in the same
 transaction, so the statistics outlive the rows (which the maintenance thread deletes).
@@ -49,6 +50,7 @@ _COUNT_REJECTS: Final = (
     "  payload_bytes = reject_counts.payload_bytes + excluded.payload_bytes"
 )
 _DETAIL_MAX_CHARS: Final = 1_000
+_LEDGER: Final = "COPY inbox_files (key, station_id, name, outcome, reason, readings) FROM STDIN"
 _UPSERT_STATUS: Final = (
     "INSERT INTO station_status (station_id, state, reported_at, fw, battery_v)"
     " SELECT station_id, state, to_timestamp(epoch), fw, battery_v"
@@ -187,6 +189,7 @@ class ReadingsWriter:
         lines: list[str] = []
         rejects: list[_RejectRow] = []
         statuses: dict[str, StatusDocument] = {}
+        ledger: list[tuple[bytes, str, str, str, str | None, int]] = []
         for item in batch:
             body = item.body
             if not isinstance(body, Rejection) and (
@@ -211,6 +214,18 @@ class ReadingsWriter:
                 statuses[str(item.station_id)] = body
             else:
                 _format_rows(body, lines)
+            if item.file is not None:
+                rejected = isinstance(body, Rejection)
+                ledger.append(
+                    (
+                        item.file.key,
+                        str(item.station_id),
+                        _storable(item.file.name),
+                        "rejected" if rejected else "stored",
+                        body.reason.value if isinstance(body, Rejection) else None,
+                        0 if rejected else item.readings,
+                    )
+                )
         with conn.cursor() as cur:
             if lines:
                 with cur.copy(
@@ -229,6 +244,10 @@ class ReadingsWriter:
                         copy.write_row(row)
                 reasons = [r.reason for r in rejects]
                 cur.execute(_COUNT_REJECTS, (reasons, [r.payload_size for r in rejects]))
+            if ledger:
+                with cur.copy(_LEDGER) as copy:
+                    for entry in ledger:
+                        copy.write_row(entry)
             if statuses:
                 cur.execute(
                     _UPSERT_STATUS,

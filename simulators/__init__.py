@@ -1,9 +1,10 @@
-"""Station simulators: realistic readings and faults over MQTT, for demos and load tests.
+"""Station simulators: realistic readings and faults over MQTT or as Circular 10 FTP loggers.
 
 Nothing else in AquaWatch imports this package; it uses only the public APIs of
 ``telemetry`` and ``stations``.
 """
 
+from simulators.datalogger import FtpLoggers
 from simulators.errors import PublisherError, ScenarioError, SimulatorError
 from simulators.faults import Block, Fault, apply_faults
 from simulators.publisher import MqttPublisher
@@ -25,6 +26,7 @@ __all__ = [
     "EffluentPulse",
     "Episode",
     "Fault",
+    "FtpLoggers",
     "MqttPublisher",
     "Outgoing",
     "PublisherError",

@@ -11,16 +11,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from simulators.datalogger import FtpLoggers
 from simulators.errors import PublisherError
-from simulators.publisher import MqttPublisher
+from simulators.publisher import MqttPublisher, StationPublishers, read_credentials
 from simulators.runner import Schedule, StationRunner, Tally, run
 from simulators.scenario import Script, compile_scenarios, load_scenario, parse_duration
-from stations import load_registry
+from stations import Station, load_registry
 from telemetry import (
     Clock,
     CommonSettings,
@@ -66,6 +68,15 @@ class SimulatorSettings(CommonSettings):
     )
     drain_timeout_s: float = Field(
         default=30.0, ge=0, description="seconds to wait for the last PUBACKs on exit"
+    )
+    ftp_url: str = Field(
+        default="ftp://127.0.0.1:2121",
+        description="the FTP inbox for --transport ftp (ftps:// for explicit TLS)",
+    )
+    credentials_file: Path | None = Field(
+        default=None,
+        description="ID:SECRET lines (as `stations credentials issue` prints): each station"
+        " connects as itself",
     )
 
 
@@ -115,6 +126,46 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+def _publisher(
+    settings: SimulatorSettings, stations: list[Station], topics: TopicScheme, *, transport: str
+) -> MqttPublisher | StationPublishers | FtpLoggers:
+    """Each station on its own login when credentials are given, else one connection."""
+    if transport == "ftp":
+        if settings.credentials_file is None:
+            msg = "--transport ftp: each station logs in as itself; set --credentials-file"
+            raise ConfigError(msg)
+        secrets = read_credentials(settings.credentials_file)
+        missing = [s.id for s in stations if s.id not in secrets]
+        if missing:
+            msg = f"{settings.credentials_file} has no secret for {', '.join(missing)}"
+            raise ConfigError(msg)
+        return FtpLoggers(settings.ftp_url, stations, secrets)
+    endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
+    offline = encode_status(StatusDocument(StationState.OFFLINE))
+    if settings.credentials_file is not None:
+        secrets = read_credentials(settings.credentials_file)
+        missing = [s.id for s in stations if s.id not in secrets]
+        if missing:
+            msg = f"{settings.credentials_file} has no secret for {', '.join(missing)}"
+            raise ConfigError(msg)
+        return StationPublishers(
+            endpoint,
+            {s.id: secrets[s.id] for s in stations},
+            wills={s.id: (topics.status(s.id), offline) for s in stations},
+            max_inflight=settings.max_inflight,
+            connect_timeout_s=settings.connect_timeout_s,
+            stall_timeout_s=settings.stall_timeout_s,
+        )
+    return MqttPublisher(
+        endpoint,
+        client_id=settings.sim_client_id or f"aquawatch-sim-{os.getpid()}",
+        max_inflight=settings.max_inflight,
+        will=(topics.status(stations[0].id), offline),
+        connect_timeout_s=settings.connect_timeout_s,
+        stall_timeout_s=settings.stall_timeout_s,
+    )
+
+
 def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
     """Run ``aquawatch simulate``; "now" (the default start, the end of --fast) is ``clock``'s."""
     settings = settings_from_args(SimulatorSettings, args)
@@ -128,7 +179,6 @@ def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
     if args.stations:
         registry = registry.with_clones(args.stations)
     stations = list(registry.stations.values())
-    endpoint = parse_mqtt_url(settings.mqtt_url.get_secret_value())
     topics = TopicScheme(settings.topic_prefix)
     duration = _duration(args.duration)
     now = clock.time()
@@ -158,15 +208,7 @@ def _simulate(args: argparse.Namespace, *, clock: Clock) -> int:
         for s in stations
     ]
     schedule = Schedule(start, end, speed=args.speed, fast=args.fast, live_from=live_from)
-    will = (topics.status(stations[0].id), encode_status(StatusDocument(StationState.OFFLINE)))
-    publisher = MqttPublisher(
-        endpoint,
-        client_id=settings.sim_client_id or f"aquawatch-sim-{os.getpid()}",
-        max_inflight=settings.max_inflight,
-        will=will,
-        connect_timeout_s=settings.connect_timeout_s,
-        stall_timeout_s=settings.stall_timeout_s,
-    )
+    publisher = _publisher(settings, stations, topics, transport=args.transport)
     logger.info(
         "simulating %d stations from %s, %s",
         len(runners),
@@ -265,5 +307,12 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="scenario YAML file or built-in name (repeatable)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--transport",
+        choices=("mqtt", "ftp"),
+        default="mqtt",
+        help="mqtt (default), or ftp: Circular 10/2021 loggers pushing a file per instant"
+        " to the FTP inbox (--ftp-url), holding them while the link is down",
+    )
     add_settings_arguments(parser, SimulatorSettings)
     parser.set_defaults(handler=_run)

@@ -1,9 +1,10 @@
 """MQTT publishing with QoS 1, a bounded window of unacknowledged messages, and a will.
 
-One connection publishes for every simulated station. That suits demos and load tests;
-a production station connects with its own credentials, because the broker's ACL pattern
-(``pattern write aquawatch/v1/%u/#``) ties each username to its own station topics. The
-connection's will (retained ``offline``) can name only one status topic, so a clean stop
+With station credentials (``ID:SECRET`` lines, as ``aquawatch stations credentials issue``
+prints them), :class:`StationPublishers` connects each station as itself, with its id as
+client id and its own will, as a real logger does: the broker lets a station publish only its
+own topics. Without them one connection (a gateway account, or an open test broker)
+publishes for every station; its will can name only one status topic, so a clean stop
 publishes ``offline`` for every station itself.
 
 paho-mqtt fails publishes with ``MQTT_ERR_QUEUE_SIZE`` past 65,535 unacknowledged QoS 1
@@ -15,10 +16,11 @@ thread, which only updates counters) even when the PUBACK beats ``publish()`` re
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
@@ -113,7 +115,7 @@ class MqttPublisher:
         if self._endpoint.username:
             client.username_pw_set(self._endpoint.username, self._endpoint.password)
         if self._endpoint.tls:
-            client.tls_set_context(ssl.create_default_context())
+            client.tls_set_context(self._endpoint.ssl_context())
         if self._will:
             client.will_set(self._will[0], self._will[1], qos=1, retain=True)
         client.max_queued_messages_set(0)  # our window bounds the queue, not paho's drops
@@ -247,3 +249,112 @@ class MqttPublisher:
         if client is not None:
             client.disconnect()
             client.loop_stop()
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    """Station secrets from ``path``: one ``ID:SECRET`` line each; blank and ``#`` lines skipped.
+
+    Raises:
+        PublisherError: The file cannot be read, or a line is not ``ID:SECRET`` (the message
+            names the line, never the secret).
+    """
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        msg = f"cannot read station credentials {path}: {exc.strerror}"
+        raise PublisherError(msg) from exc
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        station, colon, secret = line.partition(":")
+        if not colon or not station or not secret:
+            msg = f"{path}, line {number}: expected ID:SECRET"
+            raise PublisherError(msg)
+        found[station] = secret
+    return found
+
+
+class StationPublishers:
+    """One :class:`MqttPublisher` per station, each logged in as that station.
+
+    Args:
+        endpoint: The broker (its own user name and password are not used).
+        secrets: Each station's secret, by station id.
+        wills: Each station's will (its retained ``offline`` status).
+        max_inflight: Most messages awaiting PUBACK, per station.
+        connect_timeout_s: Seconds to wait for each CONNACK.
+        stall_timeout_s: Seconds :meth:`send` may wait for room before giving up.
+    """
+
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        secrets: Mapping[str, str],
+        *,
+        wills: Mapping[str, tuple[str, bytes]],
+        max_inflight: int,
+        connect_timeout_s: float = 10.0,
+        stall_timeout_s: float = 60.0,
+    ) -> None:
+        self._publishers = {
+            station: MqttPublisher(
+                replace(endpoint, username=station, password=secret),
+                client_id=station,
+                max_inflight=max_inflight,
+                will=wills.get(station),
+                connect_timeout_s=connect_timeout_s,
+                stall_timeout_s=stall_timeout_s,
+            )
+            for station, secret in secrets.items()
+        }
+
+    def __enter__(self) -> StationPublishers:
+        try:
+            for publisher in self._publishers.values():
+                publisher.connect()
+        except PublisherError:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def send(self, message: Outgoing, on_ack: Callable[[Outgoing], None]) -> None:
+        """Publish ``message`` on its station's own connection.
+
+        Raises:
+            PublisherError: No credentials for that station, or its publisher failed.
+        """
+        publisher = self._publishers.get(message.station)
+        if publisher is None:
+            msg = f"no credentials for station {message.station}"
+            raise PublisherError(msg)
+        publisher.send(message, on_ack)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until every station's messages are acknowledged; return False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        return all(
+            publisher.drain(max(0.0, deadline - time.monotonic()))
+            for publisher in self._publishers.values()
+        )
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages still awaiting their PUBACK, over all stations."""
+        return sum(p.unacknowledged for p in self._publishers.values())
+
+    @property
+    def refused(self) -> int:
+        """Messages the broker refused, over all stations."""
+        return sum(p.refused for p in self._publishers.values())
+
+    def close(self) -> None:
+        """Disconnect every station cleanly."""
+        for publisher in self._publishers.values():
+            publisher.close()

@@ -11,7 +11,6 @@ from stack.services import (
     mosquitto_binary,
     port_open,
     private_dir,
-    shipped_broker_config,
 )
 
 __all__ = [
@@ -21,5 +20,4 @@ __all__ = [
     "mosquitto_binary",
     "port_open",
     "private_dir",
-    "shipped_broker_config",
 ]

@@ -21,13 +21,13 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 
 import psycopg
 
+from ingest import BrokerAccess, write_private
 from stack.errors import StackError
 from telemetry import ensure_database
 
@@ -128,11 +128,6 @@ def install_debian_packages(packages: list[str], *, log: Path) -> None:
                 tail = "\n".join(log.read_text("utf-8", "replace").splitlines()[-5:])
                 msg = f"{' '.join(step[:2])} failed ({result.returncode}); see {log}:\n{tail}"
                 raise StackError(msg)
-
-
-def shipped_broker_config() -> str:
-    """The broker settings AquaWatch ships (``ingest/broker/mosquitto.conf``)."""
-    return resources.files("ingest").joinpath("broker/mosquitto.conf").read_text("utf-8")
 
 
 def mosquitto_binary() -> str | None:
@@ -296,14 +291,15 @@ class PrivateMosquitto:
         root: The broker's folder.
         config_text: The shipped settings (``ingest/broker/mosquitto.conf``).
         port: The listener's port; 0 takes 1883 when free, else any free port.
-        extra: More configuration lines (authentication, say).
+        access: Who may do what (accounts, station rules); None lets anyone do anything,
+            which only benchmarks of the broker itself want.
         verbose: Log every packet (``mosquitto -v``), as tests want when one fails.
     """
 
     root: Path
     config_text: str
     port: int = 0
-    extra: str = "allow_anonymous true\n"
+    access: BrokerAccess | None = None
     verbose: bool = False
 
     def __post_init__(self) -> None:
@@ -334,16 +330,16 @@ class PrivateMosquitto:
         as_root = os.geteuid() == 0
         owner = MOSQUITTO_USER if as_root and _user_exists(MOSQUITTO_USER) else None
         folder = private_dir(self.root, owner=owner)
+        rules = "allow_anonymous true\n"
+        if self.access is not None:
+            rules = self.access.install(folder, owner=owner)
         config = folder / "mosquitto.conf"
-        config.unlink(missing_ok=True)  # never write through a link planted there
-        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(
-                f"{self.config_text}\nlistener {self.port} 127.0.0.1\n{self.extra}"
-                f"persistence_location {folder}/\n"
-            )
-        if owner is not None:
-            shutil.chown(config, owner, owner)
+        write_private(
+            config,
+            f"{self.config_text}\nlistener {self.port} 127.0.0.1\n{rules}"
+            f"persistence_location {folder}/\n",
+            owner=owner,
+        )
         argv = [binary, "-c", str(config), *(["-v"] if self.verbose else [])]
         # Root appends to a log in a folder the broker's user owns: never through a link.
         log_fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)

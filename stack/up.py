@@ -3,7 +3,9 @@
 Settings given as ``AQUAWATCH_*`` variables or flags are used as they are. Otherwise ``up``
 takes a local PostgreSQL when it finds one, else starts the embedded one, and runs a
 Mosquitto of its own (installing Debian's package first when it is missing and ``up`` runs
-as root). ``--embedded`` ignores whatever the machine runs. Each run creates or resets a
+as root) with the rules ``aquawatch broker config`` writes: each simulated station logs in
+with a secret of its own, issued every run, and AquaWatch's processes with a service
+account. ``--embedded`` ignores whatever the machine runs. Each run creates or resets a
 local officer account with a new password, printed once.
 """
 
@@ -26,6 +28,14 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import class_row, scalar_row
 
+from ingest import (
+    SERVICE_ACCOUNT,
+    Account,
+    BrokerAccess,
+    service_url,
+    shipped_broker_config,
+    write_private,
+)
 from stack.errors import StackError
 from stack.services import (
     EmbeddedPostgres,
@@ -35,10 +45,9 @@ from stack.services import (
     mosquitto_binary,
     port_open,
     private_dir,
-    shipped_broker_config,
     state_dir,
 )
-from stations import load_registry
+from stations import Registry, StoredCredential, credentials, load_registry, sync_registry
 from telemetry import (
     AquaWatchError,
     CommonSettings,
@@ -71,6 +80,11 @@ class Stack:
     mqtt_note: str = ""
     stoppers: list[EmbeddedPostgres | PrivateMosquitto] = field(default_factory=list)
 
+    @property
+    def credentials_file(self) -> Path:
+        """The simulated stations' secrets (``ID:SECRET`` lines), private to this user."""
+        return self.state / "station-credentials"
+
     def stop(self) -> None:
         for service in reversed(self.stoppers):
             service.stop()
@@ -91,7 +105,21 @@ def _database(stack: Stack, settings: CommonSettings, *, given: bool, embedded: 
     stack.stoppers.append(server)
 
 
-def _broker(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
+def _station_logins(stack: Stack, registry: Registry) -> list[StoredCredential]:
+    """Give every station a new secret (as the officer's password, new every run).
+
+    The simulators read them from a private file and connect each station as itself.
+    """
+    with connect(stack.database_url) as conn:
+        sync_registry(conn, registry, deactivate_missing=False)
+        issued = {sid: credentials.issue(conn, sid) for sid in registry.stations}
+        stored = credentials.active(conn)
+    lines = "".join(f"{sid}:{secret}\n" for sid, secret in issued.items())
+    write_private(stack.credentials_file, lines)
+    return stored
+
+
+def _broker(stack: Stack, settings: CommonSettings, registry: Registry, *, given: bool) -> None:
     if given:
         stack.mqtt_url, stack.mqtt_note = settings.mqtt_url.get_secret_value(), "as configured"
         return
@@ -104,9 +132,16 @@ def _broker(stack: Stack, settings: CommonSettings, *, given: bool) -> None:
         )
         install_debian_packages(["mosquitto"], log=stack.state / "apt.log")
         installed = ", installed with apt-get"
-    broker = PrivateMosquitto(stack.state / "mosquitto", shipped_broker_config())
-    stack.mqtt_url = broker.start()
-    stack.mqtt_note = f"Mosquitto with ingest/broker/mosquitto.conf{installed}"
+    service = Account(SERVICE_ACCOUNT, credentials.new_secret())
+    access = BrokerAccess(
+        _station_logins(stack, registry), service, topic_prefix=settings.topic_prefix
+    )
+    broker = PrivateMosquitto(stack.state / "mosquitto", shipped_broker_config(), access=access)
+    broker.start()
+    stack.mqtt_url = service_url(service, host="127.0.0.1", port=broker.port)
+    stack.mqtt_note = (
+        f"Mosquitto{installed}: each station logs in as itself, AquaWatch as {SERVICE_ACCOUNT}"
+    )
     stack.stoppers.append(broker)
 
 
@@ -119,13 +154,20 @@ def _officer(url: str) -> str:
     return password
 
 
-def _children(args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, str]]]:
+def _children(
+    args: argparse.Namespace, stack: Stack
+) -> list[tuple[str, list[str], dict[str, str]]]:
     # The notifier uses AQUAWATCH_SMS_URL when set (Kannel), else the log channel.
     children = [
         ("ingest", ["ingest"], {"AQUAWATCH_METRICS_PORT": str(args.metrics_port)}),
         ("alerts", ["alerts"], {}),
         ("notify", ["notify"], {}),
         ("api", ["api"], {"AQUAWATCH_PORT": str(args.api_port)}),
+        (
+            "ftp",
+            ["ftp", "--spool-dir", str(stack.state / "ftp"), "--ftp-port", str(args.ftp_port)],
+            {},
+        ),
     ]
     if not args.no_simulators:
         simulate = ["simulate", "--speed", str(args.speed), "--seed", str(args.seed)]
@@ -133,7 +175,9 @@ def _children(args: argparse.Namespace) -> list[tuple[str, list[str], dict[str, 
             simulate += ["--history", args.history]
         for scenario in args.scenario or []:
             simulate += ["--scenario", scenario]
-        children.append(("simulate", simulate, {}))
+        logins = stack.credentials_file
+        extra = {"AQUAWATCH_CREDENTIALS_FILE": str(logins)} if logins.exists() else {}
+        children.append(("simulate", simulate, extra))
     return children
 
 
@@ -207,6 +251,7 @@ def _banner(
         "\nAquaWatch is up\n"
         f"  database   {db_url}  ({stack.database_note})\n"
         f"  broker     {broker.display()}  ({stack.mqtt_note})\n"
+        f"  ftp inbox  ftp://127.0.0.1:{args.ftp_port}  (Circular 10/2021 files; user: station)\n"
         f"  processes  {', '.join(names)}{simulators}\n"
         f"  dashboard  {api}/dashboard  (public view; officer login below)\n"
         f"  boards     {api}/boards/ID for ID in {', '.join(boards)}\n"
@@ -215,14 +260,12 @@ def _banner(
         f"  metrics    http://127.0.0.1:{args.metrics_port}/metrics\n"
         f"  look       psql '{db_url}' -c 'SELECT station_id, count(*), max(time)"
         " FROM readings GROUP BY 1 ORDER BY 1'\n"
-        f"  topics     mosquitto_sub -p {broker.port} -t '{args.topic_prefix}/v1/+/readings' -v\n"
         "Ctrl-C stops everything.\n"
     )
 
 
 def _run(args: argparse.Namespace) -> int:
     settings = settings_from_args(CommonSettings, args)
-    args.topic_prefix = settings.topic_prefix
     if args.metrics_port <= 0:
         msg = "--metrics-port must be a port number (it tells when ingest is ready)"
         print(f"aquawatch up: {msg}", file=sys.stderr)
@@ -235,8 +278,10 @@ def _run(args: argparse.Namespace) -> int:
         given_database = setting_given(CommonSettings, args, "database_url") and not args.embedded
         given_broker = setting_given(CommonSettings, args, "mqtt_url") and not args.embedded
         _database(stack, settings, given=given_database, embedded=args.embedded)
-        _broker(stack, settings, given=given_broker)
         migrate(stack.database_url)
+        registry = load_registry(settings.stations_file)
+        stack.credentials_file.unlink(missing_ok=True)
+        _broker(stack, settings, registry, given=given_broker)
         password = _officer(stack.database_url)
         env = {
             **os.environ,
@@ -246,7 +291,7 @@ def _run(args: argparse.Namespace) -> int:
         }
         if settings.stations_file is not None:
             env["AQUAWATCH_STATIONS_FILE"] = str(settings.stations_file)
-        for name, argv, extra in _children(args):
+        for name, argv, extra in _children(args, stack):
             command = [sys.executable, "-m", "telemetry.cli", "--log-level", args.log_level, *argv]
             process = subprocess.Popen(
                 command, env={**env, **extra}, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
@@ -255,7 +300,7 @@ def _run(args: argparse.Namespace) -> int:
             if name == "ingest":  # subscribed before anything publishes, even on a first run
                 _wait_until_ready(process, args.metrics_port)
         names = [name for name, _ in processes]
-        boards = list(load_registry(settings.stations_file).boards)
+        boards = list(registry.boards)
         print(_banner(args, stack, names=names, boards=boards, password=password), flush=True)
         while not stop.wait(args.report_every):
             for name, process in processes:
@@ -304,6 +349,7 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     cmd.add_argument("--metrics-port", type=int, default=9464, help="ingest /metrics port")
     cmd.add_argument("--api-port", type=int, default=8080, help="HTTP API port")
+    cmd.add_argument("--ftp-port", type=int, default=2121, help="FTP inbox port")
     cmd.add_argument("--report-every", type=float, default=10.0, help="seconds between reports")
     add_settings_arguments(cmd, CommonSettings)
     cmd.set_defaults(handler=_run)

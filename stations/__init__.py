@@ -1,11 +1,14 @@
-"""The station registry: the stations and display boards, and their sync to the database."""
+"""The station registry: stations, display boards, their sync to the database, and credentials."""
 
-from stations.errors import RegistryError
+from stations import credentials
+from stations.credentials import StoredCredential
+from stations.errors import CredentialError, RegistryError
 from stations.registry import (
     Board,
     Registry,
     Station,
     StationKind,
+    Transport,
     load_registry,
     parse_registry,
 )
@@ -13,11 +16,15 @@ from stations.sync import active_station_ids, sync_registry
 
 __all__ = [
     "Board",
+    "CredentialError",
     "Registry",
     "RegistryError",
     "Station",
     "StationKind",
+    "StoredCredential",
+    "Transport",
     "active_station_ids",
+    "credentials",
     "load_registry",
     "parse_registry",
     "sync_registry",

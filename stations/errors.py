@@ -13,3 +13,7 @@ class RegistryError(AquaWatchError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{path}: invalid station registry:\n{lines}")
+
+
+class CredentialError(AquaWatchError):
+    """A station credential cannot be issued: the station is unknown."""

@@ -24,6 +24,14 @@ class StationKind(StrEnum):
     EFFLUENT = "effluent"
 
 
+class Transport(StrEnum):
+    """How a station sends its readings: MQTT, Circular 10/2021 files by FTP, or both."""
+
+    MQTT = "mqtt"
+    FTP = "ftp"
+    BOTH = "both"
+
+
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
@@ -47,11 +55,18 @@ class Station(_Model):
     timezone: str = "Asia/Ho_Chi_Minh"
     example_site: bool = False
     clone_of: str | None = None
+    file_code: str | None = None
+    """The station's code in Circular 10 file names; its id when not given."""
+    transport: Transport = Transport.MQTT
+    province: str | None = None
+    """The province today (Kiên Giang was merged into An Giang on 1 July 2025)."""
+    former_province: str | None = None
+    """The province before the 2025 merger, kept for the record (``district`` is former too)."""
 
-    @field_validator("id")
+    @field_validator("id", "file_code")
     @classmethod
-    def _id_is_topic_safe(cls, value: str) -> str:
-        if not STATION_ID_RE.fullmatch(value):
+    def _id_is_topic_safe(cls, value: str | None) -> str | None:
+        if value is not None and not STATION_ID_RE.fullmatch(value):
             msg = "letters, digits, '-', '_' or '.', at most 64 characters (e.g. KG-SR-01)"
             raise ValueError(msg)
         return value
@@ -83,6 +98,11 @@ class Station(_Model):
         """The station's local time zone."""
         return ZoneInfo(self.timezone)
 
+    @property
+    def code(self) -> str:
+        """The station's code in Circular 10 file names."""
+        return self.file_code or self.id
+
 
 class Board(_Model):
     """A public display board (bảng hiển thị) and the stations it shows."""
@@ -106,6 +126,11 @@ class _RegistryFile(_Model):
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
             msg = f"station ids must be unique; repeated: {duplicated}"
+            raise ValueError(msg)
+        codes = [s.code for s in self.stations]
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            msg = f"file codes (file_code, else the id) must be unique; repeated: {repeated}"
             raise ValueError(msg)
         known = set(ids)
         for board in self.boards:
@@ -150,7 +175,11 @@ class Registry:
             original = base[index % len(base)]
             stations.append(
                 original.model_copy(
-                    update={"id": f"{original.id}-C{index:05d}", "clone_of": original.id}
+                    update={
+                        "id": f"{original.id}-C{index:05d}",
+                        "clone_of": original.id,
+                        "file_code": None,
+                    }
                 )
             )
         return Registry(tuple(stations), tuple(self.boards.values()), source=self.source)

@@ -27,19 +27,25 @@ def sync_registry(
     with conn.transaction():
         conn.execute(
             "INSERT INTO stations (id, kind, name_vi, name_en, district, latitude, longitude,"
-            " timezone, sampling_interval_s, parameters, example_site, clone_of, active)"
+            " timezone, sampling_interval_s, parameters, example_site, clone_of, active,"
+            " file_code, transport, province, former_province)"
             " SELECT s.id, s.kind, s.name_vi, s.name_en, s.district, s.latitude, s.longitude,"
-            "  s.timezone, s.interval, string_to_array(s.params, ','), s.example, s.clone_of, true"
+            "  s.timezone, s.interval, string_to_array(s.params, ','), s.example, s.clone_of, true,"
+            "  s.file_code, s.transport, s.province, s.former_province"
             " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
             "  %s::float8[], %s::float8[], %s::text[], %s::int[], %s::text[], %s::bool[],"
-            "  %s::text[]) AS s(id, kind, name_vi, name_en, district, latitude, longitude,"
-            "  timezone, interval, params, example, clone_of)"
+            "  %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            "  AS s(id, kind, name_vi, name_en, district, latitude, longitude,"
+            "  timezone, interval, params, example, clone_of, file_code, transport, province,"
+            "  former_province)"
             " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name_vi = excluded.name_vi,"
             "  name_en = excluded.name_en, district = excluded.district,"
             "  latitude = excluded.latitude, longitude = excluded.longitude,"
             "  timezone = excluded.timezone, sampling_interval_s = excluded.sampling_interval_s,"
             "  parameters = excluded.parameters, example_site = excluded.example_site,"
-            "  clone_of = excluded.clone_of, active = true, updated_at = now()",
+            "  clone_of = excluded.clone_of, active = true, file_code = excluded.file_code,"
+            "  transport = excluded.transport, province = excluded.province,"
+            "  former_province = excluded.former_province, updated_at = now()",
             (
                 [s.id for s in stations],
                 [s.kind.value for s in stations],
@@ -53,6 +59,10 @@ def sync_registry(
                 [",".join(s.parameters) for s in stations],
                 [s.example_site for s in stations],
                 [s.clone_of for s in stations],
+                [s.code for s in stations],
+                [s.transport.value for s in stations],
+                [s.province for s in stations],
+                [s.former_province for s in stations],
             ),
         )
         if deactivate_missing:

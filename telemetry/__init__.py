@@ -1,5 +1,6 @@
 """Shared vocabulary of AquaWatch: parameters, wire format, topics, settings, database access."""
 
+from telemetry import dynsec
 from telemetry.catalogue import PARAMETERS, PARAMETERS_BY_ID, Parameter
 from telemetry.circular10 import (
     Circular10File,
@@ -24,6 +25,7 @@ from telemetry.codec import (
 from telemetry.db import connect, create_pool, ensure_database
 from telemetry.errors import (
     AquaWatchError,
+    BrokerControlError,
     Circular10Error,
     ConfigError,
     DecodeError,
@@ -54,6 +56,7 @@ __all__ = [
     "PARAMETERS_BY_ID",
     "STATION_ID_RE",
     "AquaWatchError",
+    "BrokerControlError",
     "Channel",
     "Circular10Error",
     "Circular10File",
@@ -88,6 +91,7 @@ __all__ = [
     "decode_readings",
     "decode_status",
     "describe_validation_error",
+    "dynsec",
     "encode_file",
     "encode_files",
     "encode_readings",

@@ -9,7 +9,9 @@ Status is ``00`` measuring, ``01`` calibrating, ``02`` device error (our ``devic
 Times are the station's local time (Vietnamese loggers keep Asia/Ho_Chi_Minh, UTC+7) to the
 second. Values are written as the shortest text that reads back to the same float, so a file
 written here parses back to exactly the readings it was written from. The API exports these
-files; an FTP ingest adapter will read them with :func:`decode_file`.
+files, ``aquawatch forward`` sends them upstream, and the FTP inbox reads them with
+:func:`decode_file`, which accepts CRLF or LF line ends and a UTF-8 byte-order mark, and says
+which reject reason each fault gets (the same as for an MQTT message).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from telemetry.catalogue import PARAMETERS
-from telemetry.errors import Circular10Error
+from telemetry.errors import Circular10Error, RejectReason
 
 LOCAL: Final = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -130,11 +132,22 @@ def encode_files(
 
 
 def _parse_stamp(stamp: str, *, where: str) -> datetime:
+    """``YYYYMMDDhhmmss`` in local time (by slicing: strptime costs 20 times more per line)."""
     try:
-        return datetime.strptime(stamp, _STAMP).replace(tzinfo=LOCAL)
+        if len(stamp) != 14 or not (stamp.isascii() and stamp.isdigit()):
+            raise ValueError(stamp)
+        return datetime(
+            int(stamp[0:4]),
+            int(stamp[4:6]),
+            int(stamp[6:8]),
+            int(stamp[8:10]),
+            int(stamp[10:12]),
+            int(stamp[12:14]),
+            tzinfo=LOCAL,
+        )
     except ValueError as exc:
         msg = f"{where}: {stamp!r} is not a YYYYMMDDhhmmss time"
-        raise Circular10Error(msg) from exc
+        raise Circular10Error(msg, RejectReason.BAD_TIMESTAMP) from exc
 
 
 def decode_file(name: str, content: bytes) -> Circular10File:
@@ -147,13 +160,13 @@ def decode_file(name: str, content: bytes) -> Circular10File:
     match = _NAME_RE.fullmatch(name.rsplit("/", 1)[-1])
     if match is None:
         msg = f"{name}: expected <STATION>_<YYYYMMDDhhmmss>.txt"
-        raise Circular10Error(msg)
+        raise Circular10Error(msg, RejectReason.BAD_FILE_NAME)
     time = _parse_stamp(match["stamp"], where=name)
     try:
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")  # a byte-order mark some loggers write is dropped
     except UnicodeDecodeError as exc:
         msg = f"{name}: not UTF-8"
-        raise Circular10Error(msg) from exc
+        raise Circular10Error(msg, RejectReason.NOT_UTF8) from exc
     lines: list[Circular10Line] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -166,7 +179,7 @@ def decode_file(name: str, content: bytes) -> Circular10File:
         symbol, value_text, _unit, stamp, status = (f.strip() for f in fields)
         if symbol not in CODES:
             msg = f"{where}: unknown symbol {symbol!r}"
-            raise Circular10Error(msg)
+            raise Circular10Error(msg, RejectReason.UNKNOWN_PARAMETER)
         try:
             value = float(value_text)
         except ValueError as exc:
@@ -174,12 +187,12 @@ def decode_file(name: str, content: bytes) -> Circular10File:
             raise Circular10Error(msg) from exc
         if not isfinite(value):
             msg = f"{where}: {value_text!r} is not finite"
-            raise Circular10Error(msg)
-        if _parse_stamp(stamp, where=where) != time:
+            raise Circular10Error(msg, RejectReason.NON_FINITE_VALUE)
+        if stamp != match["stamp"] and _parse_stamp(stamp, where=where) != time:
             msg = f"{where}: time {stamp} differs from the file name's"
-            raise Circular10Error(msg)
+            raise Circular10Error(msg, RejectReason.BAD_TIMESTAMP)
         if status not in _STATUS:
             msg = f"{where}: status {status!r} is not 00, 01 or 02"
-            raise Circular10Error(msg)
+            raise Circular10Error(msg, RejectReason.BAD_STATUS)
         lines.append(Circular10Line(CODES[symbol], value, _STATUS[status]))
     return Circular10File(match["station"], time, tuple(lines))

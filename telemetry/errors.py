@@ -40,6 +40,7 @@ class RejectReason(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     STATION_MISMATCH = "station_mismatch"
     BAD_TOPIC = "bad_topic"
+    BAD_FILE_NAME = "bad_file_name"
     STORAGE_ERROR = "storage_error"
     INTERNAL_ERROR = "internal_error"
 
@@ -59,7 +60,17 @@ class DecodeError(AquaWatchError):
 
 
 class Circular10Error(AquaWatchError):
-    """A file does not follow the Circular 10/2021 format; the message says where."""
+    """A file does not follow the Circular 10/2021 format; the message says where.
+
+    Attributes:
+        reason: The reject reason an MQTT message with the same fault gets.
+        detail: The message.
+    """
+
+    def __init__(self, detail: str, reason: RejectReason = RejectReason.BAD_SCHEMA) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
 
 
 class MigrationError(AquaWatchError):
@@ -125,3 +136,7 @@ class ExtensionNotPreloadedError(MigrationError):
         super().__init__(msg)
         self.preload = preload
         self.config_file = config_file
+
+
+class BrokerControlError(AquaWatchError):
+    """The running broker did not take a change to its accounts."""

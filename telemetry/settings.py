@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,13 +84,18 @@ class CommonSettings(BaseSettings):
 
 @dataclass(frozen=True, slots=True)
 class MqttEndpoint:
-    """A broker address parsed from ``mqtt://user:pass@host:port``."""
+    """A broker address parsed from ``mqtt://user:pass@host:port`` (``mqtts://...?cafile=F``)."""
 
     host: str
     port: int
     username: str | None
     password: str | None
     tls: bool
+    ca_file: str | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verify the broker against the system's CAs, or the ``cafile`` the URL names."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def display(self) -> str:
         """Return the address without the password."""
@@ -123,6 +129,7 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
+        ca_file=parse_qs(parts.query).get("cafile", [None])[0],
     )
 
 

@@ -40,7 +40,8 @@ SEVERITY_KEYS: Final = MappingProxyType(
 
 MESSAGES: Final = MappingProxyType(
     {
-        "app": Message("AquaWatch Kiên Giang", "AquaWatch Kien Giang"),
+        # Kiên Giang was merged into An Giang on 1 July 2025: the public sees the current name.
+        "app": Message("AquaWatch An Giang", "AquaWatch An Giang"),
         "overview": Message("Tổng quan các trạm", "Station overview"),
         "map": Message("Bản đồ trạm quan trắc", "Monitoring stations"),
         "coast_note": Message(
@@ -58,6 +59,11 @@ MESSAGES: Final = MappingProxyType(
         "worst_alert": Message("Cảnh báo nặng nhất", "Worst open alert"),
         "quality": Message("Chất lượng dữ liệu", "Data quality"),
         "last_reading": Message("Lần đo cuối", "Last reading"),
+        "forwarding": Message("Chuyển tiếp dữ liệu lên trên", "Forwarding upstream"),
+        "receiver": Message("Nơi nhận", "Receiver"),
+        "forward_lag": Message("Chậm so với số liệu mới nhất", "Behind the newest reading"),
+        "last_sent": Message("Gửi lần cuối", "Last sent"),
+        "last_error": Message("Lỗi gần nhất", "Last error"),
         "open_alerts": Message("Cảnh báo đang mở", "Open alerts"),
         "rule": Message("Quy tắc", "Rule"),
         "severity": Message("Mức độ", "Severity"),
@@ -110,7 +116,7 @@ MESSAGES: Final = MappingProxyType(
         "mean": Message("Trung bình", "Mean"),
         "min_max": Message("Thấp nhất - cao nhất", "Min - max"),
         "flag_good": Message("Tốt", "Good"),
-        "flag_unknown": Message("Chưa kiểm tra", "Not evaluated"),
+        "flag_unknown": Message("Chưa kiểm tra", "Not yet checked"),
         "flag_suspect": Message("Nghi ngờ", "Suspect"),
         "flag_fail": Message("Lỗi", "Failed"),
         "flag_missing": Message("Không có số liệu", "No data"),
@@ -120,6 +126,24 @@ MESSAGES: Final = MappingProxyType(
             for severity, key in SEVERITY_KEYS.items()
         },
         "no_alert": Message("Bình thường", "Normal"),
+        "what_if": Message("Thử ngưỡng mới trên số liệu đã qua", "Try a new limit on past data"),
+        "what_if_hint": Message(
+            "Chọn quy tắc, nhập ngưỡng muốn thử (để trống: giữ nguyên) và xem các cảnh báo"
+            " nó đã gây ra; chưa có gì được áp dụng",
+            "Pick a rule, enter the limits to try (blank: unchanged) and see the alerts they"
+            " would have raised; nothing is applied",
+        ),
+        "days": Message("Số ngày", "Days"),
+        "limits": Message("Ngưỡng", "Limits"),
+        "try": Message("Thử", "Try"),
+        "trying": Message("Đang chạy thử…", "Running…"),
+        "in_force": Message("Ngưỡng hiện hành", "Limits in force"),
+        "candidate": Message("Ngưỡng thử", "Candidate"),
+        "alerts_count": Message("cảnh báo", "alerts"),
+        "alert_hours": Message("giờ cảnh báo", "alert-hours"),
+        "resolved_at": Message("Đóng lúc", "Resolved at"),
+        "hours": Message("Số giờ", "Hours"),
+        "still_open": Message("chưa đóng", "still open"),
         "online": Message("Đang hoạt động", "Online"),
         "disconnected": Message("Mất kết nối", "Disconnected"),
         "offline": Message("Ngoại tuyến", "Offline"),

@@ -107,14 +107,25 @@ class GrossRangeCheck(ConfiguredCheck):
 
 
 class SpikeCheck(ConfiguredCheck):
-    """Deviation from the neighbours' mean, in the parameter's unit."""
+    """Deviation from the mean of the next sample and the last passed one, in the unit.
+
+    ``max_gap_s``: farthest neighbour that counts (a station reporting less often than its
+    grid still gets judged); ``longest``: longest burst of bad samples caught whole.
+    """
 
     ORDER = ("suspect", "fail", True)
     suspect: PositiveFloat
     fail: PositiveFloat | None = None
+    max_gap_s: PositiveFloat = 1800.0
+    longest: PositiveInt = 4
 
     def run(self, times: FloatArray, values: FloatArray, *, last: int | None) -> Flags:
-        return _tail(qartod.spike(values, **self.limits()), last)
+        return _tail(qartod.spike(values, times, **self.limits()), last)
+
+    @property
+    def lookback_s(self) -> float:
+        # The passed sample a reference may reach back to, across ``longest`` bad ones.
+        return (self.longest + 2) * self.max_gap_s
 
 
 class RateOfChangeCheck(ConfiguredCheck):
@@ -172,6 +183,13 @@ class AttenuatedSignalRelativeCheck(ConfiguredCheck):
     min_fraction: float = Field(default=0.5, gt=0, le=1)
 
     def run(self, times: FloatArray, values: FloatArray, *, last: int | None) -> Flags:
+        step = float(times[1] - times[0]) if len(times) > 1 else 0.0
+        span = float(times[-1] - times[0]) + 2 * step if len(times) else 0.0
+        if span < self.lag_s + self.min_fraction * self.window_s:
+            # Not even the nearest reference window can fill: all not evaluated (the
+            # engine's 26-h window; its longer history for these series judges them).
+            tail = _tail(values, last)
+            return np.where(np.isnan(tail), QCFlag.MISSING, QCFlag.UNKNOWN).astype(np.uint8)
         return qartod.attenuated_signal_relative(values, times, last=last, **self.limits())
 
     @property
@@ -270,6 +288,7 @@ class QualityConfig:
         kinds: Sequence[str],
         status: npt.ArrayLike | None = None,
         last: int | None = None,
+        beyond_s: float | None = None,
     ) -> Flags:
         """Run every configured check on many series and combine them (worst flag wins).
 
@@ -286,6 +305,8 @@ class QualityConfig:
             status: (S, T) Circular 10/2021 device status codes, or None.
             last: Flag only the newest ``last`` samples: the checks then run on those
                 plus the history each group needs, and (S, last) is returned.
+            beyond_s: Run only the checks that look back further than this (the engine's
+                longer history for them; its window's flags hold the others').
 
         Returns:
             (S, T) or (S, last) uint8 QARTOD flags.
@@ -305,7 +326,11 @@ class QualityConfig:
             # rows ordered by (kind, parameter) are sliced as views, not copied
             contiguous = indices[-1] - indices[0] + 1 == indices.size
             members = slice(indices[0], indices[-1] + 1) if contiguous else indices
-            plan = self.checks(kind=kind, parameter=parameter).values()
+            plan = [
+                c
+                for c in self.checks(kind=kind, parameter=parameter).values()
+                if beyond_s is None or c.lookback_s > beyond_s
+            ]
             # samples of history each check needs before the first flagged sample
             history = {id(c): math.ceil(c.lookback_s / step) + 2 for c in plan}
             start = max(0, length - keep - max(history.values(), default=0))
@@ -315,7 +340,7 @@ class QualityConfig:
             for check in plan:  # each check sees only the history it needs
                 offset = max(0, sub_x.shape[1] - keep - history[id(check)])
                 results.append(check.run(sub_t[offset:], sub_x[:, offset:], last=run_last))
-            if codes is not None:
+            if codes is not None and beyond_s is None:
                 device = qartod.device_status(codes[members, length - keep :])
                 device[device == QCFlag.GOOD] = QCFlag.UNKNOWN
                 results.append(device)

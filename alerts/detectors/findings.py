@@ -90,6 +90,8 @@ class View:
         late_stations: Indexes of the window's stations that received late data.
         full: The first evaluation after a start or a failed tick: report every pair known
             clear, not only those this process saw open.
+        stations: Indexes of the window's stations that got new or late data this tick
+            (those whose data-driven findings can have changed); None: all of them.
     """
 
     window: Window
@@ -98,6 +100,7 @@ class View:
     now: float
     late_stations: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     full: bool = True
+    stations: IntArray | None = None
 
 
 class Detector(Protocol):

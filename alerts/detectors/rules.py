@@ -1,9 +1,12 @@
 """Threshold, trend, pollution and disease-risk rules of one window, evaluated tick by tick.
 
-Each (station, rule) is a row. Every tick the rows' series (a parameter, or a quantity
-derived from several: DO saturation, un-ionized ammonia, 24-h swings and drops, trailing
-means, the risk score; see ``alerts.quantities``) are built for the newest columns only, and
-the threshold evaluator carries each row's state from tick to tick. Stations that received
+Each (station, rule) is a row. Every tick the rows of the stations that got new data (all
+of them on a full pass) have their series (a parameter, or a quantity derived from several:
+DO saturation, un-ionized ammonia, 24-h swings and drops, trailing means, the risk score;
+see ``alerts.quantities``) built for their newest columns only, and the threshold evaluator
+carries each row's state from tick to tick. A row without new data is skipped: transitions
+happen only at valid samples, so evaluating it would change nothing, and a tick costs what
+changed rather than the number of stations. Stations that received
 late data are evaluated again over the whole window from a fresh state, and the episodes
 that yields are reconciled like any other (the alerts table knows those it already holds).
 """
@@ -11,7 +14,7 @@ that yields are reconciled like any other (the alerts table knows those it alrea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Final
 
 import numpy as np
@@ -93,7 +96,8 @@ class RuleDetector:
             [i for i, c in enumerate(risk_configs) if c is not None], dtype=np.int64
         )
         self.risk_params = RiskParams.from_configs([c for c in risk_configs if c is not None])
-        self.evaluated_end = np.nan
+        # Per station: the window's end when its rows were last evaluated (NaN: never).
+        self.evaluated_end = np.full(len(window.stations), np.nan)
         self.risk_factors: dict[int, list[dict[str, object]]] = {}
 
     def __call__(self, view: View) -> Findings:
@@ -103,19 +107,25 @@ class RuleDetector:
         """
         window, usable = view.window, view.usable
         times = window.times
-        if np.isnan(self.evaluated_end):
-            columns = window.length  # first tick: the whole window
+        stations = np.arange(len(window.stations)) if view.stations is None else view.stations
+        rows = np.flatnonzero(np.isin(self.row_station, stations))
+        ends = self.evaluated_end[stations]
+        if not len(ends) or np.isnan(ends).any():
+            columns = window.length  # a first evaluation: the whole window
         else:
-            new = round((window.end - self.evaluated_end) / window.step)
+            new = round((window.end - float(ends.min())) / window.step)
             columns = min(window.length, max(new, 0) + RECENT_COLUMNS)
-        self.evaluated_end = window.end
+        self.evaluated_end[stations] = window.end
         episodes: list[AlertEpisode] = []
-        if len(self.rules):
-            values = self._series(usable, times, last=columns)
-            result = evaluate(times[-columns:], values, params=self.params, state=self.state)
-            self.state = result.state
-            episodes += self._episodes(result.transitions, times[-columns:])
-            redo = np.flatnonzero(np.isin(self.row_station, view.late_stations))
+        if len(rows):
+            values = self._series(usable, times, last=columns, rows=rows)
+            result = evaluate(
+                times[-columns:], values, params=_params(self.params, rows), state=self._at(rows)
+            )
+            self._put(rows, result.state)
+            found = result.transitions
+            episodes += self._episodes(_moved(found, rows), times[-columns:])
+            redo = rows[np.isin(self.row_station[rows], view.late_stations)]
             if len(redo) and columns < window.length:
                 episodes += self._redo(usable, times, redo)
         episodes += self._pollution_notices(episodes)
@@ -125,32 +135,33 @@ class RuleDetector:
 
     def _redo(self, usable: FloatArray, times: FloatArray, rows: IntArray) -> list[AlertEpisode]:
         """Evaluate rows again over the whole window from scratch (late or backfilled data)."""
-        params = ThresholdParams(
-            direction=self.params.direction[rows],
-            tiers=self.params.tiers[rows],
-            min_duration_s=self.params.min_duration_s[rows],
-            clear_band=self.params.clear_band[rows],
-            clear_duration_s=self.params.clear_duration_s[rows],
-            max_gap_s=self.params.max_gap_s[rows],
+        values = self._series(usable, times, last=len(times), rows=rows)
+        result = evaluate(
+            times,
+            values,
+            params=_params(self.params, rows),
+            state=ThresholdState.initial(len(rows)),
         )
-        values = self._series(usable, times, last=len(times))[rows]
-        result = evaluate(times, values, params=params, state=ThresholdState.initial(len(rows)))
-        tier = result.state.tier
-        self.state.tier[rows] = tier
-        self.state.since[rows] = result.state.since
-        self.state.clear_since[rows] = result.state.clear_since
-        self.state.last_time[rows] = result.state.last_time
+        self._put(rows, result.state)
         self.opened_at[rows] = np.nan
-        found = result.transitions
-        transitions = Transitions(
-            row=rows[found.row],
-            kind=found.kind,
-            tier=found.tier,
-            time=found.time,
-            since=found.since,
-            value=found.value,
+        return self._episodes(_moved(result.transitions, rows), times)
+
+    def _at(self, rows: IntArray) -> ThresholdState:
+        """The carried state of ``rows``."""
+        state = self.state
+        return ThresholdState(
+            tier=state.tier[rows],
+            since=state.since[rows],
+            clear_since=state.clear_since[rows],
+            last_time=state.last_time[rows],
         )
-        return self._episodes(transitions, times)
+
+    def _put(self, rows: IntArray, state: ThresholdState) -> None:
+        """Carry ``state`` as the state of ``rows``."""
+        self.state.tier[rows] = state.tier
+        self.state.since[rows] = state.since
+        self.state.clear_since[rows] = state.clear_since
+        self.state.last_time[rows] = state.last_time
 
     def _episodes(self, transitions: Transitions, times: FloatArray) -> list[AlertEpisode]:
         """Turn transitions (sorted by row, then time) into episodes, carrying open ones."""
@@ -244,50 +255,79 @@ class RuleDetector:
                     notices.append(_notice(link, episode, str(episode.details["quantity"])))
         return notices
 
-    def _series(self, usable: FloatArray, times: FloatArray, *, last: int) -> FloatArray:
-        """Every row's series over the newest ``last`` columns."""
-        out = np.full((len(self.rules), last), np.nan)
-        source = _WindowSource(self, usable, times, last)
-        for key, rows in self.by_series.items():
+    def _series(
+        self, usable: FloatArray, times: FloatArray, *, last: int, rows: IntArray
+    ) -> FloatArray:
+        """The series of ``rows`` (sorted rule rows) over the newest ``last`` columns.
+
+        Quantities are computed for the stations of ``rows`` only.
+        """
+        out = np.full((len(rows), last), np.nan)
+        at = np.full(len(self.rules), -1, dtype=np.int64)
+        at[rows] = np.arange(len(rows))
+        stations = np.unique(self.row_station[rows])
+        position = np.full(len(self.window.stations), -1, dtype=np.int64)
+        position[stations] = np.arange(len(stations))
+        source = _WindowSource(self, usable, times, last, stations)
+        for key, key_rows in self.by_series.items():
+            wanted = key_rows[at[key_rows] >= 0]
+            if not len(wanted):
+                continue
             per_station = self._quantity(key, source)
-            out[rows] = per_station[self.row_station[rows]]
+            out[at[wanted]] = per_station[position[self.row_station[wanted]]]
         return out
 
     def _quantity(self, key: SeriesKey, source: _WindowSource) -> FloatArray:
         """One series for every station of the window, (stations, last)."""
         if key.average_s is not None:
-            return _trailing_mean(self.window, key, source.usable, last=source.last)
+            return _trailing_mean(
+                self.window, key, source.usable, last=source.last, stations=source.stations
+            )
         derived = DERIVED_QUANTITIES.get(key.quantity)
         if derived is None or derived.compute is None:
             return source.recent(key.quantity)
         return derived.compute(source)
 
-    def risk_series(self, usable: FloatArray, times: FloatArray, *, last: int) -> FloatArray:
-        """The disease-risk score at the newest column (its series is sampled once a tick)."""
+    def risk_series(
+        self,
+        usable: FloatArray,
+        times: FloatArray,
+        *,
+        last: int,
+        stations: IntArray | None = None,
+    ) -> FloatArray:
+        """The disease-risk score at the newest column (its series is sampled once a tick).
+
+        Rows are ``stations`` (window station indexes; all of them if None), in that order.
+        """
         w = self.window
-        out = np.full((len(w.stations), last), np.nan)
-        if not len(self.risk_stations):
+        if stations is None:
+            stations = np.arange(len(w.stations))
+        out = np.full((len(stations), last), np.nan)
+        scored = np.flatnonzero(np.isin(stations, self.risk_stations))
+        if not len(scored):
             return out
+        rows = stations[scored]
 
         def raw(name: str) -> FloatArray:
-            return w.series(name, usable)
+            return w.series(name, usable, stations=rows)
 
         day = slice(len(times) - int(86_400 // w.step), None)
-        rows = self.risk_stations
         ammonia = nh3(raw)
+        params = _risk_params(self.risk_params, np.searchsorted(self.risk_stations, rows))
         inputs = RiskInputs.from_window(
-            do=raw("do")[rows, day],
-            nh3=ammonia[rows, day],
-            ph=raw("ph")[rows, day],
-            sal_change=salinity_change(raw("sal")[rows], times),
-            temp=raw("temp")[rows, day],
-            params=self.risk_params,
+            do=raw("do")[:, day],
+            nh3=ammonia[:, day],
+            ph=raw("ph")[:, day],
+            sal_change=salinity_change(raw("sal"), times),
+            temp=raw("temp")[:, day],
+            params=params,
             interval_s=w.step,
         )
-        result = disease_risk(inputs, params=self.risk_params)
-        out[rows, -1] = result.score
+        result = disease_risk(inputs, params=params)
+        out[scored, -1] = result.score
         drivers = result.drivers()
-        self.risk_factors = {
+        self.risk_factors |= {
             int(station): [
                 {
                     "factor": f.key,
@@ -311,25 +351,61 @@ class _WindowSource:
     usable: FloatArray
     times: FloatArray
     last: int
+    stations: IntArray  # the window's stations whose rows are built, in this order
 
     def recent(self, code: str) -> FloatArray:
-        return self.detector.window.series(code, self.usable[:, -self.last :])
+        return self.detector.window.series(
+            code, self.usable[:, -self.last :], stations=self.stations
+        )
 
     def history(self, code: str) -> FloatArray:
-        return self.detector.window.series(code, self.usable)
+        return self.detector.window.series(code, self.usable, stations=self.stations)
 
     def risk_score(self) -> FloatArray:
-        return self.detector.risk_series(self.usable, self.times, last=self.last)
+        return self.detector.risk_series(
+            self.usable, self.times, last=self.last, stations=self.stations
+        )
 
 
-def _trailing_mean(window: Window, key: SeriesKey, usable: FloatArray, *, last: int) -> FloatArray:
+def _trailing_mean(
+    window: Window, key: SeriesKey, usable: FloatArray, *, last: int, stations: IntArray
+) -> FloatArray:
     """The trailing mean of a measured parameter, NaN where its own sample is missing."""
     span = key.average_s or 0.0
     needed = min(window.length, last + round(span / window.step))
-    values = window.series(key.quantity, usable[:, -needed:])
+    values = window.series(key.quantity, usable[:, -needed:], stations=stations)
     means = rolling.trailing_means(values, max(1, round(span / window.step)), last)
     means[np.isnan(values[:, -last:])] = np.nan
     return means
+
+
+def _params(params: ThresholdParams, rows: IntArray) -> ThresholdParams:
+    """The parameters of ``rows``."""
+    return ThresholdParams(
+        direction=params.direction[rows],
+        tiers=params.tiers[rows],
+        min_duration_s=params.min_duration_s[rows],
+        clear_band=params.clear_band[rows],
+        clear_duration_s=params.clear_duration_s[rows],
+        max_gap_s=params.max_gap_s[rows],
+    )
+
+
+def _risk_params(params: RiskParams, rows: IntArray) -> RiskParams:
+    """The risk settings of ``rows`` (indexes into ``params``)."""
+    return RiskParams(**{f.name: getattr(params, f.name)[rows] for f in fields(RiskParams)})
+
+
+def _moved(found: Transitions, rows: IntArray) -> Transitions:
+    """Transitions of an evaluation of ``rows``, with the detector's row numbers."""
+    return Transitions(
+        row=rows[found.row],
+        kind=found.kind,
+        tier=found.tier,
+        time=found.time,
+        since=found.since,
+        value=found.value,
+    )
 
 
 def _notice_rule(link: DownstreamLink, upstream: CompiledRule | str) -> str:

@@ -17,7 +17,12 @@ from telemetry import QCFlag
 
 
 def sensor_notices(
-    window: Window, flags: npt.NDArray[np.uint8], *, min_s: float, full: bool = True
+    window: Window,
+    flags: npt.NDArray[np.uint8],
+    *,
+    min_s: float,
+    full: bool = True,
+    rows: npt.NDArray[np.int64] | None = None,
 ) -> Findings:
     """Maintenance episodes from a window's QC flags, and the series known good at its end.
 
@@ -28,16 +33,24 @@ def sensor_notices(
         full: Report every good series as clear (after a start, to resolve notices opened
             before it); otherwise only those with suspect or failed data in the window, the
             only ones whose notices this process can have seen open.
+        rows: Look only at these series (those whose flags changed); all if None.
     """
-    all_bad = (flags == QCFlag.SUSPECT) | (flags == QCFlag.FAIL)
-    touched = np.arange(len(flags)) if full else np.flatnonzero(all_bad.any(axis=1))
-    flags, bad = flags[touched], all_bad[touched]
+    candidates = np.arange(len(flags)) if rows is None else rows
+    subset = flags if rows is None else flags[rows]
+    all_bad = (subset == QCFlag.SUSPECT) | (subset == QCFlag.FAIL)
+    touched = candidates if full else candidates[all_bad.any(axis=1)]
+    flags, bad = flags[touched], all_bad[np.searchsorted(candidates, touched)]
     good = (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN)
     edges = np.diff(np.pad(bad, ((0, 0), (1, 1))).astype(np.int8), axis=1)
     start_rows, start_cols = np.nonzero(edges == 1)  # row-major: runs pair up in order
     _, end_cols = np.nonzero(edges == -1)  # first column after each run
     need = max(1, int(np.ceil(min_s / window.step)))
-    long_enough = end_cols - start_cols >= need
+    # A run that began before the window and is over was seen whole by earlier ticks (its
+    # due time, counted from the window's start, would move as the window slides and read
+    # as a new episode each tick); an alert of it still open resolves through ``clear``.
+    long_enough = (end_cols - start_cols >= need) & ~(
+        (start_cols == 0) & (end_cols < window.length)
+    )
     times = window.times
     episodes: list[AlertEpisode] = []
     for row, start, end in zip(

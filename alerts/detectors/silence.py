@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from alerts.detectors.findings import AlertEpisode, Findings, RuleAt
 from alerts.kernels.window import Window
@@ -24,13 +25,15 @@ def silence(window: Window, *, now: float, grace_s: float, known: Collection[str
     not commissioned yet, and a fresh installation must not open an alert per station.
     """
     times = window.times
-    has_value = ~np.isnan(window.values)
-    last_column = np.where(
-        has_value.any(axis=1), window.length - 1 - np.argmax(has_value[:, ::-1], axis=1), -1
-    )
-    per_station = np.full(len(window.stations), -1, dtype=np.int64)
-    np.maximum.at(per_station, window.row_station, last_column)
     allowed = max(3 * window.step, grace_s)
+    # Most stations have a value among the newest columns: only the others are searched
+    # further back, so the check costs the number of stations, not the window's size.
+    newest = min(window.length, int(np.ceil(allowed / window.step)) + 1)
+    per_station = _last_columns(window, window.row_station, start=window.length - newest)
+    searched = np.flatnonzero(np.isin(window.row_station, np.flatnonzero(per_station < 0)))
+    if len(searched):
+        older = _last_columns(window, window.row_station[searched], rows=searched, start=0)
+        per_station = np.maximum(per_station, older)
     episodes: list[AlertEpisode] = []
     clear: dict[RuleAt, float] = {}
     for index in np.flatnonzero(per_station < 0):
@@ -46,6 +49,25 @@ def silence(window: Window, *, now: float, grace_s: float, known: Collection[str
     for index in np.flatnonzero((per_station >= 0) & ~silent):
         clear[(window.station_ids[index], RULE)] = float(last[index])
     return Findings(tuple(episodes), clear)
+
+
+def _last_columns(
+    window: Window,
+    row_station: npt.NDArray[np.int64],
+    *,
+    start: int,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Per station, the newest column from ``start`` on where ``rows`` (all if None) have a
+    value; -1 where none has."""
+    values = window.values[:, start:] if rows is None else window.values[rows, start:]
+    has_value = ~np.isnan(values)
+    last_column = np.where(
+        has_value.any(axis=1), window.length - 1 - np.argmax(has_value[:, ::-1], axis=1), -1
+    )
+    per_station = np.full(len(window.stations), -1, dtype=np.int64)
+    np.maximum.at(per_station, row_station, last_column)
+    return per_station
 
 
 def _episode(station_id: str, due: float, *, continues: bool) -> AlertEpisode:

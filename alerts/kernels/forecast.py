@@ -95,3 +95,69 @@ def dawn_do_projection(
     loglinear = np.exp(_masked_line(tau, log_y, positive, at, min_points))
     projected: FloatArray = np.fmin(linear, loglinear)
     return linear, loglinear, projected
+
+
+def dawn_do_projections(
+    times: npt.ArrayLike,
+    do_values: npt.ArrayLike,
+    *,
+    sunset: npt.ArrayLike,
+    sunrise: npt.ArrayLike,
+    instants: npt.ArrayLike,
+    min_points: int,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`dawn_do_projection` as it stood at each of several instants, at once.
+
+    The fits' sums are accumulated along time, so K instants cost one pass over the
+    samples instead of K.
+
+    Args:
+        times: (T,) epoch seconds, strictly increasing.
+        do_values: (S, T) DO in mg/L, NaN where missing.
+        sunset: (S,) this evening's sunset per row.
+        sunrise: (S,) the next sunrise per row.
+        instants: (K,) the ``now`` of each projection, increasing.
+        min_points: Fewest samples a fit needs (at least 2), else NaN.
+
+    Returns:
+        ``(linear, loglinear)``, each (K, S) mg/L at sunrise.
+    """
+    if min_points < 2:
+        msg = f"min_points must be at least 2, got {min_points}"
+        raise ValueError(msg)
+    t = np.asarray(times, dtype=np.float64)
+    y = np.asarray(do_values, dtype=np.float64)
+    at_k = np.asarray(instants, dtype=np.float64)
+    rows = y.shape[0]
+    start = np.broadcast_to(np.asarray(sunset, dtype=np.float64), (rows,))
+    dawn = np.broadcast_to(np.asarray(sunrise, dtype=np.float64), (rows,))
+    tau = (t[np.newaxis, :] - start[:, np.newaxis]) / 3600.0
+    at = ((dawn - start) / 3600.0)[np.newaxis, :]
+    inside = ~np.isnan(y) & (t[np.newaxis, :] >= start[:, np.newaxis])
+    inside &= t[np.newaxis, :] <= dawn[:, np.newaxis]
+    # The newest sample at or before each instant.
+    last = np.searchsorted(t, at_k, side="right") - 1
+
+    def fits(mask: npt.NDArray[np.bool_], v: FloatArray) -> FloatArray:
+        w = mask.astype(np.float64)
+        x = np.where(mask, tau, 0.0)
+        z = np.where(mask, v, 0.0)
+        sums = [np.cumsum(a, axis=1) for a in (w, x, z, x * x, x * z)]
+        n, st, sv, stt, stv = (
+            np.where(last[:, None] >= 0, s[:, np.maximum(last, 0)].T, 0.0) for s in sums
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            denominator = n * stt - st * st
+            slope = (n * stv - st * sv) / denominator
+            intercept = (sv - slope * st) / n
+            result: FloatArray = np.where(
+                (n >= min_points) & (denominator > 0), intercept + slope * at, np.nan
+            )
+        return result
+
+    linear = np.maximum(fits(inside, y), 0.0)
+    positive = inside & (y > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_y = np.log(np.where(positive, y, 1.0))
+    loglinear: FloatArray = np.exp(fits(positive, log_y))
+    return linear, loglinear

@@ -102,39 +102,113 @@ def gross_range(
     return _grade(x, np.ones(x.shape, dtype=bool), suspect, fail)
 
 
-def spike(values: npt.ArrayLike, *, suspect: Limit, fail: Limit | None = None) -> Flags:
-    """Spike test: ``|x[n] - (x[n-1] + x[n+1]) / 2|`` above a threshold.
+def spike(
+    values: npt.ArrayLike,
+    times: npt.ArrayLike | None = None,
+    *,
+    suspect: Limit,
+    fail: Limit | None = None,
+    max_gap_s: float | None = None,
+    longest: int = 1,
+) -> Flags:
+    """Spike test (QARTOD single-spike form): a sample far from its neighbours' mean.
 
-    One refinement over the plain QARTOD formula: a sample is flagged only if its
-    deviation is at least its neighbours' (a local peak of the deviation). A single large
-    spike of height h gives its two good neighbours a deviation of h/2, which the plain
-    formula would flag as well; here only the spike itself is flagged. A step (two
-    samples with equal deviations) still flags both.
+    The reference of sample n is the mean of the sample after it and the most recent
+    sample before it that *passed* (the manual's reference, built iteratively from passed
+    points), so a spike several samples long, a stuck burst or a zig-zag is flagged sample
+    by sample instead of hiding behind its own neighbours. A sample is flagged when both
+    its deviation from that reference and its departure from the passed sample exceed the
+    threshold: the good sample before a spike departs from nothing and is never flagged.
+
+    Neighbours are the nearest valid samples, not grid cells, so a station that reports
+    less often than its grid (617 s on a 300 s grid) is judged; a neighbour further than
+    ``max_gap_s`` away does not count. The reference skips at most ``longest`` flagged
+    samples: after that the previous sample is the reference again, so a real step in the
+    signal flags at most ``longest + 1`` samples.
 
     Args:
         values: (S, T) samples.
+        times: (T,) regular epoch-second grid; needed with ``max_gap_s``.
         suspect: Deviation above which a sample is SUSPECT (scalar or per row).
         fail: Deviation above which a sample is FAIL, or None.
+        max_gap_s: Farthest a neighbour may be, seconds (None: any distance).
+        longest: Most consecutive flagged samples the reference skips (a spike that long
+            is caught whole).
 
     Returns:
-        (S, T) flags. The first and last sample and any sample next to a gap are UNKNOWN;
-        so is the newest sample until the next one arrives.
+        (S, T) flags. A sample with no neighbour on one side (the first, the newest until
+        the next arrives, one beside a gap) is UNKNOWN.
     """
     x = _values(values)
     rows, length = x.shape
-    dev = np.full(x.shape, np.nan)
-    if length >= 3:
-        dev[:, 1:-1] = np.abs(x[:, 1:-1] - 0.5 * (x[:, :-2] + x[:, 2:]))
-    evaluable = ~np.isnan(dev)
-    # Neighbours' deviations; unevaluable neighbours do not mask a peak.
-    dev0 = np.where(evaluable, dev, -np.inf)
-    peak = np.ones(x.shape, dtype=bool)
-    peak[:, 1:] &= dev0[:, 1:] >= dev0[:, :-1]
-    peak[:, :-1] &= dev0[:, :-1] >= dev0[:, 1:]
+    reach = length
+    if max_gap_s is not None:
+        if times is None:
+            msg = "max_gap_s needs the times"
+            raise ValueError(msg)
+        reach = window_samples(grid_step(times), max_gap_s + 1e-6 * max_gap_s)
+    low = _per_row(suspect, rows)[:, 0] * np.ones(rows)
+    high = np.full(rows, np.inf) if fail is None else _per_row(fail, rows)[:, 0] * np.ones(rows)
+    valid = ~np.isnan(x)
+    column = np.arange(length)
+    # Nearest valid sample before and after each one (index, or -1 / length when none).
+    before = np.maximum.accumulate(np.where(valid, column, -1), axis=1)
+    previous = np.full((rows, length), -1, dtype=np.int64)
+    previous[:, 1:] = before[:, :-1]
+    after = np.minimum.accumulate(np.where(valid, column, length)[:, ::-1], axis=1)[:, ::-1]
+    following = np.full((rows, length), length, dtype=np.int64)
+    following[:, :-1] = after[:, 1:]
+    has_next = (following < length) & (following - column <= reach)
+    next_value = np.take_along_axis(x, np.minimum(following, length - 1), axis=1)
+    flags = np.where(valid, _UNKNOWN, _MISSING).astype(np.uint8)
+
+    # Every sample as if all before it passed (whole arrays); exact up to a row's first flag.
+    earlier = np.take_along_axis(x, np.maximum(previous, 0), axis=1)
+    judged = valid & has_next & (previous >= 0) & (column - previous <= reach)
     with np.errstate(invalid="ignore"):
-        over_suspect = peak & (dev > _per_row(suspect, rows))
-        over_fail = peak & (dev > _per_row(fail, rows)) if fail is not None else np.zeros_like(peak)
-    return _grade(x, evaluable, over_suspect, over_fail)
+        deviation = np.abs(x - 0.5 * (earlier + next_value))
+        departure = np.abs(x - earlier)
+        bad = judged & (deviation > low[:, None]) & (departure > low[:, None])
+        worse = judged & (deviation > high[:, None]) & (departure > high[:, None])
+    flags[judged] = _GOOD
+    flags[bad] = _SUSPECT
+    flags[worse] = _FAIL
+    # Rows without a flag are done: all their samples passed, as assumed. The others are
+    # judged again from their first flag on, carrying each row's last passed sample.
+    rows_flagged = np.flatnonzero(bad.any(axis=1))
+    if not rows_flagged.size:
+        return flags
+    sub = x[rows_flagged]
+    sub_valid = valid[rows_flagged]
+    sub_next, sub_has_next = next_value[rows_flagged], has_next[rows_flagged]
+    low_r, high_r = low[rows_flagged], high[rows_flagged]
+    first = int(np.argmax(bad[rows_flagged].any(axis=0)))
+    passed_value = earlier[rows_flagged, first].copy()
+    passed_at = previous[rows_flagged, first].copy()
+    skipped = np.zeros(len(rows_flagged), dtype=np.int64)
+    previous_value, previous_at = passed_value.copy(), passed_at.copy()
+    for j in range(first, length):
+        use_passed = skipped <= longest
+        ref = np.where(use_passed, passed_value, previous_value)
+        ref_at = np.where(use_passed, passed_at, previous_at)
+        v, ok = sub[:, j], sub_valid[:, j]
+        judged_j = ok & sub_has_next[:, j] & (ref_at >= 0) & (j - ref_at <= reach)
+        with np.errstate(invalid="ignore"):
+            deviation = np.abs(v - 0.5 * (ref + sub_next[:, j]))
+            departure = np.abs(v - ref)
+            bad_j = judged_j & (deviation > low_r) & (departure > low_r)
+            worse_j = judged_j & (deviation > high_r) & (departure > high_r)
+        unjudged = np.where(ok, _UNKNOWN, _MISSING)
+        flags[rows_flagged, j] = np.where(
+            judged_j, np.where(worse_j, _FAIL, np.where(bad_j, _SUSPECT, _GOOD)), unjudged
+        )
+        passes = ok & ~bad_j
+        passed_value = np.where(passes, v, passed_value)
+        passed_at = np.where(passes, j, passed_at)
+        skipped = np.where(passes, 0, skipped + (ok & bad_j))
+        previous_value = np.where(ok, v, previous_value)
+        previous_at = np.where(ok, j, previous_at)
+    return flags
 
 
 def rate_of_change(

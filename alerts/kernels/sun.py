@@ -10,6 +10,7 @@ circles. Where the sun does not rise or set that day the result is NaN.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -118,10 +119,29 @@ def night_window(
     Returns:
         (sunset, sunrise) as UTC epoch seconds, shape (S,).
     """
-    rise_today, set_today = sunrise_sunset(latitude, longitude, day=now)
-    _, set_yesterday = sunrise_sunset(latitude, longitude, day=now - _DAY)
-    rise_tomorrow, _ = sunrise_sunset(latitude, longitude, day=now + _DAY)
+    lat = np.asarray(latitude, dtype=np.float64)
+    lon = np.asarray(longitude, dtype=np.float64)
+    # The same three days for every tick of a day: computed once per solar day.
+    today = np.floor((now + lon * 240.0) / _DAY)
+    events = _three_days(
+        tuple(lat.ravel().tolist()), tuple(lon.ravel().tolist()), tuple(today.ravel().tolist())
+    )
+    rise_today, set_today, set_yesterday, rise_tomorrow = (e.reshape(lat.shape) for e in events)
     evening = now >= set_today
     sunset: FloatArray = np.where(evening, set_today, set_yesterday)
     sunrise: FloatArray = np.where(evening, rise_tomorrow, rise_today)
     return sunset, sunrise
+
+
+@lru_cache(maxsize=64)
+def _three_days(
+    latitude: tuple[float, ...], longitude: tuple[float, ...], day: tuple[float, ...]
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Sunrise and sunset of solar day ``day`` (days since the epoch), yesterday's sunset
+    and tomorrow's sunrise, per station."""
+    lat, lon = np.array(latitude), np.array(longitude)
+    noon = (np.array(day) + 0.5) * _DAY - lon * 240.0  # within each station's solar day
+    rise, sunset = sunrise_sunset(lat, lon, day=noon)
+    _, before = sunrise_sunset(lat, lon, day=noon - _DAY)
+    after, _ = sunrise_sunset(lat, lon, day=noon + _DAY)
+    return rise, sunset, before, after

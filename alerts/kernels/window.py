@@ -99,6 +99,7 @@ class Window:
         self.row_parameter_id = np.array([PARAMETERS[c].id for c in rows_parameter], dtype=np.int64)
         self.row_kind = tuple(stations[i].kind.value for i in rows_station)
         self._lookup = lookup
+        self._rows_of: tuple[Batch, IntArray] | None = None  # the last batch looked up
         ids = np.array(self.station_ids, dtype=np.str_)
         self._order = np.argsort(ids)
         self._ordered_ids = ids[self._order]
@@ -106,6 +107,8 @@ class Window:
         self.values = np.full((len(rows_station), self.length), np.nan)
         self.status = np.zeros((len(rows_station), self.length), dtype=np.int8)
         self.flags = np.full((len(rows_station), self.length), QCFlag.MISSING, dtype=np.uint8)
+        # The values detectors may use: NaN where the flag is suspect, failed or missing.
+        self.usable = np.full((len(rows_station), self.length), np.nan)
 
     @property
     def times(self) -> FloatArray:
@@ -126,7 +129,13 @@ class Window:
         shift = round((end - self.end) / self.step)
         if shift <= 0:
             return 0
-        for grid, empty in ((self.values, np.nan), (self.status, 0), (self.flags, QCFlag.MISSING)):
+        grids = (
+            (self.values, np.nan),
+            (self.status, 0),
+            (self.flags, QCFlag.MISSING),
+            (self.usable, np.nan),
+        )
+        for grid, empty in grids:
             if shift >= self.length:
                 grid.fill(empty)
             else:
@@ -134,6 +143,17 @@ class Window:
                 grid[:, -shift:] = empty
         self.end = end
         return min(shift, self.length)
+
+    def mark_usable(
+        self, rows: IntArray | slice = slice(None), *, columns: slice = slice(None)
+    ) -> None:
+        """Recompute :attr:`usable` from values and flags in ``rows`` x ``columns`` (all of
+        the window by default)."""
+        if not isinstance(rows, slice):
+            rows = rows[:, None]  # with a column slice: those rows, those columns
+        flags = self.flags[rows, columns]
+        fit = (flags == QCFlag.GOOD) | (flags == QCFlag.UNKNOWN)
+        self.usable[rows, columns] = np.where(fit, self.values[rows, columns], np.nan)
 
     def place(
         self, readings: Batch, *, now: float | None = None
@@ -169,12 +189,24 @@ class Window:
         )
         return result
 
+    def before(self, readings: Batch) -> npt.NDArray[np.bool_]:
+        """Which readings of this group are nearest to an instant before the first column:
+        history older than the window, for the engine's history pass."""
+        rows, columns = self._cells(readings)
+        result: npt.NDArray[np.bool_] = (rows >= 0) & (columns < 0)
+        return result
+
     def _cells(self, readings: Batch) -> tuple[IntArray, IntArray]:
         """Each reading's row (-1 when not of this group) and nearest column (any integer)."""
-        stations = self.station_index(readings.station_id)
-        rows = np.where(
-            stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
-        )
+        # place, ahead and before look up the same batch in turn: its rows are found once.
+        if self._rows_of is not None and self._rows_of[0] is readings:
+            rows = self._rows_of[1]
+        else:
+            stations = self.station_index(readings.station_id)
+            rows = np.where(
+                stations >= 0, self._lookup[np.maximum(stations, 0), readings.parameter_id], -1
+            )
+            self._rows_of = (readings, rows)
         start = self.end - (self.length - 1) * self.step
         # Half a step rounds up, as the QC write-back's cells [instant - half, + half) do.
         columns = np.floor((readings.epoch - start) / self.step + 0.5).astype(np.int64)
@@ -196,15 +228,24 @@ class Window:
         rows: IntArray = self._lookup[:, PARAMETERS[code].id]
         return rows
 
-    def series(self, code: str, values: FloatArray | None = None) -> FloatArray:
+    def series(
+        self,
+        code: str,
+        values: FloatArray | None = None,
+        *,
+        stations: IntArray | None = None,
+    ) -> FloatArray:
         """A (stations, columns) array of parameter ``code``; NaN where not measured.
 
         Args:
             code: The parameter.
             values: Rows shaped like the window's (e.g. with suspect data masked, or only
                 the newest columns); the window's own values if None.
+            stations: Only these stations (indexes), in this order; all of them if None.
         """
         rows = self.station_rows(code)
+        if stations is not None:
+            rows = rows[stations]
         out = (self.values if values is None else values)[np.maximum(rows, 0)]
         out[rows < 0] = np.nan
         return out

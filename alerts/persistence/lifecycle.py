@@ -10,14 +10,14 @@ is open; an alert a person resolved is not reopened while its condition goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row, scalar_row
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from alerts.detectors.findings import AlertEpisode, RuleAt
@@ -58,19 +58,6 @@ class _Open:
 
 
 @dataclass(frozen=True, slots=True)
-class _Known:
-    """An alert of an episode derived again."""
-
-    id: int
-    severity: Severity
-    state: AlertState
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "severity", Severity(self.severity))
-        object.__setattr__(self, "state", AlertState(self.state))
-
-
-@dataclass(frozen=True, slots=True)
 class _Changed:
     """An alert a person changed."""
 
@@ -89,7 +76,7 @@ def _ts(epoch: float) -> datetime:
 # A literal, not a parameter: the planner then uses the partial index of unresolved alerts.
 _UNRESOLVED: Final = sql.SQL(
     "SELECT id, station_id, rule_id, opened_at, severity FROM alerts"
-    " WHERE state <> {resolved} FOR UPDATE"
+    " WHERE state <> {resolved} AND station_id = ANY(%s) FOR UPDATE"
 ).format(resolved=sql.Literal(AlertState.RESOLVED.value))
 
 
@@ -113,10 +100,13 @@ def reconcile(
         now: Wall-clock time of the tick.
         late_after_s: Episodes that became due longer ago than this are marked late.
     """
+    ordered = sorted(_final(episodes), key=lambda e: (e.station_id, e.rule_id, e.opened_at))
+    # Only the stations this tick speaks about: a worker locks no other worker's alerts.
+    stations = sorted({e.station_id for e in ordered} | {station for station, _ in clear})
     with conn.cursor(row_factory=class_row(_Open)) as cur:
-        open_alerts = {(a.station_id, a.rule_id): a for a in cur.execute(_UNRESOLVED)}
+        open_alerts = {(a.station_id, a.rule_id): a for a in cur.execute(_UNRESOLVED, (stations,))}
     changes: list[Transition] = []
-    ordered = sorted(episodes, key=lambda e: (e.station_id, e.rule_id, e.opened_at))
+    to_open: list[AlertEpisode] = []
     for episode in ordered:
         key = (episode.station_id, episode.rule_id)
         current = open_alerts.get(key)
@@ -140,9 +130,13 @@ def reconcile(
                     changes=changes,
                 )
                 del open_alerts[key]
-        if episode.continues and _person_resolved_since(conn, key, window_start):
-            continue
-        _open(conn, episode, late=now - episode.opened_at > late_after_s, changes=changes)
+        to_open.append(episode)
+    held = _person_resolved_since(
+        conn, [(e.station_id, e.rule_id) for e in to_open if e.continues], window_start
+    )
+    to_open = [e for e in to_open if not (e.continues and (e.station_id, e.rule_id) in held)]
+    late = [now - e.opened_at > late_after_s for e in to_open]
+    changes += open_episodes(conn, to_open, late=late)
     for key, at in clear.items():
         current = open_alerts.get(key)
         if current is not None and not current.matched:
@@ -159,68 +153,155 @@ def reconcile(
     return changes
 
 
-def _open(
-    conn: psycopg.Connection[Any],
-    episode: AlertEpisode,
-    *,
-    late: bool,
-    changes: list[Transition],
+def open_episodes(
+    conn: psycopg.Connection[Any], episodes: Sequence[AlertEpisode], *, late: Sequence[bool]
+) -> list[Transition]:
+    """Insert episodes not seen before, in their final state, with all their events.
+
+    One statement for the alerts and one for their events, however many (a first start
+    opens thousands). An episode already stored (derived again) is followed unless it is
+    over. ``late[i]`` marks episode ``i`` as raised from late or backfilled data.
+
+    Returns:
+        The transitions, in the order of ``episodes``.
+    """
+    if not episodes:
+        return []
+    lateness = dict(zip(map(_identity, episodes), late, strict=True))
+    episodes = _final(episodes)
+    late = [lateness[_identity(e)] for e in episodes]
+    with conn.cursor(row_factory=class_row(_Inserted)) as cur:
+        inserted = {
+            (row.station_id, row.rule_id, row.opened_at): row.id
+            for row in cur.execute(
+                "INSERT INTO alerts (station_id, rule_id, family, severity, state, opened_at,"
+                " resolved_at, resolved_by, late, value, details)"
+                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::smallint[],"
+                "  %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::boolean[],"
+                "  %s::float8[], %s::jsonb[])"
+                " ON CONFLICT (station_id, rule_id, opened_at) DO NOTHING"
+                " RETURNING id, station_id, rule_id, opened_at",
+                (
+                    [e.station_id for e in episodes],
+                    [e.rule_id for e in episodes],
+                    [str(e.family) for e in episodes],
+                    [int(e.severity) for e in episodes],
+                    [str(_state(e)) for e in episodes],
+                    [_ts(e.opened_at) for e in episodes],
+                    [None if e.resolved_at is None else _ts(e.resolved_at) for e in episodes],
+                    [None if e.resolved_at is None else ENGINE for e in episodes],
+                    list(late),
+                    [e.value for e in episodes],
+                    [Jsonb(dict(e.details)) for e in episodes],
+                ),
+            )
+        }
+    changes: list[Transition] = []
+    events: list[tuple[int, EventKind, Severity, float | None]] = []
+    known: list[AlertEpisode] = []
+    for episode, is_late in zip(episodes, late, strict=True):
+        alert_id = inserted.pop((episode.station_id, episode.rule_id, _ts(episode.opened_at)), None)
+        if alert_id is None:  # known episode (derived again), or twice in this batch
+            known.append(episode)
+            continue
+        key = (episode.station_id, episode.rule_id)
+        first = episode.escalations[0][1] if episode.escalations else episode.severity
+        steps = [(EventKind.OPENED, first, episode.opened_at)]
+        steps += [(EventKind.ESCALATED, tier, at) for at, tier in episode.escalations[1:]]
+        if episode.resolved_at is not None:
+            steps.append((EventKind.RESOLVED, episode.severity, episode.resolved_at))
+        for kind, tier, at in steps:
+            events.append((alert_id, kind, tier, at))
+            changes.append(Transition(alert_id, *key, kind, tier, is_late))
+    _events(conn, events)
+    _follow_known(conn, known, changes)
+    return changes
+
+
+@dataclass(frozen=True, slots=True)
+class _Inserted:
+    """An alert just inserted: its id and identity."""
+
+    id: int
+    station_id: str
+    rule_id: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """An episode's alert already stored: its identity and where it stands."""
+
+    id: int
+    station_id: str
+    rule_id: str
+    opened_at: datetime
+    severity: Severity
+    state: AlertState
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "state", AlertState(self.state))
+
+
+def _identity(episode: AlertEpisode) -> tuple[str, str, float]:
+    return (episode.station_id, episode.rule_id, episode.opened_at)
+
+
+def _final(episodes: Iterable[AlertEpisode]) -> list[AlertEpisode]:
+    """One episode per identity: the last given, which a detector derived with the most
+    of its history (an episode is reported again as it escalates and when it resolves)."""
+    return list({_identity(e): e for e in episodes}.values())
+
+
+def _state(episode: AlertEpisode) -> AlertState:
+    return AlertState.OPEN if episode.resolved_at is None else AlertState.RESOLVED
+
+
+def _follow_known(
+    conn: psycopg.Connection[Any], episodes: Sequence[AlertEpisode], changes: list[Transition]
 ) -> None:
-    """Insert an episode not seen before, in its final state, with all its events."""
-    first = episode.escalations[0][1] if episode.escalations else episode.severity
-    resolved = episode.resolved_at is not None
-    with conn.cursor(row_factory=scalar_row) as cur:
-        inserted: int | None = cur.execute(
-            "INSERT INTO alerts (station_id, rule_id, family, severity, state, opened_at,"
-            " resolved_at, resolved_by, late, value, details)"
-            " VALUES (%(station_id)s, %(rule_id)s, %(family)s, %(severity)s, %(state)s,"
-            " %(opened_at)s, %(resolved_at)s, %(resolved_by)s, %(late)s, %(value)s, %(details)s)"
-            " ON CONFLICT (station_id, rule_id, opened_at) DO NOTHING RETURNING id",
-            {
-                "station_id": episode.station_id,
-                "rule_id": episode.rule_id,
-                "family": episode.family,
-                "severity": episode.severity,
-                "state": AlertState.RESOLVED if resolved else AlertState.OPEN,
-                "opened_at": _ts(episode.opened_at),
-                "resolved_at": None if episode.resolved_at is None else _ts(episode.resolved_at),
-                "resolved_by": ENGINE if resolved else None,
-                "late": late,
-                "value": episode.value,
-                "details": Jsonb(dict(episode.details)),
-            },
-        ).fetchone()
-    key = (episode.station_id, episode.rule_id)
-    station_id, rule_id = key
-    if inserted is None:  # known episode (derived again): follow it unless it is over
-        with conn.cursor(row_factory=class_row(_Known)) as cur:
-            existing = cur.execute(
-                "SELECT id, severity, state FROM alerts"
-                " WHERE station_id = %s AND rule_id = %s AND opened_at = %s",
-                (*key, _ts(episode.opened_at)),
-            ).fetchone()
+    """Follow the stored alerts of episodes derived again (one read for all of them)."""
+    if not episodes:
+        return
+    with conn.cursor(row_factory=class_row(_Stored)) as cur:
+        stored = {
+            (row.station_id, row.rule_id, row.opened_at): row
+            for row in cur.execute(
+                "SELECT a.id, a.station_id, a.rule_id, a.opened_at, a.severity, a.state"
+                " FROM alerts a JOIN unnest(%s::text[], %s::text[], %s::timestamptz[])"
+                "  AS k(station_id, rule_id, opened_at) USING (station_id, rule_id, opened_at)",
+                (
+                    [e.station_id for e in episodes],
+                    [e.rule_id for e in episodes],
+                    [_ts(e.opened_at) for e in episodes],
+                ),
+            )
+        }
+    for episode in episodes:
+        existing = stored.get((episode.station_id, episode.rule_id, _ts(episode.opened_at)))
         if existing is not None and existing.state is not AlertState.RESOLVED:
             _follow(conn, existing.id, existing.severity, episode, changes)
+
+
+def _events(
+    conn: psycopg.Connection[Any], events: Sequence[tuple[int, EventKind, Severity, float | None]]
+) -> None:
+    """Insert engine events (alert, kind, severity, data time) in one statement."""
+    if not events:
         return
-    alert_id = inserted
-    _event(conn, alert_id, EventKind.OPENED, first, episode.opened_at, ENGINE, None)
-    changes.append(Transition(alert_id, station_id, rule_id, EventKind.OPENED, first, late))
-    for at, tier in episode.escalations[1:]:
-        _event(conn, alert_id, EventKind.ESCALATED, tier, at, ENGINE, None)
-        changes.append(Transition(alert_id, station_id, rule_id, EventKind.ESCALATED, tier, late))
-    if episode.resolved_at is not None:
-        _event(
-            conn,
-            alert_id,
-            EventKind.RESOLVED,
-            episode.severity,
-            episode.resolved_at,
+    conn.execute(
+        "INSERT INTO alert_events (alert_id, kind, severity, data_time, actor)"
+        " SELECT alert_id, kind, severity, data_time, %s FROM unnest(%s::bigint[], %s::text[],"
+        "  %s::smallint[], %s::timestamptz[]) AS e(alert_id, kind, severity, data_time)",
+        (
             ENGINE,
-            None,
-        )
-        changes.append(
-            Transition(alert_id, station_id, rule_id, EventKind.RESOLVED, episode.severity, late)
-        )
+            [e[0] for e in events],
+            [str(e[1]) for e in events],
+            [int(e[2]) for e in events],
+            [None if e[3] is None else _ts(e[3]) for e in events],
+        ),
+    )
 
 
 def _follow(
@@ -303,14 +384,19 @@ def _event(
     )
 
 
-def _person_resolved_since(conn: psycopg.Connection[Any], key: RuleAt, since: float) -> bool:
-    """Whether a person resolved this pair's alert while its condition was holding."""
-    row = conn.execute(
-        "SELECT 1 FROM alerts WHERE station_id = %s AND rule_id = %s"
-        " AND resolved_by IS DISTINCT FROM %s AND resolved_at >= %s LIMIT 1",
-        (*key, ENGINE, _ts(since)),
-    ).fetchone()
-    return row is not None
+def _person_resolved_since(
+    conn: psycopg.Connection[Any], keys: Sequence[RuleAt], since: float
+) -> set[RuleAt]:
+    """Which pairs had an alert a person resolved while its condition was holding."""
+    if not keys:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT a.station_id, a.rule_id FROM alerts a"
+        " JOIN unnest(%s::text[], %s::text[]) AS k(station_id, rule_id) USING (station_id, rule_id)"
+        " WHERE a.resolved_by IS DISTINCT FROM %s AND a.resolved_at >= %s",
+        ([k[0] for k in keys], [k[1] for k in keys], ENGINE, _ts(since)),
+    ).fetchall()
+    return {(str(station), str(rule)) for station, rule in rows}
 
 
 def acknowledge(

@@ -15,6 +15,7 @@ from psycopg.rows import class_row, scalar_row
 
 from alerts.config.compiled_rules import THRESHOLD_COLUMNS, LimitEdit, ThresholdRow
 from alerts.kernels.window import Batch
+from telemetry import QCFlag
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -56,12 +57,45 @@ def _batch(conn: psycopg.Connection[Any], query: str, params: Sequence[object]) 
     return _Columns([], [], [], [], []).batch() if columns is None else columns.batch()
 
 
-def recent(conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float) -> Batch:
-    """Readings of ``stations`` dated after ``since`` (to fill a window at start)."""
+@dataclass(frozen=True, slots=True)
+class _Flagged:
+    """Readings with their stored QC flags, column-wise."""
+
+    station_id: list[str]
+    parameter_id: list[int]
+    epoch: list[float]
+    value: list[float | None]
+    device_status: list[int | None]
+    qc: list[int]
+
+
+def recent(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float
+) -> tuple[Batch, IntArray]:
+    """Readings of ``stations`` dated after ``since`` (to fill a window at start), and the
+    QC flag each has stored."""
+    query = (
+        _COLUMNS.replace(" FROM readings", ", coalesce(array_agg(qc), '{}') AS qc FROM readings")
+        + " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)"
+    )
+    with conn.cursor(row_factory=class_row(_Flagged)) as cur:
+        found = cur.execute(query, (list(stations), since)).fetchone()
+    if found is None:
+        return Batch.empty(), np.zeros(0, dtype=np.int64)
+    columns = _Columns(
+        found.station_id, found.parameter_id, found.epoch, found.value, found.device_status
+    )
+    return columns.batch(), np.array(found.qc, dtype=np.int64)
+
+
+def dated_between(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
+) -> Batch:
+    """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests)."""
     return _batch(
         conn,
-        " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)",
-        (list(stations), since),
+        " WHERE station_id = ANY(%s) AND time > to_timestamp(%s) AND time <= to_timestamp(%s)",
+        (list(stations), after, until),
     )
 
 
@@ -130,13 +164,18 @@ def edits_version(conn: psycopg.Connection[Any]) -> tuple[object, ...]:
 def committed_between(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
 ) -> Batch:
-    """Readings of ``stations`` ingested in (after, until], whatever their own time."""
-    return _batch(
+    """Readings of ``stations`` ingested in (after, until], whatever their own time.
+
+    Every station's new rows are read and the others dropped here: a bound array in SQL is
+    searched element by element for every row, which made a tick's cost grow with the
+    number of stations rather than with the new data.
+    """
+    batch = _batch(
         conn,
-        " WHERE station_id = ANY(%s)"
-        " AND ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)",
-        (list(stations), after, until),
+        " WHERE ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)",
+        (after, until),
     )
+    return batch.take(np.isin(batch.station_id, np.asarray(stations, dtype=np.str_)))
 
 
 def write_qc(
@@ -225,3 +264,103 @@ def sync_profiles(
             for row in rows:
                 copy.write_row([getattr(row, column) for column in THRESHOLD_COLUMNS])
     return len(rows)
+
+
+def between(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, since: float, until: float
+) -> Batch:
+    """Readings of ``stations`` dated in [since, until] (the history pass's neighbours)."""
+    return _batch(
+        conn,
+        " WHERE station_id = ANY(%s) AND time >= to_timestamp(%s) AND time <= to_timestamp(%s)",
+        (list(stations), since, until),
+    )
+
+
+_QUEUE: Final = (
+    " ON CONFLICT (station_id) DO UPDATE SET"
+    " from_time = least(qc_backlog.from_time, excluded.from_time),"
+    " to_time = greatest(qc_backlog.to_time, excluded.to_time)"
+)
+
+
+def queue_history(conn: psycopg.Connection[Any], history: Batch) -> int:
+    """Queue readings older than the live window for the history pass, by station range.
+
+    Returns:
+        How many stations got (or widened) a range.
+    """
+    if not len(history):
+        return 0
+    ids, station = np.unique(history.station_id, return_inverse=True)
+    first = np.full(len(ids), np.inf)
+    last = np.full(len(ids), -np.inf)
+    np.minimum.at(first, station, history.epoch)
+    np.maximum.at(last, station, history.epoch)
+    cursor = conn.execute(
+        "INSERT INTO qc_backlog (station_id, from_time, to_time)"
+        " SELECT s, to_timestamp(f), to_timestamp(t)"
+        " FROM unnest(%s::text[], %s::float8[], %s::float8[]) AS q(s, f, t)" + _QUEUE,
+        (ids.tolist(), first.tolist(), last.tolist()),
+    )
+    return max(cursor.rowcount, 0)
+
+
+def queue_unevaluated(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, before: float
+) -> int:
+    """Queue the stored readings dated before ``before`` that were never evaluated (a first
+    start over imported history).
+
+    Returns:
+        How many stations got (or widened) a range.
+    """
+    cursor = conn.execute(
+        "INSERT INTO qc_backlog (station_id, from_time, to_time)"
+        " SELECT station_id, min(time), max(time) FROM readings"
+        " WHERE station_id = ANY(%s) AND time < to_timestamp(%s) AND qc = %s"
+        " GROUP BY station_id" + _QUEUE,
+        (list(stations), before, QCFlag.UNKNOWN),
+    )
+    return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChunk:
+    """A piece of a station's queued history, and where its queue row stands."""
+
+    station_id: str
+    start: float  # data time of the chunk's first reading to evaluate
+    end: float  # and of its last
+    queued_to: float  # the end of the station's queued range
+
+
+def next_history(
+    conn: psycopg.Connection[Any], stations: Sequence[str], *, chunk_s: float
+) -> HistoryChunk | None:
+    """Lock the oldest queued range of ``stations`` and return its first ``chunk_s``.
+
+    Another worker skips a row locked here; the caller finishes the chunk with
+    :func:`history_done` in the same transaction.
+    """
+    with conn.cursor(row_factory=class_row(HistoryChunk)) as cur:
+        return cur.execute(
+            "SELECT station_id, extract(epoch FROM from_time)::float8 AS start,"
+            " least(extract(epoch FROM to_time)::float8,"
+            "  extract(epoch FROM from_time)::float8 + %s) AS end,"
+            " extract(epoch FROM to_time)::float8 AS queued_to"
+            " FROM qc_backlog WHERE station_id = ANY(%s)"
+            " ORDER BY queued_at, station_id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (chunk_s, list(stations)),
+        ).fetchone()
+
+
+def history_done(conn: psycopg.Connection[Any], chunk: HistoryChunk) -> None:
+    """Take ``chunk`` off the queue: the rest of the range stays, or the row goes."""
+    if chunk.end >= chunk.queued_to:
+        conn.execute("DELETE FROM qc_backlog WHERE station_id = %s", (chunk.station_id,))
+        return
+    conn.execute(
+        "UPDATE qc_backlog SET from_time = to_timestamp(%s) WHERE station_id = %s",
+        (chunk.end, chunk.station_id),
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from simulators import PublisherError
 from simulators.cli import SimulatorSettings, register_cli
+from simulators.publisher import read_credentials
 from telemetry import ConfigError
 from tests.support.network import free_port
 
@@ -78,3 +80,21 @@ def test_unreachable_broker_is_a_clear_error(
     with pytest.raises(PublisherError, match=f"cannot reach the broker at {url}"):
         _run("--fast", "--duration", "1h")
     assert capsys.readouterr().out == ""
+
+
+def test_station_credentials_come_from_id_secret_lines(tmp_path: Path) -> None:
+    path = tmp_path / "logins"
+    path.write_text("# issued 2026-12-05\nKG-SR-01:s3cret-one\n\nKG-SR-02:two:with-colon\n")
+    assert read_credentials(path) == {"KG-SR-01": "s3cret-one", "KG-SR-02": "two:with-colon"}
+    path.write_text("KG-SR-01:s3cret-one\nKG-SR-02 s3cret-two\n")
+    with pytest.raises(PublisherError, match="line 2: expected ID:SECRET") as caught:
+        read_credentials(path)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_station_without_a_secret_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "logins"
+    path.write_text("KG-SR-01:s3cret-one\n")
+    with pytest.raises(ConfigError, match="no secret for KG-SR-02, KG-SR-03") as caught:
+        _run("--fast", "--duration", "1h", "--credentials-file", str(path))
+    assert "s3cret" not in str(caught.value)

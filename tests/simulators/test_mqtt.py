@@ -8,16 +8,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from simulators import PublisherError
 from simulators.cli import _simulate, register_cli
+from stations import StoredCredential, credentials
 from telemetry import FixedClock, decode_readings
-from tests.support.mosquitto import Broker
+from tests.support.mosquitto import Broker, Publisher
 from tests.support.times import local_time
 
 
@@ -33,7 +36,7 @@ class Counter:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_: self.subscribed.set()
-        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/#", qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}/v1/#", qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self.lock:
@@ -54,17 +57,23 @@ class Counter:
             time.sleep(0.02)
 
 
+NOW = datetime(2026, 12, 5, tzinfo=UTC)
+
+
 @pytest.fixture
 def counter(broker: Broker) -> Iterator[Counter]:
     sub = Counter(f"test-sim-{uuid.uuid4().hex[:12]}")
+    sub.client.username_pw_set(broker.service.username, broker.service.secret)
     sub.client.connect("127.0.0.1", broker.port)
     sub.client.loop_start()
     assert sub.subscribed.wait(5.0)
     yield sub
-    for topic in sub.retained_topics:  # leave no retained status behind
-        sub.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5.0)
     sub.client.disconnect()
     sub.client.loop_stop()
+    cleaner = Publisher(broker)
+    for topic in sub.retained_topics:  # leave no retained status behind
+        cleaner.publish(topic, b"", retain=True)
+    cleaner.close()
 
 
 @pytest.mark.integration
@@ -74,7 +83,7 @@ def test_fast_run_through_mosquitto_matches_the_summary(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.gateway_url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
@@ -120,7 +129,7 @@ def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)
+    monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.gateway_url)
     parser = argparse.ArgumentParser(prog="aquawatch")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(
@@ -141,3 +150,41 @@ def test_a_fast_run_without_start_covers_the_duration_before_its_clocks_now(
     assert datetime.fromisoformat(summary["start"]) == now - timedelta(minutes=30)
     assert datetime.fromisoformat(summary["end"]) == now
     assert summary["samples"] == 6  # 04:30, 04:35 ... 04:55
+
+
+def _login(station: str, secret: str) -> StoredCredential:
+    salt = bytes(range(12))
+    return StoredCredential(station, salt, 1000, credentials.hash_secret(secret, salt, 1000), NOW)
+
+
+@pytest.mark.integration
+def test_with_credentials_each_station_publishes_as_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = ["KG-SR-01", "KG-SR-02", "KG-SR-03", "KG-CS-01", "KG-CS-02", "KG-EF-01", "KG-EF-02"]
+    broker = Broker(stations=[_login(s, f"secret-{s}") for s in ids])
+    broker.start()
+    try:
+        logins = tmp_path / "logins"
+        logins.write_text("".join(f"{s}:secret-{s}\n" for s in ids))
+        monkeypatch.setenv("AQUAWATCH_MQTT_URL", broker.url)  # its user is not used
+        args = ["--fast", "--duration", "1h", "--credentials-file", str(logins)]
+        assert _run_simulate(*args) == 0
+        summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert summary["stations"] == 7
+        assert summary["refused"] == summary["unacknowledged"] == 0
+        assert summary["messages"] >= 7 * 12
+        # One station with a wrong secret: the broker refuses it and the run stops.
+        logins.write_text("".join(f"{s}:secret-{s}\n" for s in ids[1:]) + "KG-SR-01:guess\n")
+        with pytest.raises(PublisherError, match=r"KG-SR-01.*refused the connection"):
+            _run_simulate(*args)
+    finally:
+        broker.close()
+
+
+def _run_simulate(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="aquawatch")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["simulate", *argv])
+    status: int = args.handler(args)
+    return status

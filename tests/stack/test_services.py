@@ -13,13 +13,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ingest import shipped_broker_config
 from stack import (
     EmbeddedPostgres,
     PrivateMosquitto,
     StackError,
     port_open,
     private_dir,
-    shipped_broker_config,
 )
 from telemetry import migrate
 from tests.support.postgres import count

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,9 @@ import psycopg
 import pytest
 
 from stack import EmbeddedPostgres
+from telemetry import Circular10File, Circular10Line, encode_file
 from tests.support.common import wait_for
+from tests.support.ftp import client, store
 from tests.support.mosquitto import Broker
 from tests.support.network import free_port
 from tests.support.postgres import count
@@ -33,13 +36,15 @@ def stations_with_readings(url: str) -> int:
 
 
 def test_up_brings_readings_from_all_seven_stations_within_a_minute(
-    database_url: str, broker: Broker, prefix: str
+    database_url: str, prefix: str
 ) -> None:
+    """Up's own broker: each station logs in as itself, AquaWatch as its service account."""
     log = Path(tempfile.mkstemp(prefix="aw-up-", suffix=".log")[1])
+    state = Path(tempfile.mkdtemp(prefix="aw-up-state-"))
+    state.chmod(0o755)  # the broker drops root and must reach its folder inside
     env = {
         **os.environ,
         "AQUAWATCH_DATABASE_URL": database_url,
-        "AQUAWATCH_MQTT_URL": broker.url,
         "AQUAWATCH_TOPIC_PREFIX": prefix,
         "AQUAWATCH_CLIENT_ID": f"up-{prefix}",
     }
@@ -48,6 +53,8 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
         "-m",
         "telemetry.cli",
         "up",
+        "--state-dir",
+        str(state),
         "--report-every",
         "1",
         "--history",
@@ -56,6 +63,8 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
         str(free_port()),
         "--api-port",
         str(free_port()),
+        "--ftp-port",
+        str(ftp_port := free_port()),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -67,6 +76,7 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
             every=0.5,
         )
         wait_for(lambda: "from 7 stations" in log.read_text(), timeout=10, what="a report")
+        _a_logger_file_through_the_inbox(database_url, state, ftp_port)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     finally:
@@ -76,10 +86,29 @@ def test_up_brings_readings_from_all_seven_stations_within_a_minute(
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        shutil.rmtree(state, ignore_errors=True)
     output = log.read_text()
     assert "AquaWatch is up" in output
-    assert "(as configured)" in output  # given settings are used as they are
-    assert "processes  ingest, alerts, notify, api, simulate" in output
+    assert "each station logs in as itself" in output
+    assert "processes  ingest, alerts, notify, api, ftp, simulate" in output
+    assert f"ftp inbox  ftp://127.0.0.1:{ftp_port}" in output
+    assert "broker refused" not in output
+    with psycopg.connect(database_url) as conn:
+        issued = conn.execute("SELECT count(*) FROM station_credentials").fetchone()
+    assert issued == (7,)
+
+
+def _a_logger_file_through_the_inbox(database_url: str, state: Path, port: int) -> None:
+    """A station's logger, with the secret up issued it, uploads a file to up's FTP inbox."""
+    secrets = dict(
+        line.split(":", 1) for line in (state / "station-credentials").read_text().splitlines()
+    )
+    at = datetime(2026, 1, 1, 5, tzinfo=UTC)
+    name, content = encode_file(Circular10File("KG-SR-01", at, (Circular10Line("do", 6.5),)))
+    with client(port, "KG-SR-01", secrets["KG-SR-01"]) as ftp:
+        assert store(ftp, name, content).startswith("226")
+    query = f"SELECT count(*) FROM readings WHERE time = '{at.isoformat()}'"
+    wait_for(lambda: count(database_url, query) == 1, timeout=20, what="the file's reading")
 
 
 def test_up_killed_outright_takes_its_processes_with_it(
@@ -100,6 +129,8 @@ def test_up_killed_outright_takes_its_processes_with_it(
         str(free_port()),
         "--api-port",
         str(free_port()),
+        "--ftp-port",
+        str(free_port()),
     ]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -117,7 +148,7 @@ def test_up_killed_outright_takes_its_processes_with_it(
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     found = [int(p) for p in path.read_text().split()] if path.exists() else []
-    return found if len(found) == 5 else []  # ingest, alerts, notify, api, simulate
+    return found if len(found) == 6 else []  # ingest, alerts, notify, api, ftp, simulate
 
 
 def _descendants(pid: int) -> set[int]:
@@ -152,6 +183,7 @@ def test_up_embedded_runs_on_its_own_services_and_sigterm_stops_everything() -> 
         *(str(Path(sys.executable).with_name("aquawatch")), "up", "--embedded"),
         *("--state-dir", str(state), "--report-every", "2"),
         *("--metrics-port", str(free_port()), "--api-port", str(api_port)),
+        *("--ftp-port", str(free_port())),
     ]
     database = f"postgresql://postgres@/aquawatch?host={state / 'pg'}&port=54329"
     with log.open("wb") as out:
@@ -160,7 +192,7 @@ def test_up_embedded_runs_on_its_own_services_and_sigterm_stops_everything() -> 
         wait_for(lambda: "AquaWatch is up" in log.read_text(), timeout=120, what="the banner")
         output = log.read_text()
         assert "embedded PostgreSQL" in output
-        assert "(Mosquitto with ingest/broker/mosquitto.conf" in output
+        assert "each station logs in as itself, AquaWatch as aquawatch-service" in output
         password = re.search(r"officer    user officer, password (\S+)", output)
         assert password is not None, output
         wait_for(
@@ -179,7 +211,7 @@ def test_up_embedded_runs_on_its_own_services_and_sigterm_stops_everything() -> 
         login = {"username": "officer", "password": password[1]}
         assert httpx.post(f"{api}/auth/token", json=login, timeout=10).status_code == 200
         children = _descendants(process.pid)
-        assert len(children) >= 6  # mosquitto, ingest, alerts, notify, api, simulate
+        assert len(children) >= 7  # mosquitto, ingest, alerts, notify, api, ftp, simulate
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
         wait_for(

@@ -179,7 +179,11 @@ class ServiceProcess:
 
 def simulate(broker: Broker, prefix: str, *args: str) -> subprocess.Popen[bytes]:
     """Start ``aquawatch simulate`` against ``broker``; its last stdout line is the summary."""
-    env = {**os.environ, "AQUAWATCH_MQTT_URL": broker.url, "AQUAWATCH_TOPIC_PREFIX": prefix}
+    env = {
+        **os.environ,
+        "AQUAWATCH_MQTT_URL": broker.gateway_url,
+        "AQUAWATCH_TOPIC_PREFIX": prefix,
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "telemetry.cli", "--log-level", "WARNING", "simulate", *args],
         env=env,

@@ -14,6 +14,9 @@ from telemetry import (
     encode_file,
     encode_files,
 )
+from telemetry import (
+    RejectReason as R,
+)
 
 AT = datetime(2026, 11, 22, 14, 5, tzinfo=UTC)  # 21:05 in Kiên Giang
 
@@ -57,24 +60,55 @@ def test_rows_are_grouped_into_one_file_per_instant() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "message"),
+    ("name", "content", "message", "reason"),
     [
-        ("KG-SR-01.txt", b"", "expected <STATION>_<YYYYMMDDhhmmss>.txt"),
-        ("KG_20261399000000.txt", b"", "not a YYYYMMDDhhmmss time"),
-        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122210500", "expected 5"),
-        ("KG_20261122210500.txt", b"XX\t4.2\tmg/L\t20261122210500\t00", "unknown symbol"),
-        ("KG_20261122210500.txt", b"DO\tfour\tmg/L\t20261122210500\t00", "not a number"),
-        ("KG_20261122210500.txt", b"DO\tnan\tmg/L\t20261122210500\t00", "not finite"),
-        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122211000\t00", "differs"),
-        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122210500\t03", "status"),
-        ("KG_20261122210500.txt", b"\xff", "not UTF-8"),
+        ("KG-SR-01.txt", b"", "expected <STATION>_<YYYYMMDDhhmmss>.txt", R.BAD_FILE_NAME),
+        ("KG_20261399000000.txt", b"", "not a YYYYMMDDhhmmss time", R.BAD_TIMESTAMP),
+        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122210500", "expected 5", R.BAD_SCHEMA),
+        (
+            "KG_20261122210500.txt",
+            b"XX\t4.2\tmg/L\t20261122210500\t00",
+            "unknown symbol",
+            R.UNKNOWN_PARAMETER,
+        ),
+        (
+            "KG_20261122210500.txt",
+            b"DO\tfour\tmg/L\t20261122210500\t00",
+            "not a number",
+            R.BAD_SCHEMA,
+        ),
+        (
+            "KG_20261122210500.txt",
+            b"DO\tnan\tmg/L\t20261122210500\t00",
+            "not finite",
+            R.NON_FINITE_VALUE,
+        ),
+        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122211000\t00", "differs", R.BAD_TIMESTAMP),
+        ("KG_20261122210500.txt", b"DO\t4.2\tmg/L\t20261122210500\t03", "status", R.BAD_STATUS),
+        ("KG_20261122210500.txt", b"\xff", "not UTF-8", R.NOT_UTF8),
     ],
 )
-def test_malformed_files_are_refused_with_the_place(
-    name: str, content: bytes, message: str
+def test_malformed_files_are_refused_with_the_place_and_the_mqtt_reason(
+    name: str, content: bytes, message: str, reason: R
 ) -> None:
-    with pytest.raises(Circular10Error, match=message):
+    with pytest.raises(Circular10Error, match=message) as raised:
         decode_file(name, content)
+    assert raised.value.reason is reason
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"DO\t4.2\tmg/L\t20261122210500\t00\r\npH\t7.9\t\t20261122210500\t01\r\n",
+        b"DO\t4.2\tmg/L\t20261122210500\t00\npH\t7.9\t\t20261122210500\t01",
+        b"\xef\xbb\xbfDO\t4.2\tmg/L\t20261122210500\t00\r\npH\t7.9\t\t20261122210500\t01\r\n",
+    ],
+    ids=["crlf", "lf-no-final-newline", "utf8-bom"],
+)
+def test_line_ends_and_a_byte_order_mark_read_the_same(content: bytes) -> None:
+    data = decode_file("KG-SR-01_20261122210500.txt", content)
+    assert data.lines == (Circular10Line("do", 4.2, 0), Circular10Line("ph", 7.9, 1))
+    assert data.time == datetime(2026, 11, 22, 14, 5, tzinfo=UTC)  # local time, UTC+7
 
 
 def test_unknown_code_cannot_be_written() -> None:

@@ -37,7 +37,11 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0011_token_version",
         "0012_inbound_gateway_id",
         "0013_sms_budget",
+        "0014_station_credentials",
+        "0015_qc_backlog",
         "0018_alert_leases",
+        "0020_station_files",
+        "0021_forwarding",
     ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB

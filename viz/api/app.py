@@ -22,14 +22,23 @@ from viz.api.docs import install_docs
 from viz.api.headers import SecurityHeadersMiddleware
 from viz.api.metrics import Metrics, MetricsMiddleware
 from viz.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from viz.api.routes import admin, alerts, ops, public, readings, stations, subscribers
+from viz.api.routes import (
+    admin,
+    alerts,
+    forwarding,
+    ops,
+    public,
+    readings,
+    stations,
+    subscribers,
+)
 from viz.api.settings import ApiSettings
 from viz.dashboard import install_dashboards
 
 logger = logging.getLogger(__name__)
 
 PREFIX: Final = "/api/v1"
-DESCRIPTION: Final = """Water-quality telemetry of the Kiên Giang monitoring network.
+DESCRIPTION: Final = """Water-quality telemetry of the An Giang (formerly Kiên Giang) network.
 
 Log in with `POST /api/v1/auth/token` and send `Authorization: Bearer <token>`, or send an
 API key (`aw_<prefix>_<secret>`) the same way. `/api/v1/public/...` needs no login.
@@ -126,7 +135,7 @@ def create_app(settings: ApiSettings, *, clock: Clock) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     v1 = APIRouter(prefix=PREFIX, responses=PROBLEM_RESPONSES)
-    routes = (stations, readings, alerts, subscribers, admin)
+    routes = (stations, readings, alerts, subscribers, forwarding, admin)
     for module in (*routes, public):
         v1.include_router(module.router)
     v1.include_router(sms_callbacks(connect=pooled, token=settings.sms_callback_token))

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from telemetry import PARAMETERS_BY_ID, encode_files
 from viz.api.queries.readings import export_batches
+from viz.api.queries.stations import file_code
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +110,13 @@ def circular10_zip(
     *,
     time_limit_s: float,
 ) -> Generator[bytes, None, None]:
-    """A zip of ``<STATION>_<YYYYMMDDhhmmss>.txt`` files, one per sampling instant.
+    """A zip of ``<CODE>_<YYYYMMDDhhmmss>.txt`` files, one per sampling instant.
 
-    That is the layout a station's logger leaves on the provincial FTP server, so the
-    archive can be replayed into any system that takes Circular 10/2021 files.
+    That is the layout a station's logger leaves on the provincial FTP server (``CODE`` is the
+    station's file code in the registry), so the archive can be replayed into any system that
+    takes Circular 10/2021 files, the FTP inbox included.
     """
+    code = file_code(conn, station_id)
     sink = _Sink()
     pending: list[tuple[datetime, str, float, int]] = []
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -123,14 +126,14 @@ def circular10_zip(
         for batch in batches:
             for r in batch:
                 if pending and pending[-1][0] != r.time:
-                    for name, content in encode_files(station_id, pending):
+                    for name, content in encode_files(code, pending):
                         archive.writestr(name, content)
                     pending.clear()
                 pending.append(
                     (r.time, PARAMETERS_BY_ID[r.parameter_id].code, r.value, r.device_status)
                 )
             yield sink.take()
-        for name, content in encode_files(station_id, pending):
+        for name, content in encode_files(code, pending):
             archive.writestr(name, content)
     yield sink.take()
 

@@ -82,6 +82,20 @@ window.AW = {
     const problem = await reply.json();
     return problem.detail || reply.statusText;
   },
+  // Backtest a candidate limit change of a rule (POST .../what-if); {result} or {problem}.
+  async whatIf(stationId, ruleId, candidate) {
+    const path = `/api/v1/stations/${encodeURIComponent(stationId)}` +
+      `/thresholds/${encodeURIComponent(ruleId)}/what-if`;
+    const reply = await fetch(path, {
+      method: "POST",
+      headers: {...AW.headers(), "Content-Type": "application/json"},
+      body: JSON.stringify(candidate),
+    });
+    if (reply.ok) return {result: await reply.json()};
+    const problem = await reply.json().catch(() => ({}));
+    const fields = (problem.errors || []).map((e) => e.msg).join("; ");
+    return {problem: fields || problem.detail || reply.statusText};
+  },
   // Columns of a JSON reply with null (a gap: JSON has no NaN) turned into NaN, so Bokeh
   // breaks the line there instead of drawing it at zero.
   gaps(data) {

@@ -63,6 +63,7 @@ _ISLANDS: Final = (
 
 _PUBLIC_URL: Final = "/dashboard/data/overview.json"  # no login
 _WORST_URL: Final = "/dashboard/data/station_alerts.json"  # officers
+_FORWARDING_URL: Final = "/dashboard/data/forwarding.json"  # officers
 # Station names come from the registry file: escaped (<%- %>), never interpolated raw.
 _LINK: Final = '<a href="<%- url %>" title="<%- name_en %>"><%- value %></a>'
 _TITLED: Final = '<span title="<%- {english} %>"><%- value %></span>'
@@ -238,6 +239,32 @@ def _values_table(source: ColumnDataSource) -> DataTable:
     )
 
 
+def _forwarding_table() -> DataTable:
+    """Each station's forwarding lag and last error per receiver (officers)."""
+    source = json_source(
+        "forwarding",
+        _FORWARDING_URL,
+        ("receiver", "station_name", "lag", "last_sent", "last_error", "colour"),
+    )
+    return live_table(
+        source,
+        columns=[
+            TableColumn(field="receiver", title=both("receiver"), width=200),
+            TableColumn(field="station_name", title=both("station"), width=200),
+            TableColumn(
+                field="lag", title=both("forward_lag"), formatter=swatch("colour"), width=120
+            ),
+            TableColumn(field="last_sent", title=both("last_sent"), width=100),
+            TableColumn(field="last_error", title=both("last_error"), width=400),
+        ],
+        width=1020,
+        height=180,
+        index_position=None,
+        tags=[OFFICER],
+        visible=False,
+    )
+
+
 @cache
 def overview_page(tiles: str = "") -> Page:
     """The HTML of ``/dashboard`` (it holds no data, so it is built once).
@@ -272,6 +299,8 @@ def overview_page(tiles: str = "") -> Page:
             ),
         ),
         alert_panel("/dashboard/data/alerts.json"),
+        Div(text=heading(escape(both("forwarding"))), tags=[OFFICER], visible=False),
+        _forwarding_table(),
     )
     page_header = header(both("overview"), hint="login_for_alerts")
     return render(layout, title=vi("overview"), header=page_header)

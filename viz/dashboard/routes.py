@@ -20,12 +20,13 @@ from viz.api.deps import Conn, Svc, require
 from viz.api.params import StationId
 from viz.api.queries.boards import board_titles
 from viz.api.queries.stations import active_station
+from viz.api.queries.thresholds import rules
 from viz.boards import BoardFeed, board_feed
 from viz.dashboard.board_page import board_page
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import series_json
 from viz.dashboard.station import StationPage, station_page
-from viz.dashboard.status import open_alerts, overview_json, station_alerts
+from viz.dashboard.status import forwarding_table, open_alerts, overview_json, station_alerts
 
 __all__ = ["router"]
 
@@ -92,6 +93,8 @@ def station(
         range=range,
         start=start.replace(tzinfo=None) if start else None,
         end=end.replace(tzinfo=None) if end else None,
+        zone=found.timezone,
+        rules=tuple(r.rule_id for r in rules(conn, station_id=station_id)),
     )
     return station_page(view).response()
 
@@ -106,6 +109,12 @@ def overview_data(conn: Conn, svc: Svc) -> dict[str, dict[str, list[Any]]]:
 def station_alerts_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
     """Each station's worst open alert (the officers' map colours)."""
     return station_alerts(conn)
+
+
+@router.get("/dashboard/data/forwarding.json")
+def forwarding_data(conn: Conn, _: Looker) -> dict[str, list[Any]]:
+    """Forwarding table columns: each station's lag and last error per receiver."""
+    return forwarding_table(conn)
 
 
 @router.get("/dashboard/data/alerts.json")

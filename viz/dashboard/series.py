@@ -30,7 +30,8 @@ __all__ = ["Plan", "Threshold", "bands", "measured_thresholds", "plan", "series_
 RAW_SPAN: Final = timedelta(days=2)
 HOURLY_SPAN: Final = timedelta(days=60)
 _ORIGIN: Final = "2000-01-01 00:00:00+07"
-_FLAGGED: Final = (QCFlag.SUSPECT, QCFlag.FAIL)
+# Marked on the chart: values not yet checked are not drawn as good ones.
+_FLAGGED: Final = (QCFlag.UNKNOWN, QCFlag.SUSPECT, QCFlag.FAIL)
 BEYOND: Final = 1e3  # how far the outermost band reaches past its threshold (canvas-safe)
 
 

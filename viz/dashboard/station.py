@@ -28,6 +28,7 @@ from bokeh.plotting import figure
 
 from telemetry import PARAMETERS, QCFlag
 from viz.dashboard.page import Page, render
+from viz.dashboard.what_if_panel import what_if_panel
 from viz.dashboard.widgets import POLL_MS, alert_panel, empty_source, header, json_source
 from viz.messages import FLAG_KEYS, both
 
@@ -56,6 +57,8 @@ class StationPage:
     range: str  # one of RANGES, or "custom"
     start: datetime | None  # local wall clock, custom ranges only
     end: datetime | None
+    zone: str = "Asia/Ho_Chi_Minh"
+    rules: tuple[str, ...] = ()  # ids of the rules in force (the what-if panel)
 
 
 def _plot(
@@ -107,7 +110,8 @@ def _plot(
         size=9,
         line_width=2,
         color="colour",
-        legend_label=f"QC: {both(FLAG_KEYS[QCFlag.SUSPECT])} · {both(FLAG_KEYS[QCFlag.FAIL])}",
+        legend_label="QC: "
+        + " · ".join(both(FLAG_KEYS[f]) for f in (QCFlag.UNKNOWN, QCFlag.SUSPECT, QCFlag.FAIL)),
     )
     fig.scatter(
         "t",
@@ -177,5 +181,9 @@ def station_page(view: StationPage) -> Page:
         )
     title = f"{view.name_vi} / {view.name_en} ({view.station_id})"
     crumbs = f" / {escape(view.station_id)}"
-    layout = column(*plots, alert_panel(f"/dashboard/data/alerts.json?station={view.station_id}"))
+    layout = column(
+        *plots,
+        what_if_panel(view.station_id, rules=view.rules, zone=view.zone),
+        alert_panel(f"/dashboard/data/alerts.json?station={view.station_id}"),
+    )
     return render(layout, title=title, header=header(title, crumbs=crumbs, below=_nav(view)))

@@ -9,6 +9,7 @@ open alerts themselves.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,13 +17,13 @@ from typing import Any, Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import psycopg
 from psycopg.rows import class_row
 
 from alerts import AlertState, Severity
-from telemetry import QCFlag, StationState, worst
-from viz.api.queries.latest import StationLatest, latest
+from telemetry import QCFlag, StationState
+from viz.api.queries.forwarding import forwarding
+from viz.api.queries.latest import latest
 from viz.boards import display_number, freshness
 from viz.messages import FLAG_KEYS, SEVERITY_KEYS, vi
 from viz.palette import DISCONNECTED, NORMAL, ONLINE, QC_COLOURS, SEVERITY_COLOURS, hex_rgb
@@ -35,6 +36,7 @@ __all__ = [
     "open_alerts",
     "overview_json",
     "station_alerts",
+    "station_quality",
     "web_mercator",
 ]
 
@@ -165,10 +167,15 @@ def link(
     return Link.STALE if stale else Link.ONLINE
 
 
-def _quality(station: StationLatest) -> QCFlag:
-    """The worst QC flag among a station's latest values (MISSING when it has none)."""
-    flags = np.array([int(v.qc) for v in station.values] or [int(QCFlag.MISSING)], np.uint8)
-    return QCFlag(int(worst(*flags.reshape(-1, 1))[0]))
+# What a station's outline shows, least telling first: a value not yet checked outranks
+# good ones, so a station is never shown good while any of its latest values is unchecked.
+_SHOWN: Final = (QCFlag.MISSING, QCFlag.GOOD, QCFlag.UNKNOWN, QCFlag.SUSPECT, QCFlag.FAIL)
+
+
+def station_quality(flags: Sequence[int]) -> QCFlag:
+    """The QC flag a station's outline shows for its latest values' flags: the worst, with
+    "not yet checked" above good (MISSING when it has none)."""
+    return max((QCFlag(f) for f in flags), key=_SHOWN.index, default=QCFlag.MISSING)
 
 
 def _local(time: datetime | None, zone: ZoneInfo) -> str:
@@ -195,7 +202,7 @@ def overview_json(
         interval = place.sampling_interval_s
         last, stale = freshness(station.values, sampling_interval_s=interval, now=now)
         state = link(station.status, station.status_at, last, stale=stale)
-        quality = _quality(station)
+        quality = station_quality([v.qc for v in station.values])
         wqi = station.wqi if state is Link.ONLINE else None
         x, y = web_mercator(place.longitude, place.latitude)
         row = {
@@ -271,6 +278,35 @@ def open_alerts(conn: psycopg.Connection[Any], station: str | None = None) -> di
             "opened": a.opened_at.astimezone(ZoneInfo(a.timezone)).strftime("%d/%m/%Y %H:%M"),
             "value": a.value,
             "colour": SEVERITY_COLOURS[Severity(a.severity)],
+        }
+        for key, item in cells.items():
+            out[key].append(item)
+    return out
+
+
+def _behind(seconds: float | None) -> str:
+    """How far forwarding is behind, in Vietnamese (minutes, else hours with a decimal comma)."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{max(seconds, 0) / 60:.0f} phút"
+    return f"{display_number(seconds / 3600)} giờ"
+
+
+def forwarding_table(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Columns of the forwarding table: per receiver and station, lag and last error."""
+    keys = ("receiver", "station_name", "lag", "last_sent", "last_error", "colour")
+    out: dict[str, list[Any]] = {k: [] for k in keys}
+    for f in forwarding(conn):
+        zone = ZoneInfo(f.timezone)
+        failing = f.last_error is not None
+        cells = {
+            "receiver": f.receiver,
+            "station_name": f.station_name,
+            "lag": _behind(f.lag_s),
+            "last_sent": _local(f.last_sent_at, zone),
+            "last_error": (f"{_local(f.last_error_at, zone)} {f.last_error}" if failing else ""),
+            "colour": SEVERITY_COLOURS[Severity.WARNING] if failing else NORMAL,
         }
         for key, item in cells.items():
             out[key].append(item)

@@ -59,7 +59,8 @@ def test_packaged_file_covers_the_parameters() -> None:
 @pytest.mark.parametrize(
     ("code", "fail", "suspect"),
     [
-        ("ph", (0, 14), (6, 10)),
+        # REFERENCE §5 says 0-14, but a dead probe reads 0.000 and must fail (issue 14)
+        ("ph", (2, 14), (6, 10)),
         ("do", (0, 20), (0.5, 15)),
         ("temp", (0, 80), (15, 38)),
         ("sal", (0, 45), (0, 40)),

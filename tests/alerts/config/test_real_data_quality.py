@@ -15,6 +15,7 @@ import pytest
 
 from alerts.config.quality import QualityConfig, load_quality_config
 from alerts.kernels.chemistry import do_percent_saturation
+from alerts.kernels.qartod import attenuated_signal_relative
 from telemetry import QCFlag
 from tests.alerts.real_data import COLUMNS, FloatArray, column, data_file, times_of
 
@@ -137,3 +138,16 @@ def test_grand_bay_do_saturation_agrees_with_the_provider(grand_bay: dict[str, l
     # within 2 %-points everywhere (inputs are rounded to 0.1), 0.5 on average
     assert np.abs(ours - theirs).max() < 2.0
     assert np.abs(ours - theirs).mean() < 0.5
+
+
+def test_too_short_a_history_for_the_fouling_check_is_not_evaluated_at_once(
+    config: QualityConfig, sand_island: tuple[FloatArray, FloatArray]
+) -> None:
+    """The engine's 26-h window: the check answers without computing, as the kernel would."""
+    times, salinity = sand_island
+    check = config.checks(kind="shrimp_river", parameter="sal")["attenuated_signal_relative"]
+    limits = check.model_dump(exclude={"source"})
+    for minutes in (26 * 60, 31 * 60, 32 * 60):  # 31 h is about the shortest evaluable
+        t, x = times[:minutes], salinity[np.newaxis, :minutes]
+        expected = attenuated_signal_relative(x, t, last=None, **limits)
+        assert np.array_equal(check.run(t, x, last=None), expected)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
-from alerts.detectors.dawn import RULE, dawn_forecast
+from alerts.detectors.dawn import RULE, NightMemory, dawn_forecast
 from alerts.detectors.findings import Findings
 from alerts.kernels.window import Window
 from alerts.states import Severity
@@ -74,3 +75,41 @@ def test_only_shrimp_and_cage_stations(kind: str) -> None:
     window.values[:] = 1.0
     assert dawn_forecast(window, window.values, now=float(TIMES[-1])) == Findings()
     assert station.kind.value == kind
+
+
+def test_a_station_whose_nights_level_off_learns_to_warn_less() -> None:
+    """Evenings that fall fast and then level off: the projection is too pessimistic."""
+    memory = NightMemory()
+    days = 6
+    start = START - 86_400.0  # noon, six days of 5-minute samples
+    times = start + 300.0 * np.arange(days * 288)
+    hours = (times - START) / 3600.0 % 24  # hours since noon, local
+    # 8 mg/L by day; from 18:00 a fall of 1 mg/L per hour that levels off at 4.5 mg/L.
+    evening = np.clip(hours - 6.0, 0.0, None)
+    do = np.where(hours < 6.0, 8.0, 4.5 + 3.5 * np.exp(-evening / 3.5))
+    tiers: dict[int, int] = {}  # night → highest tier
+    for column in range(288, len(times)):
+        now = float(times[column])
+        window = Window([STATION], span_s=86_400, end=now)
+        window.values[window.station_rows("do")[0], -289:] = do[column - 288 : column + 1]
+        found = dawn_forecast(window, window.values, now=now, memory=memory)
+        for episode in found.episodes:
+            night = int((episode.opened_at - start) // 86_400)
+            tiers[night] = max(tiers.get(night, 0), episode.severity)
+    # The plain rule warns on the first nights; once three are learnt, no more warnings.
+    assert tiers[1] == Severity.WARNING
+    assert max(tiers.get(n, 0) for n in (4, 5)) < Severity.WARNING
+    excess = list(memory.excess[STATION.id])
+    assert len(excess) >= 3
+    assert all(e > 1.0 for e in excess)  # each night ended well above the projection
+    assert memory.bias(STATION.id) == pytest.approx(float(np.median(excess)))
+
+
+def test_the_learnt_bias_only_relaxes_and_needs_three_nights() -> None:
+    memory = NightMemory()
+    memory.excess["S"] = deque([2.0, 1.0], maxlen=7)
+    assert memory.bias("S") == 0.0  # two nights are not enough
+    memory.excess["S"].append(1.5)
+    assert memory.bias("S") == 1.5
+    memory.excess["T"] = deque([-1.0, -2.0, 0.5], maxlen=7)
+    assert memory.bias("T") == 0.0  # nights that fell faster than projected change nothing

@@ -99,3 +99,20 @@ def test_a_notice_resolves_when_the_series_reads_good_again() -> None:
     (notice,), clear = found.episodes, found.clear
     assert notice.resolved_at == w.times[9]
     assert clear[("KG-SR-01", "maintenance.sal")] == w.times[-1]
+
+
+def test_a_run_over_before_the_window_slid_past_its_start_is_not_found_again() -> None:
+    # Seen whole by earlier ticks; with its start gone, a due time counted from the
+    # window's first column would read as a new episode every tick.
+    w = window()
+    flags = np.full(w.values.shape, QCFlag.GOOD, dtype=np.uint8)
+    row = w.station_rows("sal")[0]
+    flags[row, 0:8] = QCFlag.FAIL
+    found = sensor_notices(w, flags, min_s=1800)
+    assert found.episodes == ()
+    assert ("KG-SR-01", "maintenance.sal") in found.clear
+    # Still going at the window's end, it is reported (continuing).
+    flags[row, :] = QCFlag.FAIL
+    (notice,) = sensor_notices(w, flags, min_s=1800).episodes
+    assert notice.continues
+    assert notice.resolved_at is None

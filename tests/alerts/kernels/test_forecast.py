@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from alerts.kernels.forecast import dawn_do_projection
+from alerts.kernels.forecast import dawn_do_projection, dawn_do_projections
 
 HOUR = 3600.0
 SUNSET = 1.8e9  # an evening; times below are relative to it
@@ -144,3 +144,23 @@ def test_min_points_below_two_is_refused() -> None:
             now=SUNSET,
             min_points=1,
         )
+
+
+def test_projections_at_many_instants_equal_one_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    times = 3600.0 * 18 + 300.0 * np.arange(150)
+    do = 7.0 - 0.4 * (times - times[0]) / 3600.0 + rng.normal(0, 0.1, (3, times.size))
+    do[1, 40:60] = np.nan
+    do[2] = np.abs(do[2])
+    sunset = np.array([times[0], times[10], times[0]])
+    sunrise = sunset + 11 * 3600.0
+    instants = times[20::7]
+    linear, loglinear = dawn_do_projections(
+        times, do, sunset=sunset, sunrise=sunrise, instants=instants, min_points=4
+    )
+    for k, instant in enumerate(instants):
+        one_linear, one_loglinear, _ = dawn_do_projection(
+            times, do, sunset=sunset, sunrise=sunrise, now=float(instant), min_points=4
+        )
+        np.testing.assert_allclose(linear[k], one_linear, rtol=1e-9)
+        np.testing.assert_allclose(loglinear[k], one_loglinear, rtol=1e-9)

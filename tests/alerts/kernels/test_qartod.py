@@ -88,15 +88,17 @@ def test_limit_of_the_wrong_shape_is_refused() -> None:
 @pytest.mark.parametrize(
     ("values", "suspect", "fail", "expected"),
     [
-        # deviations nan 2 4 2 nan: only the peak is flagged, its neighbours (2 > 1) are not
+        # the spike deviates |5 - (1 + 1) / 2| = 4 from its reference; its neighbours depart
+        # 0 from the passed sample before them, so they pass
         ([1, 1, 5, 1, 1], 1.0, 3.0, [U, G, F, G, U]),
         ([1, 1, 2.5, 1, 1], 1.0, 3.0, [U, G, S, G, U]),
         # a deviation equal to the threshold passes
         ([0, 0, 2, 0, 0], 2.0, None, [U, G, G, G, U]),
-        # gap: sample 2 has no left neighbour; sample 3 deviates |1 - (5 + 1) / 2| = 2
-        ([1, nan, 5, 1, 1, 1], 1.0, 3.0, [U, M, U, S, G, U]),
-        # a step: both sides deviate 2 and both are flagged
-        ([0, 0, 0, 4, 4, 4], 1.0, 3.0, [U, G, S, S, G, U]),
+        # a gap: the nearest valid sample is the neighbour, |5 - (1 + 1) / 2| = 4
+        ([1, nan, 5, 1, 1, 1], 1.0, 3.0, [U, M, F, G, G, U]),
+        # a step: the first two samples after it are judged against the passed 0 (deviation
+        # 2, departure 4), the third against the step's own level
+        ([0, 0, 0, 4, 4, 4, 4], 1.0, 3.0, [U, G, G, S, S, G, U]),
         ([1, 2], 1.0, 3.0, [U, U]),
     ],
 )
@@ -104,6 +106,38 @@ def test_spike(
     values: list[float], suspect: float, fail: float | None, expected: list[int]
 ) -> None:
     assert spike(rows(values), suspect=suspect, fail=fail).tolist() == [expected]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # four stuck 55.353 °C values inside 29 °C water: each is judged against the passed
+        # 29.1 and the next sample, so all four fail and the water after them passes
+        ([29.0, 29.1, 55.353, 55.353, 55.353, 55.353, 29.2, 29.1, 29.0],
+         [U, G, F, F, F, F, G, G, U]),
+        # a two-sample spike
+        ([29.0, 29.1, 33.0, 33.1, 29.2, 29.1], [U, G, S, S, G, U]),
+        # a zig-zag: every swing departs 2 °C from the last passed 29 and deviates 3
+        ([29.0, 31.0, 27.0, 31.0, 27.0, 29.0, 29.1], [U, S, S, S, S, G, U]),
+    ],
+)  # fmt: skip
+def test_spike_catches_bursts_with_a_reference_of_passed_samples(
+    values: list[float], expected: list[int]
+) -> None:
+    assert spike(rows(values), suspect=1.5, fail=4.0, longest=4).tolist() == [expected]
+
+
+def test_spike_neighbours_are_the_nearest_samples_within_the_gap_allowed() -> None:
+    # A station reporting every 617 s on a 300 s grid: every other cell is empty.
+    values = [29.0, nan, 29.1, nan, 35.0, nan, nan, 29.2, nan, 29.0]
+    times = 300.0 * np.arange(len(values))
+    assert spike(rows(values), times, suspect=1.5, fail=4.0, max_gap_s=1800).tolist() == [
+        [U, M, G, M, F, M, M, G, M, U]
+    ]
+    # Neighbours further than max_gap_s do not count.
+    assert spike(rows(values), times, suspect=1.5, max_gap_s=300).tolist() == [
+        [U, M, U, M, U, M, M, U, M, U]
+    ]
 
 
 def test_spike_thresholds_per_row() -> None:

@@ -80,6 +80,11 @@ def test_grid_step() -> None:
 
 def test_window_lengths() -> None:
     assert window_samples(300.0, 86_400.0) == 288  # (t - 24 h, t]
+    # A window that is not a whole number of steps: t, t - 300 ... t - 44 700 lie in
+    # (t - 44 712, t], 150 instants.
+    assert window_samples(300.0, 44_712.0) == 150
+    assert window_samples(300.0, 299.0) == 1
+    assert window_samples(300.0, 301.0) == 2
     assert run_samples(300.0, 3600.0) == 13  # first and last sample an hour apart
     assert window_samples(float("inf"), 86_400.0) == 1
 

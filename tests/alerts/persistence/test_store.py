@@ -16,7 +16,7 @@ from alerts.config.compiled_rules import THRESHOLD_COLUMNS
 from alerts.config.threshold_profiles import load_profiles
 from alerts.persistence import store
 from stations import load_registry, sync_registry
-from telemetry import PARAMETERS, migrate
+from telemetry import PARAMETERS, QCFlag, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -103,15 +103,16 @@ def test_readings_come_back_column_wise(conn: psycopg.Connection[Any]) -> None:
     insert(conn, (T0, "KG-SR-01", DO, 5.5), (T0 + 300, "KG-SR-01", SAL, 12.0))
     insert(conn, (T0 - 86_400, "KG-SR-02", DO, 6.0))
     after = store.database_now(conn)
-    batch = store.recent(conn, ["KG-SR-01", "KG-SR-02"], since=T0 - 1)
+    batch, stored = store.recent(conn, ["KG-SR-01", "KG-SR-02"], since=T0 - 1)
     order = np.argsort(batch.epoch)
+    assert stored.tolist() == [QCFlag.UNKNOWN, QCFlag.UNKNOWN]  # never evaluated
     assert batch.station_id[order].tolist() == ["KG-SR-01", "KG-SR-01"]
     assert batch.parameter_id[order].tolist() == [DO, SAL]
     assert batch.value[order].tolist() == [5.5, 12.0]
     assert batch.device_status.tolist() == [0, 0]
     assert len(store.committed_between(conn, ["KG-SR-02"], after=before, until=after)) == 1
     assert len(store.committed_between(conn, ["KG-SR-01"], after=after, until=after + 60)) == 0
-    assert len(store.recent(conn, ["KG-CS-01"], since=0)) == 0
+    assert len(store.recent(conn, ["KG-CS-01"], since=0)[0]) == 0
     assert store.reported_before(conn, ["KG-SR-01", "KG-SR-02"], before=T0 - 3600) == {"KG-SR-02"}
 
 

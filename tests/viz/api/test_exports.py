@@ -79,6 +79,20 @@ def test_circular10_round_trip(stored: Api) -> None:
     assert {f.station_id for f in files} == {"KG-SR-01"}
 
 
+def test_circular10_files_are_named_with_the_station_file_code(stored: Api) -> None:
+    with psycopg.connect(stored.database_url) as conn:
+        conn.execute("UPDATE stations SET file_code = 'AG_TS_SR01' WHERE id = 'KG-SR-01'")
+    try:
+        with stored.client("key") as client:
+            reply = client.get("/api/v1/readings/export.circular10", params=RANGE)
+    finally:
+        with psycopg.connect(stored.database_url) as conn:
+            conn.execute("UPDATE stations SET file_code = id WHERE id = 'KG-SR-01'")
+    names = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
+    assert len(names) == 300
+    assert all(name.startswith("AG_TS_SR01_") for name in names)
+
+
 def test_cursor_pages_cover_the_range_once(stored: Api) -> None:
     seen: list[tuple[str, str]] = []
     params: dict[str, str | int] = {**RANGE, "limit": 250}

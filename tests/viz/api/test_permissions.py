@@ -80,12 +80,19 @@ CASES = {
         lambda: LIMITS,
         "threshold.override",
     ),
+    "what-if": Case(
+        "POST",
+        lambda a: f"/api/v1/stations/KG-SR-01/thresholds/{rule(a)[1]}/what-if",
+        frozenset({"officer", "admin"}),
+        lambda: {"warning": 3.0, "days": 30},
+    ),
     "raw readings": Case("GET", lambda a: f"/api/v1/readings?{RANGE}", everyone("key")),
     "aggregate": Case("GET", lambda a: f"/api/v1/readings/aggregate?{RANGE}", everyone("key")),
     "csv": Case("GET", lambda a: f"/api/v1/readings/export.csv?{RANGE}", everyone("key")),
     "circular10": Case(
         "GET", lambda a: f"/api/v1/readings/export.circular10?{RANGE}", everyone("key")
     ),
+    "forwarding": Case("GET", lambda a: "/api/v1/forwarding", everyone("key")),
     "alerts": Case("GET", lambda a: "/api/v1/alerts", everyone()),
     "acknowledge": Case(
         "POST",

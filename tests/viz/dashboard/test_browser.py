@@ -398,3 +398,57 @@ def test_the_api_docs_work_offline_under_their_policy(site: tuple[str, str], bro
     _shot(page, "docs")
     assert not page.offline_requests, page.offline_requests
     assert not page.csp_refusals, page.csp_refusals
+
+
+def test_an_officer_tries_a_limit_on_the_station_page(site: tuple[str, str], browser: Any) -> None:
+    """What-if: the candidate's alerts over the last 30 days, as the API computes them."""
+    base, url = site
+    token = _login(base)
+    page = _page(browser, base, token, (1200, 3000))
+    page.goto(f"{base}/dashboard/stations/KG-SR-01?range=24h")
+    _drawn(page, "aw:series")
+    page.get_by_role("combobox", name="Quy tắc / Rule").select_option("shrimp.do.low")
+    page.get_by_label("Lưu ý / Advisory").fill("5,8")  # a decimal comma, as typed here
+    page.get_by_label("Cảnh báo / Warning").fill("5.6")
+    page.get_by_role("button", name="Thử / Try").click()
+    summary = page.get_by_text("Ngưỡng thử / Candidate:")
+    summary.wait_for(timeout=60_000)
+    shown = _data(page, "what-if:alerts")
+    import httpx
+
+    reply = httpx.post(
+        f"{base}/api/v1/stations/KG-SR-01/thresholds/shrimp.do.low/what-if",
+        json={"advisory": 5.8, "warning": 5.6, "days": 30},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    ).json()
+    candidate = reply["candidate"]["spans"]
+    assert candidate, "DO about 5.5 mg/L stays below 5.8 for hours: the candidate alerts"
+    assert shown["limits"].count("Ngưỡng thử / Candidate") == len(candidate)
+    assert shown["limits"].count("Ngưỡng hiện hành / Limits in force") == reply["current"]["alerts"]
+    assert shown["hours"] == [s["hours"] for s in reply["current"]["spans"] + candidate]
+    text = summary.inner_text()
+    assert f"{reply['candidate']['alerts']} cảnh báo / alerts" in text
+    _shot(page, "dashboard-station-what-if")
+    with psycopg.connect(url) as conn:
+        overrides = conn.execute("SELECT count(*) FROM threshold_overrides").fetchone()
+    assert overrides == (0,)  # nothing applied
+
+
+def test_a_viewer_may_not_try_limits(site: tuple[str, str], browser: Any) -> None:
+    base, _ = site
+    import httpx
+
+    reply = httpx.post(
+        f"{base}/api/v1/auth/token", json={"username": "viewer", "password": PASSWORD}
+    )
+    page = _page(browser, base, reply.json()["access_token"], (1200, 3000))
+    page.goto(f"{base}/dashboard/stations/KG-SR-01?range=24h")
+    _drawn(page, "aw:series")
+    page.get_by_label("Cảnh báo / Warning").fill("5.6")
+    page.get_by_role("button", name="Thử / Try").click()
+    page.wait_for_function(
+        "Bokeh.documents[0].get_model_by_name('what-if:summary').text.length > 0"
+        " && !Bokeh.documents[0].get_model_by_name('what-if:summary').text.includes('…')"
+    )
+    assert _data(page, "what-if:alerts")["limits"] == []

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from telemetry import QCFlag
 from viz.api import ApiSettings
 from viz.boards import display_number, stale_after
 from viz.dashboard.overview import overview_page
 from viz.dashboard.series import BEYOND, Threshold, bands, plan
-from viz.dashboard.status import Link, link, web_mercator
+from viz.dashboard.status import Link, link, station_quality, web_mercator
 from viz.messages import MESSAGES, both
 
 
@@ -111,3 +112,20 @@ def test_a_stations_link_from_its_status_and_readings(
     expected: Link,
 ) -> None:
     assert link(status, status_at, last, stale=stale) is expected
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [
+        ([], QCFlag.MISSING),
+        ([QCFlag.GOOD, QCFlag.GOOD], QCFlag.GOOD),
+        ([QCFlag.GOOD, QCFlag.UNKNOWN], QCFlag.UNKNOWN),  # never good while one is unchecked
+        ([QCFlag.UNKNOWN, QCFlag.SUSPECT], QCFlag.SUSPECT),
+        ([QCFlag.FAIL, QCFlag.UNKNOWN, QCFlag.GOOD], QCFlag.FAIL),
+        ([QCFlag.MISSING, QCFlag.GOOD], QCFlag.GOOD),
+    ],
+)
+def test_a_station_outline_shows_unchecked_values_above_good_ones(
+    flags: list[QCFlag], shown: QCFlag
+) -> None:
+    assert station_quality(flags) == shown

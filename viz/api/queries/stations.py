@@ -25,11 +25,20 @@ class StationView(BaseModel):
     sampling_interval_s: int
     parameters: list[str]
     example_site: bool
+    file_code: str
+    """The station's code in Circular 10/2021 file names."""
+    transport: str
+    """How it sends: mqtt, ftp or both."""
+    province: str | None
+    """The province today (Kiên Giang was merged into An Giang on 1 July 2025)."""
+    former_province: str | None
+    """The province before that merger; ``district`` is the former district."""
 
 
 _STATION = (
     "SELECT id, kind, name_vi, name_en, district, latitude, longitude, timezone,"
-    " sampling_interval_s, parameters, example_site FROM stations WHERE active"
+    " sampling_interval_s, parameters, example_site, file_code, transport, province,"
+    " former_province FROM stations WHERE active"
 )
 
 
@@ -51,6 +60,12 @@ def active_station(conn: psycopg.Connection[Any], station_id: str) -> StationVie
         msg = f"no station {station_id!r}"
         raise NotFoundError(msg)
     return found
+
+
+def file_code(conn: psycopg.Connection[Any], station_id: str) -> str:
+    """The station's code in Circular 10/2021 file names (its id for an unknown station)."""
+    row = conn.execute("SELECT file_code FROM stations WHERE id = %s", (station_id,)).fetchone()
+    return str(row[0]) if row is not None else station_id
 
 
 def ensure_station(conn: psycopg.Connection[Any], station_id: str) -> None:

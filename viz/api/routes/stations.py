@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from viz.api.auth import Principal, Scope
-from viz.api.deps import Conn, require
+from viz.api.deps import Conn, Svc, require
 from viz.api.params import StationId
 from viz.api.queries.latest import StationLatest, latest
 from viz.api.queries.stations import StationView, active_station, active_stations
 from viz.api.queries.thresholds import Limits, Rule, override, remove_override, rules
+from viz.api.queries.what_if import Candidate, WhatIfResult, try_limits
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 Reader = Annotated[Principal, Depends(require(Scope.STATIONS_READ))]
@@ -65,3 +66,19 @@ def delete_override(station_id: StationId, rule_id: str, conn: Conn, who: Office
     active_station(conn, station_id)
     remove_override(conn, station_id, rule_id, actor=who.actor)
     return Response(status_code=204)
+
+
+@router.post("/{station_id}/thresholds/{rule_id}/what-if")
+def what_if(
+    station_id: StationId, rule_id: str, candidate: Candidate, conn: Conn, svc: Svc, _: Officer
+) -> WhatIfResult:
+    """Backtest a candidate limit change over the last 30 or 90 days, changing nothing."""
+    active_station(conn, station_id)
+    return try_limits(
+        conn,
+        station_id,
+        rule_id,
+        candidate,
+        now=svc.clock.time(),
+        stations_file=svc.settings.stations_file,
+    )
