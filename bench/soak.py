@@ -93,7 +93,9 @@ def outages(config: SoakConfig) -> list[dict[str, object]]:
     # Silent past the limit, and on past the faults and the leases settling after them, so
     # that an owner of each station ticks while it is silent.
     last_fault_end = SCHEDULE[-1] * config.duration_s + config.cut_s
-    length = max(offline_grace_s(config), last_fault_end + SETTLE_S - start) + 5
+    grace = offline_grace_s(config)
+    length = max(grace, last_fault_end + SETTLE_S - start) + grace / 2 + 5
+    length = min(length, config.duration_s - start - 3)  # and backfilled before the end
     return [
         {"at": at, "station": station, "event": "outage", "duration": f"{length:.0f}s"}
         for station in outage_stations()
@@ -243,7 +245,7 @@ def _run_faults(
             "--seed",
             "1",
         ],
-        env=services[0].env,
+        env={**services[0].env, "AQUAWATCH_MQTT_URL": broker.gateway_url},
         stdout=subprocess.PIPE,
         stderr=sim_log,
     )
