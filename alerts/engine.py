@@ -9,9 +9,9 @@ masks suspect and failed data, lets the detectors derive episodes from those sta
 (and the time-driven ones, silence and the dawn forecast, from every station), and
 reconciles them with the alerts table, the QC flags, the new watermark and its leases in one
 transaction. Readings dated before the window are queued in that transaction for the history
-pass (``alerts.history``), which the worker runs between ticks. Restarted, it refills its
-windows from the database and derives the same episodes, which the alerts table already
-holds.
+pass (``alerts.history``), which the worker runs between ticks for the stations whose
+leases it holds. Restarted, it refills its windows from the database and derives the same
+episodes, which the alerts table already holds.
 
 Two clocks: the worker's (``main()`` passes the system clock; tests a fixed one) says what
 time it is, which ends the windows and dates silence, the dawn forecast and lateness; the
@@ -572,6 +572,9 @@ class Engine:
             chunk = store.next_history(conn, list(owned), chunk_s=self.settings.history_chunk_s)
             if chunk is None:
                 self.history_due = False
+                break
+            if self.leases is not None and not self.leases.holds(conn, chunk.station_id):
+                conn.rollback()  # given up since the last tick: its new owner does it
                 break
             report.add(
                 evaluator.run(

@@ -78,8 +78,12 @@ class SoakConfig:
 
 
 def offline_grace_s(config: SoakConfig) -> float:
-    """Silence allowed: more than a database cut and its catch-up, at least 3 samples."""
-    return max(3.0 * config.interval_s, config.cut_s + 15)
+    """Silence allowed: more than a database cut, the sample before it and the catch-up.
+
+    The engines judge silence by what the database holds, so a cut longer than this would
+    make every station look offline once the database is back, until ingest catches up.
+    """
+    return max(3.0 * config.interval_s, config.cut_s + config.interval_s + 15)
 
 
 def outages(config: SoakConfig) -> list[dict[str, object]]:
@@ -89,7 +93,9 @@ def outages(config: SoakConfig) -> list[dict[str, object]]:
     # Silent past the limit, and on past the faults and the leases settling after them, so
     # that an owner of each station ticks while it is silent.
     last_fault_end = SCHEDULE[-1] * config.duration_s + config.cut_s
-    length = max(offline_grace_s(config), last_fault_end + SETTLE_S - start) + 5
+    grace = offline_grace_s(config)
+    length = max(grace, last_fault_end + SETTLE_S - start) + grace / 2 + 5
+    length = min(length, config.duration_s - start - 3)  # and backfilled before the end
     return [
         {"at": at, "station": station, "event": "outage", "duration": f"{length:.0f}s"}
         for station in outage_stations()
@@ -239,7 +245,7 @@ def _run_faults(
             "--seed",
             "1",
         ],
-        env=services[0].env,
+        env={**services[0].env, "AQUAWATCH_MQTT_URL": broker.gateway_url},
         stdout=subprocess.PIPE,
         stderr=sim_log,
     )
@@ -375,6 +381,8 @@ def _check(
         ).fetchone()
         assert opened is not None
         report.alerts, report.opened_twice = int(opened[0]), int(opened[1])
+        by_rule = conn.execute("SELECT rule_id, count(*) FROM alerts GROUP BY 1").fetchall()
+        report.alerts_by_rule = {str(rule): int(n) for rule, n in by_rule}
         rows = conn.execute(
             "SELECT s, count(a.id) FROM unnest(%s::text[]) AS s LEFT JOIN alerts a"
             " ON a.station_id = s AND a.rule_id = 'station.offline' GROUP BY s",

@@ -30,6 +30,7 @@ class Report:
     distinct: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    alerts_by_rule: dict[str, int] = field(default_factory=dict)
     opened_twice: int = 0
     missed_alerts: list[str] = field(default_factory=list)
     sms: int = 0
@@ -149,7 +150,8 @@ def write(report: Report, out: Path) -> None:
         "",
         f"- readings published {report.published}, stored {report.stored}, distinct"
         f" {report.distinct}; messages rejected {report.rejected}",
-        f"- alerts {report.alerts}, opened twice {report.opened_twice}, missed"
+        f"- alerts {report.alerts} {report.alerts_by_rule}, opened twice {report.opened_twice},"
+        f" missed"
         f" {len(report.missed_alerts)}; offline alerts at the outage stations"
         f" {report.expected_offline} (longest a reading of theirs was held back, s:"
         f" {report.outage_delays_s})",

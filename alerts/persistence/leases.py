@@ -128,6 +128,15 @@ class Leases:
             "UPDATE station_leases SET expires_at = %s WHERE owner = %s", (until, self.worker)
         )
 
+    def holds(self, conn: psycopg.Connection[Any], station_id: str) -> bool:
+        """Whether this worker holds ``station_id``'s lease; if so it stays locked until the
+        caller's transaction ends (work done between ticks is fenced like a tick)."""
+        found = conn.execute(
+            "SELECT 1 FROM station_leases WHERE station_id = %s AND owner = %s FOR UPDATE",
+            (station_id, self.worker),
+        ).fetchone()
+        return found is not None
+
     def release(self, conn: psycopg.Connection[Any]) -> None:
         """Give every lease back and leave the live workers (a clean stop); commits."""
         conn.execute(

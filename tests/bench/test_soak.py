@@ -1,4 +1,4 @@
-"""The soak's short form: 300 stations sampling every 5 s through the whole stack for a minute,
+"""The soak's short form: 300 stations sampling every 10 s through the whole stack for a minute,
 with every fault.
 
 ``python -m bench.soak`` runs the long form by hand; this one keeps CI within about 90 s. Its
@@ -23,10 +23,10 @@ def test_a_minute_of_faults_loses_nothing_repeats_nothing_and_recovers() -> None
     if postgres_bindir() is None:
         unavailable("PostgreSQL server binaries (Debian package postgresql)")
     out = ARTIFACTS / "soak"
-    config = SoakConfig(stations=300, interval_s=5, duration_s=60, cut_s=4, recover_s=30, out=out)
+    config = SoakConfig(stations=300, interval_s=10, duration_s=60, cut_s=4, recover_s=30, out=out)
     report = run(config)
     assert report.ok, json.dumps(report.failures)
-    assert report.published > 20_000  # 300 stations x 12 samples a minute x 8 or fewer values
+    assert report.published > 10_000  # 300 stations x 6 samples a minute x 8 or fewer values
     assert [what for _, what in report.faults] == [
         "broker restarted",
         "ingest-1 kill -9",

@@ -177,3 +177,19 @@ def test_dead_workers_and_their_watermarks_are_forgotten(
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT worker FROM alert_workers").fetchall() == [("b",)]
         assert conn.execute("SELECT count(*) FROM alert_watermarks").fetchone() == (0,)
+
+
+def test_work_between_ticks_is_fenced_like_a_tick(
+    url: str, clock: FixedClock, workers: list[Worker]
+) -> None:
+    a, b = add(workers, url, "a"), add(workers, url, "b")
+    a.tick(clock)
+    # a's history pass: the station's lease is a's and stays locked while it works ...
+    assert a.leases.holds(a.conn, "ST-00")
+    clock.advance(LEASE_S + 1)
+    assert "ST-00" not in b.tick(clock)
+    a.conn.commit()
+    # ... and once b has taken it, a's next pass finds it gone and leaves it.
+    assert "ST-00" in b.tick(clock)
+    assert not a.leases.holds(a.conn, "ST-00")
+    assert not b.leases.holds(b.conn, "ST-99")
