@@ -181,15 +181,16 @@ def _children(
     return children
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes], port: int) -> None:
-    """Wait until the ingester answers /metrics, which it does once subscribed."""
+def _wait_until_ready(name: str, process: subprocess.Popen[bytes], port: int) -> None:
+    """Wait until ``process`` listens on ``port``: the ingester answers /metrics once
+    subscribed, the FTP inbox its port once it takes logins."""
     deadline = time.monotonic() + 60
     while not port_open("127.0.0.1", port):
         if process.poll() is not None:
-            msg = f"ingest exited with {process.returncode} before it was ready"
+            msg = f"{name} exited with {process.returncode} before it was ready"
             raise StackError(msg)
         if time.monotonic() > deadline:
-            msg = "ingest was not subscribed after 60 s"
+            msg = f"{name} was not ready after 60 s"
             raise StackError(msg)
         time.sleep(0.1)
 
@@ -291,14 +292,17 @@ def _run(args: argparse.Namespace) -> int:
         }
         if settings.stations_file is not None:
             env["AQUAWATCH_STATIONS_FILE"] = str(settings.stations_file)
+        ready_ports = {"ingest": args.metrics_port, "ftp": args.ftp_port}
         for name, argv, extra in _children(args, stack):
             command = [sys.executable, "-m", "telemetry.cli", "--log-level", args.log_level, *argv]
             process = subprocess.Popen(
                 command, env={**env, **extra}, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
             )
             processes.append((name, process))
-            if name == "ingest":  # subscribed before anything publishes, even on a first run
-                _wait_until_ready(process, args.metrics_port)
+            # Subscribed before anything publishes, even on a first run; the FTP inbox
+            # listening before the banner gives its address.
+            if name in ready_ports:
+                _wait_until_ready(name, process, ready_ports[name])
         names = [name for name, _ in processes]
         boards = list(registry.boards)
         print(_banner(args, stack, names=names, boards=boards, password=password), flush=True)
