@@ -36,27 +36,13 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from bench.database import bench_database
+from bench.ingest import VALUES
 from stations import credentials, load_registry, sync_registry
 from telemetry import PARAMETERS, Circular10File, Circular10Line, encode_file, migrate
+from tests.support.network import free_port
 
 STATION = "KG-SR-01"
-VALUES = {
-    "temp": 29.8,
-    "ph": 7.9,
-    "do": 4.2,
-    "sal": 14.1,
-    "cond": 23000.0,
-    "turb": 12.5,
-    "tan": 0.31,
-    "no2": 0.08,
-}
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def backlog(n: int) -> list[tuple[str, bytes]]:
