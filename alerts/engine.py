@@ -43,9 +43,10 @@ from alerts.history import HistoryPass, HistoryReport
 from alerts.kernels.window import Batch, Window
 from alerts.notify.outbox import fan_out
 from alerts.persistence import store
+from alerts.persistence.backlog import FlagBacklog
 from alerts.persistence.leases import Leases
 from alerts.persistence.lifecycle import Transition, reconcile
-from alerts.persistence.qc_cells import Cells, cells_of, join
+from alerts.persistence.qc_cells import Cells, cells_of
 from alerts.qc_history import QcHistory
 from alerts.settings import AlertSettings
 from alerts.states import BuiltinRule
@@ -134,6 +135,8 @@ class Engine:
         self.nights = NightMemory()
         # Per window, the series whose QC looks back further than the window (fouling).
         self.qc_history: list[QcHistory] = []
+        # The windows' flags not stored yet (a start's, a gained station's, late rows').
+        self.backlog = FlagBacklog(())
         # The first evaluation after a start (or a failed tick) reports everything known clear.
         self.full_pass = True
         self._seen: dict[tuple[str, str, float], tuple[int, float | None]] = {}
@@ -188,6 +191,20 @@ class Engine:
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
         self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
+        self.backlog = FlagBacklog(self.windows)
+
+    def _sync_profiles(self, conn: psycopg.Connection[Any], stations: Sequence[Station]) -> None:
+        """Store the compiled rules of ``stations`` where the stored ones are out of date
+        (the API shows them, and limits people edit refer to them)."""
+        expected = {
+            s.id: (self.profiles.station_digest(s), len(self.profiles.rules_for(s)))
+            for s in stations
+        }
+        stale = store.stale_profiles(conn, expected)
+        if stale:
+            by_id = {s.id: s for s in stations}
+            rows = self.profiles.as_rows(by_id[sid] for sid in stale)
+            store.sync_profiles(conn, rows, stations=stale)
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -210,7 +227,7 @@ class Engine:
                 _utc(now),
                 now - committed,
             )
-        store.sync_profiles(conn, self.profiles.as_rows(self.stations), stations=self.station_ids)
+        self._sync_profiles(conn, self.stations)
         self._read_edits(conn)
         self.build(now)
         watermark = store.watermark(conn, self.worker)
@@ -222,7 +239,7 @@ class Engine:
         longest = max((h.window.length * h.window.step for h in self.qc_history), default=0.0)
         batch, stored = store.recent(conn, self.station_ids, since=min(since, now - longest))
         ahead = np.zeros(len(batch), dtype=np.bool_)
-        for window, history in zip(self.windows, self.qc_history, strict=True):
+        for index, (window, history) in enumerate(zip(self.windows, self.qc_history, strict=True)):
             placed, rows, columns = window.place(batch, now=now)
             history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
@@ -235,21 +252,10 @@ class Engine:
             )
             _long_flags(window, history, last=None)
             window.mark_usable()
-            # Readings stored while no engine ran get their flags now: only those whose
-            # stored flag differs are sent (a restart sends few).
-            flags = window.flags[rows, columns]
-            changed = flags != stored[placed]
-            ids = np.array(window.station_ids)[window.row_station[rows[changed]]]
-            self._store_flags(
-                conn,
-                Cells(
-                    station_id=ids.tolist(),
-                    parameter_id=window.row_parameter_id[rows[changed]],
-                    epoch=window.times[columns[changed]],
-                    flag=flags[changed],
-                    half_step=window.step / 2,
-                ),
-            )
+            # Readings stored while no engine ran get their flags, tick by tick: only
+            # those whose stored flag differs (a restart has few).
+            changed = window.flags[rows, columns] != stored[placed]
+            self.backlog.add(index, rows[changed], columns[changed])
         self.pending = batch.take(ahead)
         conn.commit()
         logger.info(
@@ -274,13 +280,10 @@ class Engine:
             return
         gained = sorted(owned - before)
         lost = before - owned
+        self.backlog.store(conn, limit=None, now=now)  # before the windows change
         self.stations = [s for s in self.registry.stations.values() if s.id in owned]
         self.station_ids = [s.id for s in self.stations]
-        store.sync_profiles(
-            conn,
-            self.profiles.as_rows(self.registry.stations[sid] for sid in gained),
-            stations=gained,
-        )
+        self._sync_profiles(conn, [self.registry.stations[sid] for sid in gained])
         self._edits_version = store.edits_version(conn)
         self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
         for history in self._regroup(now):
@@ -329,6 +332,7 @@ class Engine:
             history = QcHistory(window, self.quality)
             self.qc_history.append(history)
             fresh.append(history)
+        self.backlog = FlagBacklog(self.windows)
         return fresh
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
@@ -346,8 +350,10 @@ class Engine:
         batch = self.pending + batch
         ahead = np.zeros(len(batch), dtype=np.bool_)
         older = np.zeros(len(batch), dtype=np.bool_)
-        for window, rules, history in zip(self.windows, self.rules, self.qc_history, strict=True):
+        groups = zip(self.windows, self.rules, self.qc_history, strict=True)
+        for index, (window, rules, history) in enumerate(groups):
             added = window.advance(now)
+            self.backlog.shift(index, added)
             _, rows, columns = window.place(batch, now=now)
             history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
@@ -369,9 +375,9 @@ class Engine:
             newest = columns >= window.length - recent
             placed[rows[newest], columns[newest] - (window.length - recent)] = True
             flagged = self._flag(
-                window, history, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
+                index, history, recent=recent, late_rows=late_rows, placed=placed, dirty=dirty
             )
-            cells.append(join(flagged, half_step=window.step / 2))
+            cells.append(flagged)
             if self.full_pass:
                 window.mark_usable()
             else:  # only the flags of the newest columns and of late rows changed
@@ -420,22 +426,22 @@ class Engine:
 
     def _flag(
         self,
-        window: Window,
+        index: int,
         history: QcHistory,
         *,
         recent: int,
         late_rows: npt.NDArray[np.int64],
         placed: npt.NDArray[np.bool_],
         dirty: Rows,
-    ) -> list[Cells]:
+    ) -> Cells:
         """Flag the newest ``recent`` columns of the ``dirty`` rows (those of stations that
-        got readings), and whole rows that got late readings.
+        got readings) of window ``index``, and whole rows that got late readings.
 
-        Returns the cells to store: in the newest columns, the readings just placed
-        (``placed``) and the flags that changed; the late rows whole; on a full pass (after
-        a start or a failed tick, when what the database holds is unknown) every flag of
-        the newest columns.
+        Returns the cells to store now: in the newest columns, the readings just placed
+        (``placed``) and the flags that changed. The late rows go to the backlog whole (as
+        do, after a start or a failed tick, the flags the database may not hold).
         """
+        window = self.windows[index]
         times = window.times
         newest = slice(window.length - recent, None)
         store = placed.copy()
@@ -457,9 +463,9 @@ class Engine:
             window.flags[dirty, newest] = after
             rows = None if isinstance(dirty, slice) else dirty
             _long_flags(window, history, last=recent, rows=rows)
-            store[dirty] |= self.full_pass | (window.flags[dirty, newest] != before)
+            store[dirty] |= window.flags[dirty, newest] != before
         if not len(late_rows):
-            return [cells_of(window, store, columns=newest)]
+            return cells_of(window, store, columns=newest)
         window.flags[late_rows] = self.quality.evaluate(
             times=times,
             values=window.values[late_rows],
@@ -468,20 +474,9 @@ class Engine:
             status=window.status[late_rows],
         )
         _long_flags(window, history, last=None, rows=late_rows)
-        store[late_rows] = False  # stored below with the rest of their row
-        whole = np.zeros((len(window.values), 1), dtype=np.bool_)
-        whole[late_rows] = True
-        return [cells_of(window, store, columns=newest), cells_of(window, whole)]
-
-    def _store_flags(self, conn: psycopg.Connection[Any], cells: Cells) -> int:
-        return store.write_qc(
-            conn,
-            station_id=cells.station_id,
-            parameter_id=cells.parameter_id,
-            epoch=cells.epoch,
-            flag=cells.flag,
-            half_step=cells.half_step,
-        )
+        store[late_rows] = False  # stored with the rest of their row
+        self.backlog.add(index, late_rows)
+        return cells_of(window, store, columns=newest)
 
     def tick(self, conn: psycopg.Connection[Any], *, now: float) -> TickReport:
         """Evaluate what was committed since the watermark as of ``now``, in one transaction.
@@ -501,9 +496,11 @@ class Engine:
         until = store.database_now(conn) - self.settings.settle_s
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
+        report.flagged = self.backlog.store(conn, limit=0, now=now)  # cells the windows drop
         evaluation = self.evaluate(batch, now=now)
         # One write per window: each grid has its own half-step.
-        report.flagged = sum(self._store_flags(conn, cells) for cells in evaluation.cells)
+        report.flagged += sum(store.write_qc(conn, cells) for cells in evaluation.cells)
+        report.flagged += self.backlog.store(conn, limit=self.settings.flag_chunk, now=now)
         # Episodes re-derived unchanged since they were reconciled need no round trip.
         episodes = evaluation.findings.episodes
         fresh = [e for e in episodes if self._seen.get(_identity(e)) != _shape(e)]
@@ -611,7 +608,9 @@ class Engine:
                     self.history(conn, now=clock.time())
                 except psycopg.OperationalError:
                     logger.exception("tick failed; reconnecting")
-                    self.full_pass = True  # what reached the database is unknown: recheck all
+                    # What reached the database is unknown: evaluate and store all again.
+                    self.full_pass = True
+                    self.backlog.everything()
                     conn = _reconnect(url, conn, stop)
                     continue
                 logger.debug(
@@ -621,7 +620,7 @@ class Engine:
                     len(report.transitions),
                     report.seconds,
                 )
-                stop.wait(self.settings.tick_s)
+                stop.wait(0.0 if self.backlog else self.settings.tick_s)
             if self.leases is not None:
                 try:
                     self.leases.release(conn)  # a clean stop hands the stations over at once

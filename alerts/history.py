@@ -120,14 +120,7 @@ class HistoryPass:
             window, columns=slice(int(np.searchsorted(times, start - step / 2)), None)
         )
         report = HistoryReport(chunks=1, readings=len(batch))
-        report.flagged = store.write_qc(
-            conn,
-            station_id=flagged.station_id,
-            parameter_id=flagged.parameter_id,
-            epoch=flagged.epoch,
-            flag=flagged.flag,
-            half_step=flagged.half_step,
-        )
+        report.flagged = store.write_qc(conn, flagged)
         if not alerts:
             return report
         view = View(

@@ -36,6 +36,11 @@ class AlertSettings(CommonSettings):
     history_chunks: int = Field(
         default=4, ge=1, description="history-pass chunks taken up after each tick"
     )
+    flag_chunk: int = Field(
+        default=200_000,
+        ge=1000,
+        description="stored QC flags of a backlog (a start, stations gained) written per tick",
+    )
     quality_notice_s: float = Field(
         default=1800.0,
         gt=0,

@@ -65,7 +65,7 @@ class Profiles:
         profiles: Parsed profile files by profile name.
         stations: The parsed ``stations.yaml``.
         source: Where they were read from (for messages).
-        digest: SHA-256 of the files' contents (stored with synced rows).
+        digest: SHA-256 of the files' contents.
 
     Raises:
         ProfileError: The station settings do not fit the profiles.
@@ -87,6 +87,9 @@ class Profiles:
         # Compiled rules by what decides them (kind, stations.yaml entry, interval): the
         # 10,000 clones of a few stations compile once each, not once per station.
         self._compiled: dict[tuple[object, ...], tuple[CompiledRule, ...]] = {}
+        # Each station's measured rules before edits, by station object (shared with the
+        # copies ``with_edits`` makes): a start compiles every station once, not per use.
+        self._measured: dict[int, tuple[Station, tuple[CompiledRule, ...]]] = {}
         self.edits: Mapping[tuple[str, str], LimitEdit] = {}
         notice = stations.downstream_notice
         links = [(sid, link) for sid, e in self._entries.items() for link in e.downstream]
@@ -215,6 +218,20 @@ class Profiles:
         Raises:
             ProfileError: The station's settings do not fit its profiles.
         """
+        cached = self._measured.get(id(station)) if measured_only else None
+        if cached is None or cached[0] is not station:
+            rules = self._station_rules(station, measured_only=measured_only)
+            if measured_only:
+                self._measured[id(station)] = (station, rules)
+        else:
+            rules = cached[1]
+        if not self.edits:
+            return list(rules)
+        return [
+            edit.apply(r) if (edit := self.edits.get((station.id, r.rule_id))) else r for r in rules
+        ]
+
+    def _station_rules(self, station: Station, *, measured_only: bool) -> tuple[CompiledRule, ...]:
         interval = float(station.sampling_interval_s)
         entry = self._entry(station)
         key = (station.kind, id(entry), interval)
@@ -224,18 +241,12 @@ class Profiles:
             if bad:
                 raise ProfileError(bad)
             compiled = self._compiled[key] = tuple(found)
-        rules = [
+        have = set(station.parameters)
+        return tuple(
             r if r.station_id == station.id else dataclasses.replace(r, station_id=station.id)
             for r in compiled
-        ]
-        rules = [
-            edit.apply(r) if (edit := self.edits.get((station.id, r.rule_id))) else r for r in rules
-        ]
-        have = set(station.parameters)
-        needs = {r.quantity: QUANTITIES[r.quantity].needs for r in rules}
-        return [
-            r for r in rules if not measured_only or all(have & set(g) for g in needs[r.quantity])
-        ]
+            if not measured_only or all(have & set(g) for g in QUANTITIES[r.quantity].needs)
+        )
 
     def compile(self, stations: Iterable[Station]) -> dict[str, tuple[CompiledRule, ...]]:
         """Compile the rules of many stations once (the engine's start-up)."""
@@ -282,9 +293,23 @@ class Profiles:
 
     def as_rows(self, stations: Iterable[Station]) -> list[ThresholdRow]:
         """The rules in force, one row per (station, rule), for the threshold_profiles table."""
-        return [self._row(r) for s in stations for r in self.rules_for(s)]
+        return [
+            self._row(r, digest)
+            for s in stations
+            for digest in [self.station_digest(s)]
+            for r in self.rules_for(s)
+        ]
 
-    def _row(self, rule: CompiledRule) -> ThresholdRow:
+    def station_digest(self, station: Station) -> str:
+        """SHA-256 of what decides a station's rows: the files and the station's settings.
+
+        Stored with the rows, so that a worker starting again finds which stations' rows
+        are still those it would write.
+        """
+        text = f"{self.digest}\0{station.model_dump_json()}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _row(self, rule: CompiledRule, digest: str) -> ThresholdRow:
         advisory, warning, critical = rule.tiers
         advisory_source, warning_source, critical_source = rule.tier_sources
         return ThresholdRow(
@@ -315,7 +340,7 @@ class Profiles:
             options=json.dumps(dict(rule.options), ensure_ascii=False),
             basis=rule.basis,
             override_source=rule.override_source,
-            digest=self.digest,
+            digest=digest,
         )
 
 

@@ -125,9 +125,8 @@ class Window:
         Returns:
             How many columns were added.
         """
-        end = self._snap(now)
-        shift = round((end - self.end) / self.step)
-        if shift <= 0:
+        shift = self.leaving(now)
+        if not shift:
             return 0
         grids = (
             (self.values, np.nan),
@@ -136,13 +135,17 @@ class Window:
             (self.usable, np.nan),
         )
         for grid, empty in grids:
-            if shift >= self.length:
+            if shift == self.length:
                 grid.fill(empty)
             else:
                 grid[:, :-shift] = grid[:, shift:]
                 grid[:, -shift:] = empty
-        self.end = end
-        return min(shift, self.length)
+        self.end = self._snap(now)
+        return shift
+
+    def leaving(self, now: float) -> int:
+        """How many columns (the oldest) :meth:`advance` to ``now`` would drop."""
+        return min(max(round((self._snap(now) - self.end) / self.step), 0), self.length)
 
     def mark_usable(
         self, rows: IntArray | slice = slice(None), *, columns: slice = slice(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +15,13 @@ Flags = npt.NDArray[np.uint8]
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """QC flags of cells of one grid: (station, parameter, grid instant) and the flag."""
+    """QC flags of cells of one grid: (station, parameter, grid instant) and the flag.
 
-    station_id: list[str]
+    A cell's station is ``stations[station]`` (a window's stations, and a row's index).
+    """
+
+    stations: tuple[str, ...]
+    station: npt.NDArray[np.int64]
     parameter_id: npt.NDArray[np.int64]
     epoch: FloatArray
     flag: Flags
@@ -40,22 +43,11 @@ def cells_of(
         present &= mask
     rows, found = np.nonzero(present)
     cols = found + (columns.indices(window.length)[0])
-    station_ids = np.array(window.station_ids)[window.row_station[rows]]
     return Cells(
-        station_id=station_ids.tolist(),
+        stations=window.station_ids,
+        station=window.row_station[rows],
         parameter_id=window.row_parameter_id[rows],
         epoch=window.times[cols],
         flag=window.flags[rows, cols],
         half_step=window.step / 2,
-    )
-
-
-def join(cells: Sequence[Cells], *, half_step: float) -> Cells:
-    """Cells of one grid (one window) as one write: their half-step is the same."""
-    return Cells(
-        station_id=[s for c in cells for s in c.station_id],
-        parameter_id=np.concatenate([c.parameter_id for c in cells] or [np.zeros(0, np.int64)]),
-        epoch=np.concatenate([c.epoch for c in cells] or [np.zeros(0)]),
-        flag=np.concatenate([c.flag for c in cells] or [np.zeros(0, np.uint8)]),
-        half_step=half_step,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -15,58 +15,53 @@ from psycopg.rows import class_row, scalar_row
 
 from alerts.config.compiled_rules import THRESHOLD_COLUMNS, LimitEdit, ThresholdRow
 from alerts.kernels.window import Batch
+from alerts.persistence.columns import copy_in
+from alerts.persistence.qc_cells import Cells
 from telemetry import QCFlag
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """Readings aggregated column-wise by :data:`_COLUMNS`."""
-
-    station_id: list[str]
-    parameter_id: list[int]
-    epoch: list[float]
-    value: list[float | None]
-    device_status: list[int | None]
-
-    def batch(self) -> Batch:
-        return Batch(
-            station_id=np.array(self.station_id, dtype=np.str_),
-            parameter_id=np.array(self.parameter_id, dtype=np.int64),
-            epoch=np.array(self.epoch, dtype=np.float64),
-            value=np.array(self.value, dtype=np.float64),
-            device_status=np.array(self.device_status, dtype=np.int64),
-        )
-
-
-_COLUMNS: Final = (
-    "SELECT coalesce(array_agg(station_id), '{}') AS station_id,"
-    " coalesce(array_agg(parameter_id), '{}') AS parameter_id,"
-    " coalesce(array_agg(extract(epoch FROM time)::float8), '{}') AS epoch,"
-    " coalesce(array_agg(value), '{}') AS value,"
-    " coalesce(array_agg(device_status), '{}') AS device_status"
-    " FROM readings"
+# A reading as the engine reads it, packed by the server: its station is its position
+# (from 1) in the list of stations sent with the query. One bytea per station comes back
+# (a value may not exceed 1 GB; a station's day is far below that), and the whole result
+# becomes numpy columns without a Python object per reading.
+_READING: Final = np.dtype(
+    [
+        ("station", ">i4"),
+        ("parameter_id", ">i2"),
+        ("epoch", ">f8"),
+        ("value", ">f8"),
+        ("device_status", ">i2"),
+        ("qc", ">i2"),
+    ]
+)
+_READINGS: Final = (
+    "SELECT string_agg(int4send(s.n::int4) || int2send(r.parameter_id)"
+    " || float8send(date_part('epoch', r.time)) || float8send(r.value)"
+    " || int2send(r.device_status) || int2send(r.qc), ''::bytea)"
+    " FROM readings r JOIN unnest(%s::text[]) WITH ORDINALITY AS s(id, n) ON r.station_id = s.id"
+    " WHERE {} GROUP BY s.n"
 )
 
 
-def _batch(conn: psycopg.Connection[Any], query: str, params: Sequence[object]) -> Batch:
-    with conn.cursor(row_factory=class_row(_Columns)) as cur:
-        columns = cur.execute(_COLUMNS + query, params).fetchone()
-    return _Columns([], [], [], [], []).batch() if columns is None else columns.batch()
-
-
-@dataclass(frozen=True, slots=True)
-class _Flagged:
-    """Readings with their stored QC flags, column-wise."""
-
-    station_id: list[str]
-    parameter_id: list[int]
-    epoch: list[float]
-    value: list[float | None]
-    device_status: list[int | None]
-    qc: list[int]
+def _read(
+    conn: psycopg.Connection[Any], stations: Sequence[str], where: str, params: Sequence[object]
+) -> tuple[Batch, IntArray]:
+    """Readings of ``stations`` matching ``where``, column-wise, and their stored QC flags."""
+    with conn.cursor(binary=True, row_factory=scalar_row) as cur:
+        packed = cur.execute(_READINGS.format(where), (list(stations), *params)).fetchall()
+    rows = np.frombuffer(b"".join(packed), dtype=_READING)
+    ids = np.asarray(stations, dtype=np.str_)
+    batch = Batch(
+        station_id=ids[rows["station"] - 1] if len(rows) else np.zeros(0, dtype=np.str_),
+        parameter_id=rows["parameter_id"].astype(np.int64),
+        epoch=rows["epoch"].astype(np.float64),
+        value=rows["value"].astype(np.float64),
+        device_status=rows["device_status"].astype(np.int64),
+    )
+    return batch, rows["qc"].astype(np.int64)
 
 
 def recent(
@@ -74,18 +69,7 @@ def recent(
 ) -> tuple[Batch, IntArray]:
     """Readings of ``stations`` dated after ``since`` (to fill a window at start), and the
     QC flag each has stored."""
-    query = (
-        _COLUMNS.replace(" FROM readings", ", coalesce(array_agg(qc), '{}') AS qc FROM readings")
-        + " WHERE station_id = ANY(%s) AND time > to_timestamp(%s)"
-    )
-    with conn.cursor(row_factory=class_row(_Flagged)) as cur:
-        found = cur.execute(query, (list(stations), since)).fetchone()
-    if found is None:
-        return Batch.empty(), np.zeros(0, dtype=np.int64)
-    columns = _Columns(
-        found.station_id, found.parameter_id, found.epoch, found.value, found.device_status
-    )
-    return columns.batch(), np.array(found.qc, dtype=np.int64)
+    return _read(conn, stations, "r.time > to_timestamp(%s)", (since,))
 
 
 def dated_between(
@@ -99,12 +83,8 @@ def dated_between(
     """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests);
     in [after, until] with ``from_after`` (the history pass's neighbours)."""
     lower = ">=" if from_after else ">"
-    return _batch(
-        conn,
-        f" WHERE station_id = ANY(%s) AND time {lower} to_timestamp(%s)"
-        " AND time <= to_timestamp(%s)",
-        (list(stations), after, until),
-    )
+    where = f"r.time {lower} to_timestamp(%s) AND r.time <= to_timestamp(%s)"
+    return _read(conn, stations, where, (after, until))[0]
 
 
 def reported_before(
@@ -172,53 +152,60 @@ def edits_version(conn: psycopg.Connection[Any]) -> tuple[object, ...]:
 def committed_between(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
 ) -> Batch:
-    """Readings of ``stations`` ingested in (after, until], whatever their own time.
+    """Readings of ``stations`` ingested in (after, until], whatever their own time."""
+    where = "r.ingested_at > to_timestamp(%s) AND r.ingested_at <= to_timestamp(%s)"
+    return _read(conn, stations, where, (after, until))[0]
 
-    Every station's new rows are read and the others dropped here: a bound array in SQL is
-    searched element by element for every row, which made a tick's cost grow with the
-    number of stations rather than with the new data.
+
+# The cells of one write_qc, sent by COPY: emptied by the write that consumes them (and at
+# commit, should it fail first).
+_QC_CELLS: Final = (
+    "CREATE TEMP TABLE IF NOT EXISTS aquawatch_qc_cells"
+    " (station int4, parameter_id int2, cell int8, qc int2) ON COMMIT DELETE ROWS"
+)
+
+
+def write_qc(conn: psycopg.Connection[Any], cells: Cells) -> int:
+    """Store QC flags by grid cell: every reading within half a step of a cell's instant.
+
+    A reading's cell is computed from its time, so the cells join the readings by equality
+    (a hash join, whatever their number); the constant bounds around all the cells let
+    PostgreSQL prune the partitions to the few days they span.
+
+    Returns:
+        How many readings changed flag.
     """
-    batch = _batch(
-        conn,
-        " WHERE ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)",
-        (after, until),
-    )
-    return batch.take(np.isin(batch.station_id, np.asarray(stations, dtype=np.str_)))
-
-
-def write_qc(
-    conn: psycopg.Connection[Any],
-    *,
-    station_id: Sequence[str],
-    parameter_id: IntArray,
-    epoch: FloatArray,
-    flag: npt.NDArray[np.uint8],
-    half_step: float,
-) -> int:
-    """Store QC flags by grid cell: every reading within half a step of ``epoch``.
-
-    Every cell must be of one grid (one sampling interval, ``half_step`` its half). The
-    constant bounds around all the cells let PostgreSQL prune the partitions to the few
-    days they span; without them each cell is probed in every partition.
-    """
-    if not len(epoch):
+    if not len(cells.epoch):
         return 0
-    cursor = conn.execute(
-        "UPDATE readings r SET qc = f.qc"
-        " FROM unnest(%(station_id)s::text[], %(parameter_id)s::smallint[],"
-        "  %(epoch)s::float8[], %(qc)s::smallint[]) AS f(station_id, parameter_id, epoch, qc)"
-        " WHERE r.station_id = f.station_id AND r.parameter_id = f.parameter_id"
-        "  AND r.time >= to_timestamp(f.epoch - %(half)s)"
-        "  AND r.time < to_timestamp(f.epoch + %(half)s)"
-        "  AND r.time >= %(low)s AND r.time < %(high)s AND r.qc IS DISTINCT FROM f.qc",
+    half_step = cells.half_step
+    step = 2 * half_step
+    origin = float(cells.epoch.min())
+    conn.execute(_QC_CELLS)
+    copy_in(
+        conn,
+        "aquawatch_qc_cells",
         {
-            "station_id": list(station_id),
-            "parameter_id": parameter_id.tolist(),
-            "epoch": epoch.tolist(),
-            "qc": flag.astype(np.int64).tolist(),
+            "station": cells.station.astype(np.int32) + 1,
+            "parameter_id": cells.parameter_id.astype(np.int16),
+            "cell": np.round((cells.epoch - origin) / step).astype(np.int64),
+            "qc": cells.flag.astype(np.int16),
+        },
+    )
+    cursor = conn.execute(
+        "WITH f AS (DELETE FROM aquawatch_qc_cells RETURNING *)"
+        " UPDATE readings r SET qc = f.qc"
+        " FROM f JOIN unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n) ON s.n = f.station"
+        " WHERE r.station_id = s.id AND r.parameter_id = f.parameter_id"
+        "  AND floor((date_part('epoch', r.time) - %(origin)s + %(half)s) / %(step)s)::int8"
+        "   = f.cell"
+        "  AND r.time >= %(low)s AND r.time < %(high)s AND r.qc <> f.qc",
+        {
+            "ids": list(cells.stations),
+            "origin": origin,
             "half": half_step,
-            "low": _utc(float(epoch.min()) - half_step),
-            "high": _utc(float(epoch.max()) + half_step),
+            "step": step,
+            "low": _utc(origin - half_step),
+            "high": _utc(float(cells.epoch.max()) + half_step),
         },
     )
     return max(cursor.rowcount, 0)
@@ -272,6 +259,27 @@ def sync_profiles(
             for row in rows:
                 copy.write_row([getattr(row, column) for column in THRESHOLD_COLUMNS])
     return len(rows)
+
+
+def stale_profiles(
+    conn: psycopg.Connection[Any], expected: Mapping[str, tuple[str, int]]
+) -> list[str]:
+    """The stations whose stored compiled rules are not ``expected`` (station: the digest
+    of its rows, how many), sorted: those :func:`sync_profiles` must write again."""
+    with conn.cursor() as cur:
+        stored = {
+            station: (low if low == high else None, count)
+            for station, low, high, count in cur.execute(
+                "SELECT station_id, min(digest), max(digest), count(*) FROM threshold_profiles"
+                " WHERE station_id = ANY(%s) GROUP BY station_id",
+                (list(expected),),
+            )
+        }
+    return sorted(
+        station
+        for station, (digest, count) in expected.items()
+        if stored.get(station, (digest, 0)) != (digest, count)
+    )
 
 
 _QUEUE: Final = (

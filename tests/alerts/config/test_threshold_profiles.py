@@ -248,8 +248,12 @@ def test_rows_for_the_database() -> None:
         "cod_mean_1h",
     )
     assert json.loads(row.options)["kq"] == 0.9
-    assert row.digest == profiles.digest
+    assert row.digest == profiles.station_digest(REGISTRY.stations["KG-EF-02"])
     assert len(row.digest) == 64
+    # The digest follows the files and the station's settings, and nothing else.
+    moved = REGISTRY.stations["KG-EF-02"].model_copy(update={"sampling_interval_s": 600})
+    assert profiles.station_digest(moved) != row.digest
+    assert load_profiles().station_digest(REGISTRY.stations["KG-EF-02"]) == row.digest
     assert THRESHOLD_COLUMNS[:3] == ("station_id", "rule_id", "profile")
 
 

@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from alerts.config.compiled_rules import THRESHOLD_COLUMNS
 from alerts.config.threshold_profiles import load_profiles
 from alerts.persistence import store
+from alerts.persistence.qc_cells import Cells
 from stations import load_registry, sync_registry
 from telemetry import PARAMETERS, QCFlag, migrate
 
@@ -130,11 +131,14 @@ def test_qc_goes_to_readings_within_half_a_step(
     )
     written = store.write_qc(
         conn,
-        station_id=["KG-SR-01"],
-        parameter_id=np.array([DO]),
-        epoch=np.array([T0]),
-        flag=np.array([4], dtype=np.uint8),
-        half_step=half_step,
+        Cells(
+            stations=("KG-SR-02", "KG-SR-01"),
+            station=np.array([1]),
+            parameter_id=np.array([DO]),
+            epoch=np.array([T0]),
+            flag=np.array([4], dtype=np.uint8),
+            half_step=half_step,
+        ),
     )
     conn.commit()
     assert written == updated
@@ -145,11 +149,14 @@ def test_qc_goes_to_readings_within_half_a_step(
     assert (
         store.write_qc(
             conn,
-            station_id=[],
-            parameter_id=np.zeros(0, dtype=np.int64),
-            epoch=np.zeros(0),
-            flag=np.zeros(0, dtype=np.uint8),
-            half_step=half_step,
+            Cells(
+                stations=(),
+                station=np.zeros(0, dtype=np.int64),
+                parameter_id=np.zeros(0, dtype=np.int64),
+                epoch=np.zeros(0),
+                flag=np.zeros(0, dtype=np.uint8),
+                half_step=half_step,
+            ),
         )
         == 0
     )
