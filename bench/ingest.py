@@ -434,6 +434,13 @@ def paced(
     )
 
 
+def settle_rollups(url: str) -> None:
+    """Roll up what (b) and (c) stored, so that the ingester's rollup rounds during the
+    steady phases cover what those phases stored, as they would in steady service."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT aquawatch_refresh_rollups(interval '0')")
+
+
 def loads() -> str:
     """The machine's load averages over 1, 5 and 15 minutes."""
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -567,6 +574,7 @@ def main() -> None:
         ingester = Ingester(url, mqtt_url, prefix)
         c = pipeline(ingester, host, port, prefix, args.messages)
         print(f"  {c.name}: {c.msg_rate:,.0f} msg/s; load {loads()}", flush=True)
+        settle_rollups(url)
         top = sustained(ingester, host, port, prefix, seconds=args.max_seconds, warmup_s=2.0)
         print(
             f"  sustained with the publisher running: {top.rate:,.0f} msg/s; load {top.load}",
