@@ -323,7 +323,6 @@ class Sustained:
     """The end-to-end rate the pipeline keeps up with while a publisher shares the machine."""
 
     rate: float  # messages committed per second, after the warm-up
-    published: int
     load: str
 
 
@@ -333,8 +332,8 @@ def sustained(
     """Publish as fast as the pipeline commits, for ``seconds``, and return its commit rate.
 
     The publisher stays at most ``_AHEAD`` messages ahead of the commits (a broker backlog
-    of well under a second of work), so it spends no CPU on messages the pipeline could not
-    take: the rate is the pipeline's, with the publisher it needs running beside it.
+    of about a second of work), so it spends no CPU on messages the pipeline could not take:
+    the rate is the pipeline's, with the publisher it needs running beside it.
     """
     pub = client(host, port, client_id=f"bench-max-{uuid.uuid4().hex[:6]}")
     pub.loop_start()
@@ -359,7 +358,7 @@ def sustained(
         progress.wait_for(n)  # the next phase starts from an empty queue
     pub.disconnect()
     pub.loop_stop()
-    return Sustained(rate, n, load)
+    return Sustained(rate, load)
 
 
 @dataclass
