@@ -7,7 +7,8 @@ checks that need the database (is the station known?) are left to the writer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from telemetry import (
     Channel,
@@ -59,6 +60,7 @@ class Inbound:
         body: The decoded document, or the reason it was rejected.
         readings: How many readings the body carries (0 for status and rejects).
         file: The file it came from, when it came by file rather than MQTT.
+        taken_at: When it was taken (``time.monotonic()``): how long it has waited since.
     """
 
     mid: int
@@ -70,6 +72,7 @@ class Inbound:
     body: ReadingsDocument | StatusDocument | Rejection
     readings: int = 0
     file: SourceFile | None = None
+    taken_at: float = field(default_factory=time.monotonic, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

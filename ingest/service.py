@@ -181,10 +181,14 @@ class IngestService:
     def _collect(self) -> list[Inbound]:
         """The next batch: what is queued, and what comes while the queue is busy.
 
-        A batch closes when the queue has been idle for ``flush_idle_s`` (at a steady rate
-        below the maximum that is soon: latency stays near one commit), when its first
-        message has waited ``flush_interval_s``, or when it is full. Under a backlog the
-        queue is never idle and batches grow to the limits, where throughput is best.
+        A batch closes when it is full, or, once the queue is empty, when no message has come
+        for ``flush_idle_s`` (at a steady rate below the maximum that is soon) or its first
+        message has waited ``flush_interval_s`` since it was taken from the broker. The wait
+        counts from then, not from the start of the batch: messages that came while the last
+        batch was committing have waited already, so a slow commit makes the next batch
+        close sooner (and larger), and a message waits at most about the interval plus one
+        commit. Under a backlog the queue is never empty and batches grow to the limits,
+        where throughput is best.
         """
         inbox = self.inbox
         try:
@@ -193,7 +197,7 @@ class IngestService:
             return []
         batch = [first]
         readings = first.readings
-        closes_at = time.monotonic() + self.settings.flush_interval_s
+        closes_at = first.taken_at + self.settings.flush_interval_s
         idle = self.settings.flush_idle_s
         limit = self.settings.batch_max_messages
         while len(batch) < limit and readings < _BATCH_MAX_READINGS:

@@ -37,7 +37,9 @@ class IngestSettings(BrokerSettings):
         default=2_000, ge=1, description="commit when this many messages are waiting"
     )
     flush_interval_s: float = Field(
-        default=0.1, gt=0, description="commit at most this long after a batch's first message"
+        default=0.1,
+        gt=0,
+        description="commit once a batch's first message has waited this long since it came",
     )
     flush_idle_s: float = Field(
         default=0.002,

@@ -13,7 +13,7 @@ from telemetry import FixedClock, RejectReason
 LONG_S = 60.0  # a timer the test would notice waiting for
 
 
-def item(mid: int) -> Inbound:
+def item(mid: int, *, waited_s: float = 0.0) -> Inbound:
     return Inbound(
         mid=mid,
         qos=1,
@@ -22,6 +22,7 @@ def item(mid: int) -> Inbound:
         payload=b"",
         station_id=None,
         body=Rejection(RejectReason.BAD_TOPIC, "test"),
+        taken_at=time.monotonic() - waited_s,
     )
 
 
@@ -63,3 +64,21 @@ def test_a_full_batch_closes_at_once() -> None:
     for mid in range(3):
         worker.inbox.put(item(mid))
     assert [i.mid for i in worker._collect()] == [0, 1]
+
+
+def test_a_batch_whose_first_message_waited_the_interval_closes_when_the_queue_empties() -> None:
+    worker = service(flush_interval_s=LONG_S / 2, flush_idle_s=LONG_S)
+    worker.inbox.put(item(0, waited_s=LONG_S))  # came while the last batch was committing
+    worker.inbox.put(item(1))
+    started = time.monotonic()
+    batch = worker._collect()
+    assert [i.mid for i in batch] == [0, 1]
+    assert time.monotonic() - started < LONG_S / 2
+
+
+def test_messages_that_waited_still_fill_the_batch() -> None:
+    worker = service(flush_interval_s=1.0, flush_idle_s=LONG_S, batch_max_messages=3)
+    for mid in range(4):
+        worker.inbox.put(item(mid, waited_s=LONG_S))  # a backlog: none waits for the timer
+    assert [i.mid for i in worker._collect()] == [0, 1, 2]
+    assert [i.mid for i in worker._collect()] == [3]
