@@ -286,15 +286,19 @@ class Engine:
         self._sync_profiles(conn, [self.registry.stations[sid] for sid in gained])
         self._edits_version = store.edits_version(conn)
         self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
-        for history in self._regroup(now):
-            if len(history):  # the long series of a changed window, read again
-                span = history.window.length * history.window.step
-                ids = list(history.window.station_ids)
-                history.advance_and_place(store.recent(conn, ids, since=now - span)[0], now=now)
+        # One read: the long series of the changed windows (read again) and the gained
+        # stations' window, which the tick places as late data.
+        fresh = [history for history in self._regroup(now) if len(history)]
         since = now - self.settings.history_s
+        longest = max((h.window.length * h.window.step for h in fresh), default=0.0)
+        ids = sorted({sid for h in fresh for sid in h.window.station_ids} | set(gained))
+        batch = store.recent(conn, ids, since=min(since, now - longest))[0]
+        for history in fresh:
+            history.advance_and_place(batch, now=now)
         self.reported = (self.reported - lost) | store.reported_before(conn, gained, before=since)
         kept = ~np.isin(self.pending.station_id, sorted(lost))
-        self.pending = self.pending.take(kept) + store.recent(conn, gained, since=since)[0]
+        arrived = np.isin(batch.station_id, gained) & (batch.epoch > since)
+        self.pending = self.pending.take(kept) + batch.take(arrived)
         self._seen = {key: shape for key, shape in self._seen.items() if key[0] in owned}
         self.full_pass = True
         self.history_due = True  # the late history queued for them by their previous worker
@@ -445,6 +449,9 @@ class Engine:
         times = window.times
         newest = slice(window.length - recent, None)
         store = placed.copy()
+        if len(late_rows):  # flagged whole below
+            every = np.arange(len(window.values)) if isinstance(dirty, slice) else dirty
+            dirty = np.setdiff1d(every, late_rows)
         if isinstance(dirty, slice):
             parameters, kinds = window.row_parameter, window.row_kind
         else:

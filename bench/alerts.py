@@ -29,6 +29,7 @@ import psycopg
 
 from alerts import AlertSettings, Engine, load_profiles, load_quality_config
 from alerts.kernels.window import Batch
+from alerts.persistence.leases import Leases, worker_name
 from bench.database import bench_database
 from stations import Registry, StationKind, load_registry, sync_registry
 from telemetry import PARAMETERS, SystemClock, migrate
@@ -141,12 +142,13 @@ def store(
     return rows
 
 
-def _engine(reg: Registry) -> Engine:
+def _engine(reg: Registry, *, leases: Leases | None = None) -> Engine:
     return Engine(
         AlertSettings(settle_s=0.0),
         registry=reg,
         profiles=load_profiles(),
         quality=load_quality_config(),
+        leases=leases,
     )
 
 
@@ -167,16 +169,27 @@ def first_start(server_url: str, reg: Registry) -> None:
             f" in {time.perf_counter() - started:.1f} s while no engine ran",
             flush=True,
         )
-        engine = _engine(reg)
+        # As `aquawatch alerts` starts: one worker, which takes every station's lease.
+        leases = Leases(worker_name(), list(reg.stations), lease_s=30.0)
+        engine = _engine(reg, leases=leases)
         started = time.perf_counter()
-        loaded = engine.load(conn, now=clock.time())
-        load_s = time.perf_counter() - started
+        engine.load(conn, now=clock.time())
         first = engine.tick(conn, now=clock.time())
+        live = time.perf_counter() - started
         opened = sum(1 for t in first.transitions if t.kind == "opened")
+        placed = sum(int(np.count_nonzero(~np.isnan(w.values))) for w in engine.windows)
         print(
-            f"  first start: {time.perf_counter() - started:.2f} s ({loaded:,} readings loaded"
-            f" and flagged in {load_s:.2f} s, first tick {first.seconds:.2f} s opening"
-            f" {opened:,} alerts; target: under 10 s)",
+            f"  first start: {live:.2f} s to the first tick's commit ({placed:,} readings"
+            f" read, flagged and evaluated, {opened:,} alerts opened; target: under 10 s)",
+            flush=True,
+        )
+        ticks, flagged = 1, first.flagged
+        while engine.backlog:
+            flagged += engine.tick(conn, now=clock.time()).flagged
+            ticks += 1
+        print(
+            f"  then its QC flags stored: {flagged:,} in {ticks} ticks, all done"
+            f" {time.perf_counter() - started:.2f} s after the start",
             flush=True,
         )
 

@@ -48,9 +48,11 @@ class FlagBacklog:
         return mask
 
     def add(self, index: int, rows: IntArray, columns: IntArray | slice = slice(None)) -> None:
-        """Mark cells of window ``index``: (row, column) pairs, or whole ``rows``."""
+        """Mark the cells of window ``index`` that hold a reading among (row, column) pairs,
+        or among whole ``rows``."""
         if len(rows):
-            self._mask(index)[rows, columns] = True
+            values = self.windows[index].values
+            self._mask(index)[rows, columns] |= ~np.isnan(values[rows, columns])
 
     def everything(self) -> None:
         """Mark every cell that holds a reading (after a failed tick: what reached the

@@ -1,19 +1,22 @@
 """Which alert worker evaluates which station: leases in PostgreSQL, balanced and fenced.
 
-Every tick a worker, in the tick's own transaction:
+A worker beats in ``alert_workers`` (its row lives ``lease_s`` more at every tick) and owns
+the stations ``station_leases`` names it for, as long as that row exists. Every tick, in
+the tick's own transaction, a worker:
 
-1. beats (its row in ``alert_workers`` lives ``lease_s`` more) and counts the live workers;
-2. renews and locks the leases it holds (``UPDATE … WHERE owner = me``);
+1. beats: upserting its row locks it until the tick commits;
+2. forgets the workers whose beat ran out, ``FOR UPDATE SKIP LOCKED``: their rows and
+   watermarks are deleted and their stations freed, in that one statement's transaction;
 3. gives back what it holds beyond its fair share (the stations over the live workers,
-   rounded up), or takes free and expired leases up to that share with
-   ``FOR UPDATE SKIP LOCKED``.
+   rounded up), or takes free stations up to that share with ``FOR UPDATE SKIP LOCKED``.
 
-The tick's writes commit with those row locks held, so no other worker can take one of its
-stations during the tick, and a worker that lost a lease while it was stopped (another took
-it once it expired) finds it gone at its next tick and neither evaluates nor writes for that
-station. Safety comes from the locks and the owner column; the lease times (the workers'
-clocks) only decide when a silent worker's stations may be taken. A worker killed outright
-is counted out after ``lease_s`` and its stations are taken by the others' next ticks.
+A worker's stations can be taken only once its row is deleted, and its row cannot be
+deleted while one of its ticks (or its work between ticks, :meth:`Leases.holds`) holds the
+row's lock: so no other worker takes a station during a tick, and a worker that was
+stopped past its lease finds at its next tick that its row was deleted and its stations
+gone, and neither evaluates nor writes for them. A tick costs one row, whatever the number
+of stations. The lease times (the workers' clocks) only decide when a silent worker's
+stations may be taken; who may write never depends on them.
 """
 
 from __future__ import annotations
@@ -55,16 +58,16 @@ class Leases:
     def __init__(self, worker: str, stations: Sequence[str], *, lease_s: float) -> None:
         self.worker = worker
         self.stations = sorted(stations)
+        self._known = frozenset(self.stations)
         self.lease_s = lease_s
         self._listed = False
 
     def claim(self, conn: psycopg.Connection[Any], *, now: float) -> frozenset[str]:
-        """Renew, balance and lock this worker's leases in the caller's transaction.
+        """Beat, balance and lock this worker's leases in the caller's transaction.
 
         Returns:
             The stations this worker owns until the caller's transaction ends.
         """
-        until = _utc(now + self.lease_s)
         if not self._listed:
             # Only the missing ones: a conflict with a lease another tick has locked would
             # wait for that tick to end.
@@ -75,74 +78,68 @@ class Leases:
                 (self.stations,),
             )
             self._listed = True
+        self.renew(conn, now=now)
         conn.execute(
             "WITH gone AS (DELETE FROM alert_workers WHERE worker IN"
             "  (SELECT worker FROM alert_workers WHERE expires_at <= %(now)s"
-            "   FOR UPDATE SKIP LOCKED) RETURNING worker)"
+            "   AND worker <> %(me)s FOR UPDATE SKIP LOCKED) RETURNING worker),"
+            " freed AS (UPDATE station_leases SET owner = NULL"
+            "  WHERE owner IN (SELECT worker FROM gone))"
             " DELETE FROM alert_watermarks WHERE worker IN (SELECT worker FROM gone)",
-            {"now": _utc(now)},
-        )
-        conn.execute(
-            "INSERT INTO alert_workers (worker, expires_at) VALUES (%s, %s)"
-            " ON CONFLICT (worker) DO UPDATE SET expires_at = excluded.expires_at",
-            (self.worker, until),
+            {"now": _utc(now), "me": self.worker},
         )
         with conn.cursor(row_factory=scalar_row) as cur:
             live = cur.execute(
                 "SELECT count(*) FROM alert_workers WHERE expires_at > %s", (_utc(now),)
             ).fetchone()
-            held = sorted(
-                cur.execute(
-                    "UPDATE station_leases SET expires_at = %s"
-                    " WHERE owner = %s AND station_id = ANY(%s) RETURNING station_id",
-                    (until, self.worker, self.stations),
-                ).fetchall()
-            )
+            mine = cur.execute(
+                "SELECT station_id FROM station_leases WHERE owner = %s", (self.worker,)
+            ).fetchall()
+            held = sorted(s for s in mine if s in self._known)
             share = fair_share(len(self.stations), int(live or 1))
             if len(held) > share:
                 extra = held[share:]
                 cur.execute(
-                    "UPDATE station_leases SET owner = NULL, expires_at = '-infinity'"
+                    "UPDATE station_leases SET owner = NULL"
                     " WHERE station_id = ANY(%s) AND owner = %s",
                     (extra, self.worker),
                 )
                 held = held[:share]
             elif len(held) < share:
+                # Free: no owner, or one whose row is gone (never left by this module).
                 held += cur.execute(
-                    "WITH free AS (SELECT station_id FROM station_leases"
-                    "  WHERE station_id = ANY(%s) AND (owner IS NULL OR expires_at <= %s)"
+                    "WITH free AS (SELECT station_id FROM station_leases l"
+                    "  WHERE station_id = ANY(%s) AND (owner IS NULL OR NOT EXISTS"
+                    "   (SELECT 1 FROM alert_workers w WHERE w.worker = l.owner))"
                     "  ORDER BY station_id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                    " UPDATE station_leases l SET owner = %s, expires_at = %s FROM free"
+                    " UPDATE station_leases l SET owner = %s FROM free"
                     " WHERE l.station_id = free.station_id RETURNING l.station_id",
-                    (self.stations, _utc(now), share - len(held), self.worker, until),
+                    (self.stations, share - len(held), self.worker),
                 ).fetchall()
         return frozenset(str(s) for s in held)
 
     def renew(self, conn: psycopg.Connection[Any], *, now: float) -> None:
-        """Extend the beat and the leases held to ``now`` + ``lease_s`` (before a commit)."""
-        until = _utc(now + self.lease_s)
+        """Beat to ``now`` + ``lease_s``, locking this worker's row (and so its leases)
+        until the caller's transaction ends."""
         conn.execute(
-            "UPDATE alert_workers SET expires_at = %s WHERE worker = %s", (until, self.worker)
-        )
-        conn.execute(
-            "UPDATE station_leases SET expires_at = %s WHERE owner = %s", (until, self.worker)
+            "INSERT INTO alert_workers (worker, expires_at) VALUES (%s, %s)"
+            " ON CONFLICT (worker) DO UPDATE SET expires_at = excluded.expires_at",
+            (self.worker, _utc(now + self.lease_s)),
         )
 
     def holds(self, conn: psycopg.Connection[Any], station_id: str) -> bool:
-        """Whether this worker holds ``station_id``'s lease; if so it stays locked until the
-        caller's transaction ends (work done between ticks is fenced like a tick)."""
+        """Whether this worker holds ``station_id``'s lease; if so it stays this worker's
+        until the caller's transaction ends (work done between ticks is fenced like a tick)."""
         found = conn.execute(
-            "SELECT 1 FROM station_leases WHERE station_id = %s AND owner = %s FOR UPDATE",
-            (station_id, self.worker),
+            "SELECT 1 FROM alert_workers w JOIN station_leases l ON l.owner = w.worker"
+            " WHERE w.worker = %s AND l.station_id = %s FOR UPDATE OF w",
+            (self.worker, station_id),
         ).fetchone()
         return found is not None
 
     def release(self, conn: psycopg.Connection[Any]) -> None:
         """Give every lease back and leave the live workers (a clean stop); commits."""
-        conn.execute(
-            "UPDATE station_leases SET owner = NULL, expires_at = '-infinity' WHERE owner = %s",
-            (self.worker,),
-        )
+        conn.execute("UPDATE station_leases SET owner = NULL WHERE owner = %s", (self.worker,))
         conn.execute("DELETE FROM alert_watermarks WHERE worker = %s", (self.worker,))
         conn.execute("DELETE FROM alert_workers WHERE worker = %s", (self.worker,))
         conn.commit()

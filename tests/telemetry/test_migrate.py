@@ -34,6 +34,7 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0018_alert_leases",
         "0020_station_files",
         "0021_forwarding",
+        "0022_worker_fenced_leases",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES

@@ -42,6 +42,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0018_alert_leases",
         "0020_station_files",
         "0021_forwarding",
+        "0022_worker_fenced_leases",
     ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB

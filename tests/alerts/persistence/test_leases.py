@@ -193,3 +193,25 @@ def test_work_between_ticks_is_fenced_like_a_tick(
     assert "ST-00" in b.tick(clock)
     assert not a.leases.holds(a.conn, "ST-00")
     assert not b.leases.holds(b.conn, "ST-99")
+
+
+def test_a_tick_writes_the_workers_row_and_no_stations(
+    url: str, clock: FixedClock, workers: list[Worker]
+) -> None:
+    a, b = add(workers, url, "a"), add(workers, url, "b")
+    a.tick(clock)
+    b.tick(clock)
+    a.tick(clock)  # gives 3 back ...
+    b.tick(clock)  # ... which b takes
+
+    def versions() -> dict[str, str]:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT station_id, xmin::text FROM station_leases").fetchall()
+        return {str(s): str(x) for s, x in rows}
+
+    settled = versions()
+    for _ in range(3):  # steady ticks: each beats, none rewrites a station's lease
+        clock.advance(10)
+        assert len(a.tick(clock)) == 4
+        assert len(b.tick(clock)) == 3
+    assert versions() == settled

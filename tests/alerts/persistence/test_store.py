@@ -16,7 +16,7 @@ from alerts.config.compiled_rules import THRESHOLD_COLUMNS
 from alerts.config.threshold_profiles import load_profiles
 from alerts.persistence import store
 from alerts.persistence.qc_cells import Cells
-from stations import load_registry, sync_registry
+from stations import Station, load_registry, sync_registry
 from telemetry import PARAMETERS, QCFlag, migrate
 
 pytestmark = pytest.mark.integration
@@ -72,6 +72,28 @@ def test_rows_synced_come_back_column_by_column(conn: psycopg.Connection[Any]) -
     # Synced again: replaced, not added to.
     store.sync_profiles(conn, rows, stations=[s.id for s in stations])
     assert conn.execute("SELECT count(*) FROM threshold_profiles").fetchone() == (len(rows),)
+
+
+def test_only_stations_whose_rules_changed_are_synced_again(conn: psycopg.Connection[Any]) -> None:
+    profiles = load_profiles()
+    stations = [REGISTRY.stations["KG-SR-01"], REGISTRY.stations["KG-EF-02"]]
+
+    def expected(*chosen: Station) -> dict[str, tuple[str, int]]:
+        return {s.id: (profiles.station_digest(s), len(profiles.rules_for(s))) for s in chosen}
+
+    assert store.stale_profiles(conn, expected(*stations)) == ["KG-EF-02", "KG-SR-01"]
+    store.sync_profiles(conn, profiles.as_rows(stations), stations=[s.id for s in stations])
+    conn.commit()
+    assert store.stale_profiles(conn, expected(*stations)) == []  # a restart writes nothing
+    # A station whose settings changed (here its interval) is written again; the other not.
+    moved = stations[1].model_copy(update={"sampling_interval_s": 600})
+    assert store.stale_profiles(conn, expected(stations[0], moved)) == ["KG-EF-02"]
+    # So is one whose rows were partly lost.
+    conn.execute(
+        "DELETE FROM threshold_profiles WHERE rule_id IN (SELECT rule_id"
+        " FROM threshold_profiles WHERE station_id = 'KG-SR-01' LIMIT 1)"
+    )
+    assert store.stale_profiles(conn, expected(*stations)) == ["KG-SR-01"]
 
 
 def profiles_json(value: object) -> object:
