@@ -187,7 +187,10 @@ class Engine:
             for stations in group(self.stations).values()
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
-        self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
+        self.qc_history = [
+            QcHistory(window, self.quality, step_s=self.settings.qc_history_step_s)
+            for window in self.windows
+        ]
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -326,7 +329,7 @@ class Engine:
                 window.carry(previous)
             self.windows.append(window)
             self.rules.append(RuleDetector(window, self.in_force))
-            history = QcHistory(window, self.quality)
+            history = QcHistory(window, self.quality, step_s=self.settings.qc_history_step_s)
             self.qc_history.append(history)
             fresh.append(history)
         return fresh
