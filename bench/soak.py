@@ -46,7 +46,15 @@ from alerts.engine import Engine
 from alerts.notify.subscribers import NewSubscriber, add_subscriber
 from alerts.settings import AlertSettings
 from bench.proxy import TcpProxy
-from bench.soak_report import Report, Sample, judge_lag, judge_memory, plot, write
+from bench.soak_report import (
+    Report,
+    Sample,
+    judge_lag,
+    judge_memory,
+    plot,
+    summarize_memory,
+    write,
+)
 from bench.soak_services import Service, start_services, stop_all
 from stations import Registry, load_registry, sync_registry
 from telemetry import migrate
@@ -348,6 +356,7 @@ def _run_faults(
         last_fault_end=last_fault_end,
         recover_s=config.recover_s,
     )
+    summarize_memory(report, samples)
     # Once the leases have settled after the last fault, nothing should grow.
     judge_memory(report, [s for s in samples if s.t > last_fault_end + SETTLE_S])
     title = (

@@ -38,6 +38,7 @@ class Report:
     normal_lag_s: float = 0.0
     recovered_after_s: float | None = None
     memory_growth_mb: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, dict[str, float]] = field(default_factory=dict)  # start, peak, end
     faults: list[tuple[float, str]] = field(default_factory=list)
     restarts: list[tuple[float, str]] = field(default_factory=list)  # exits the faults caused
     expected_offline: dict[str, int] = field(default_factory=dict)  # station: alerts opened
@@ -89,6 +90,17 @@ def judge_memory(report: Report, samples: list[Sample]) -> None:
         report.memory_growth_mb[role] = round(growth, 1)
         if growth > max(25.0, 0.25 * min(early)):
             report.failures.append(f"{role} memory grew {growth:.0f} MB")
+
+
+def summarize_memory(report: Report, samples: list[Sample]) -> None:
+    """Each process's RSS at its first sample, its peak and its last sample, over the run."""
+    for role in sorted({r for s in samples for r in s.rss_mb}):
+        rss = [s.rss_mb[role] for s in samples if role in s.rss_mb]
+        report.memory_mb[role] = {
+            "start": round(rss[0], 1),
+            "peak": round(max(rss), 1),
+            "end": round(rss[-1], 1),
+        }
 
 
 def plot(samples: list[Sample], report: Report, path: Path, *, title: str) -> None:
@@ -162,6 +174,7 @@ def write(report: Report, out: Path) -> None:
         f"- memory growth once settled after the faults, least RSS of the last third minus the"
         f" first (MB):"
         f" {report.memory_growth_mb}",
+        f"- memory RSS (MB) at the start, the peak and the end of the run: {report.memory_mb}",
         f"- faults (s since start): {report.faults}",
         *(f"- FAILURE: {f}" for f in report.failures),
         "",
