@@ -156,12 +156,12 @@ def stored(conn: psycopg.Connection[Any]) -> tuple[int, float | None]:
 
 
 def leases(conn: psycopg.Connection[Any], services: list[Service]) -> dict[str, int]:
-    """How many stations each running alert worker holds a live lease on."""
+    """How many stations each running alert worker holds the lease of (renewed or not: a
+    tick longer than the lease leaves it expired, not given up)."""
     # A worker is named after its host, its process and a random part (leases.worker_name).
     roles = {str(s.process.pid): s.role for s in services if s.process is not None}
     rows = conn.execute(
-        "SELECT owner, count(*) FROM station_leases"
-        " WHERE owner IS NOT NULL AND expires_at > now() GROUP BY owner"
+        "SELECT owner, count(*) FROM station_leases WHERE owner IS NOT NULL GROUP BY owner"
     ).fetchall()
     return {roles[pid]: int(n) for owner, n in rows if (pid := owner.rsplit("-", 2)[1]) in roles}
 
