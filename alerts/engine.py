@@ -190,7 +190,10 @@ class Engine:
             for stations in group(self.stations).values()
         ]
         self.rules = [RuleDetector(window, self.in_force) for window in self.windows]
-        self.qc_history = [QcHistory(window, self.quality) for window in self.windows]
+        self.qc_history = [
+            QcHistory(window, self.quality, step_s=self.settings.qc_history_step_s)
+            for window in self.windows
+        ]
         self.backlog = FlagBacklog(self.windows)
 
     def _sync_profiles(self, conn: psycopg.Connection[Any], stations: Sequence[Station]) -> None:
@@ -333,7 +336,7 @@ class Engine:
                 window.carry(previous)
             self.windows.append(window)
             self.rules.append(RuleDetector(window, self.in_force))
-            history = QcHistory(window, self.quality)
+            history = QcHistory(window, self.quality, step_s=self.settings.qc_history_step_s)
             self.qc_history.append(history)
             fresh.append(history)
         self.backlog = FlagBacklog(self.windows)

@@ -7,10 +7,19 @@ more than triple the engine's memory and make every detector scan days it does n
 so only the series with such a check (salinity and conductivity by default) get a second,
 longer window here. The engine places the same readings in both, and takes those series'
 flags from the longer one.
+
+Those checks judge ranges over hours, so the longer window is not on the sampling grid but
+on one no finer than ``AQUAWATCH_QC_HISTORY_STEP_S`` (5 minutes): each cell holds the last
+reading placed in it, and each of the engine's columns takes the flag of the cell it falls
+in. Its memory follows the span and that step, not the sampling rate: a station sampling
+every 30 s costs what one sampling every 5 minutes does (1,046 columns for 87 h, where the
+sampling grid would take 10,435). A check that needs every sample (the spike test) is not
+judged there: it sees what the engine's window holds.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,33 +34,37 @@ IntArray = npt.NDArray[np.int64]
 
 
 class QcHistory:
-    """The long-lookback series of one engine window, on the same grid, further back.
+    """The long-lookback series of one engine window, further back, on a coarser grid.
 
     Args:
         window: The engine's window (its stations, grid and end).
-        quality: The QC checks; series whose checks need more than the window are kept.
+        quality: The QC checks; series whose coarse-grid checks need more than the window
+            are kept.
+        step_s: The finest grid kept; the grid's step is the least whole multiple of the
+            window's reaching it.
     """
 
-    def __init__(self, window: Window, quality: QualityConfig) -> None:
-        span = window.step * (window.length - 1)
+    def __init__(self, window: Window, quality: QualityConfig, *, step_s: float) -> None:
         self.quality = quality
+        self.engine_window = window
+        self.beyond_s = window.step * (window.length - 3)  # what the window cannot judge
+        step = window.step * max(1, math.ceil(step_s / window.step))
         long: dict[str, tuple[str, ...]] = {}
         need = 0.0
         for station in window.stations:
             codes = tuple(
                 code
                 for code in station.parameters
-                if _lookback(quality, station, code) > span - 2 * window.step
+                if _lookback(quality, station, code) > self.beyond_s
             )
             if codes:
                 long[station.id] = codes
                 need = max(need, *(_lookback(quality, station, c) for c in codes))
         kept: Sequence[Station] = [
-            s.model_copy(update={"parameters": long.get(s.id, ())}) for s in window.stations
+            s.model_copy(update={"parameters": long.get(s.id, ()), "sampling_interval_s": step})
+            for s in window.stations
         ]
-        self.engine_window = window
-        self.window = Window(kept, span_s=need + 2 * window.step, end=window.end)
-        self.beyond_s = span - 2 * window.step  # checks that need more than the window
+        self.window = Window(kept, span_s=need + 2 * step, end=window.end + step / 2)
         # Each kept row's row in the engine's window.
         target = np.full(len(self.window.values), -1, dtype=np.int64)
         for code in {c for codes in long.values() for c in codes}:
@@ -64,42 +77,44 @@ class QcHistory:
         return len(self.rows)
 
     def advance_and_place(self, readings: Batch, *, now: float) -> None:
-        """Follow the engine's window: slide to ``now`` and place the same readings."""
-        self.window.advance(now)
+        """Follow the engine's window: slide to ``now`` and place the same readings.
+
+        The newest cell is the one ``now`` falls in (its instant may be up to half a step
+        later), so that every reading up to ``now`` has a cell.
+        """
+        self.window.advance(now + self.window.step / 2)
         self.window.place(readings, now=now)
 
     def flags(self, *, last: int | None, rows: IntArray | None = None) -> Flags:
         """Flags of the long-lookback checks alone on the kept series (or those among
-        ``rows`` of the engine's window): combine them with the window's own.
+        ``rows`` of the engine's window), on the engine window's columns: combine them
+        with the window's own.
 
         Args:
-            last: Only the newest ``last`` columns (None: the engine window's length).
+            last: Only the engine window's newest ``last`` columns (None: all of them).
             rows: Engine-window rows to flag; None for every kept series.
 
         Returns:
             (kept series, columns), in the order of :attr:`rows` (filtered by ``rows``).
         """
-        w = self.window
-        if rows is None:  # every kept series: the arrays as they are, no copy
-            return self.quality.evaluate(
-                times=w.times,
-                values=w.values,
-                parameters=w.row_parameter,
-                kinds=w.row_kind,
-                status=w.status,
-                last=last,
-                beyond_s=self.beyond_s,
-            )
+        w, engine = self.window, self.engine_window
+        columns = engine.length if last is None else min(last, engine.length)
+        # The cell of each of those columns (nearest instant, half a step rounding up, as
+        # readings are placed); the grid starts earlier than the window and ends no sooner.
+        cells = np.floor((engine.times[engine.length - columns :] - w.times[0]) / w.step + 0.5)
+        first = int(cells[0])
         chosen = self.selected(rows)
-        return self.quality.evaluate(
+        every = rows is None  # every kept series: the arrays as they are, no copy
+        flags = self.quality.evaluate(
             times=w.times,
-            values=w.values[chosen],
-            parameters=[w.row_parameter[r] for r in chosen],
-            kinds=[w.row_kind[r] for r in chosen],
-            status=w.status[chosen],
-            last=last,
+            values=w.values if every else w.values[chosen],
+            parameters=w.row_parameter if every else [w.row_parameter[r] for r in chosen],
+            kinds=w.row_kind if every else [w.row_kind[r] for r in chosen],
+            status=w.status if every else w.status[chosen],
+            last=w.length - first,
             beyond_s=self.beyond_s,
         )
+        return flags[:, cells.astype(np.int64) - first]
 
     def selected(self, rows: IntArray | None) -> IntArray:
         """Indexes of the kept series, all or those flagging ``rows`` of the engine's window."""
@@ -108,5 +123,6 @@ class QcHistory:
 
 
 def _lookback(quality: QualityConfig, station: Station, code: str) -> float:
+    """The longest history a check judged on the coarse grid needs."""
     checks = quality.checks(kind=station.kind.value, parameter=code).values()
-    return max((c.lookback_s for c in checks), default=0.0)
+    return max((c.lookback_s for c in checks if c.COARSE), default=0.0)

@@ -17,6 +17,11 @@ class AlertSettings(CommonSettings):
     history_s: float = Field(
         default=26 * 3600.0, ge=3600, description="history kept per series (24 h checks + margin)"
     )
+    qc_history_step_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="finest grid of the longer history the biofouling check judges",
+    )
     lease_s: float = Field(
         default=30.0,
         gt=0,

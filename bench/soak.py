@@ -46,7 +46,16 @@ from alerts.engine import Engine
 from alerts.notify.subscribers import NewSubscriber, add_subscriber
 from alerts.settings import AlertSettings
 from bench.proxy import TcpProxy
-from bench.soak_report import Report, Sample, judge_lag, judge_memory, plot, write
+from bench.soak_report import (
+    Report,
+    Sample,
+    judge_lag,
+    judge_memory,
+    plot,
+    settled,
+    summarize_memory,
+    write,
+)
 from bench.soak_services import Service, start_services, stop_all
 from stations import Registry, load_registry, sync_registry
 from telemetry import migrate
@@ -144,6 +153,17 @@ def stored(conn: psycopg.Connection[Any]) -> tuple[int, float | None]:
     ).fetchone()
     assert row is not None
     return int(row[0]), None if row[1] is None else float(row[1])
+
+
+def leases(conn: psycopg.Connection[Any], services: list[Service]) -> dict[str, int]:
+    """How many stations each running alert worker holds the lease of (renewed or not: a
+    tick longer than the lease leaves it expired, not given up)."""
+    # A worker is named after its host, its process and a random part (leases.worker_name).
+    roles = {str(s.process.pid): s.role for s in services if s.process is not None}
+    rows = conn.execute(
+        "SELECT owner, count(*) FROM station_leases WHERE owner IS NOT NULL GROUP BY owner"
+    ).fetchall()
+    return {roles[pid]: int(n) for owner, n in rows if (pid := owner.rsplit("-", 2)[1]) in roles}
 
 
 def api_up(port: int) -> bool:
@@ -306,12 +326,13 @@ def _run_faults(
         try:
             with psycopg.connect(direct, autocommit=True, connect_timeout=2) as conn:
                 count, newest = stored(conn)
+                held = leases(conn, services)
         except psycopg.OperationalError:
             return  # PostgreSQL is restarting: no sample this second
         running = simulator.poll() is None
         lag = None if newest is None or not running else max(0.0, time.time() - newest)
         rss = {s.role: r for s in services if (r := s.rss_mb()) is not None}
-        samples.append(Sample(now, count, lag, api_up(api_port), rss))
+        samples.append(Sample(now, count, lag, api_up(api_port), rss, held))
 
     def supervise() -> None:
         for service in services:
@@ -348,8 +369,9 @@ def _run_faults(
         last_fault_end=last_fault_end,
         recover_s=config.recover_s,
     )
+    summarize_memory(report, samples)
     # Once the leases have settled after the last fault, nothing should grow.
-    judge_memory(report, [s for s in samples if s.t > last_fault_end + SETTLE_S])
+    judge_memory(report, settled(report, samples, after=last_fault_end + SETTLE_S))
     title = (
         f"AquaWatch soak: {config.stations} stations sampling every {config.interval_s} s for"
         f" {config.duration_s:.0f} s (faults marked)"

@@ -18,6 +18,7 @@ class Sample:
     lag_s: float | None
     api_up: bool
     rss_mb: dict[str, float]
+    leases: dict[str, int] = field(default_factory=dict)  # alert worker: stations it holds
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Report:
     normal_lag_s: float = 0.0
     recovered_after_s: float | None = None
     memory_growth_mb: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, dict[str, float]] = field(default_factory=dict)  # start, peak, end
+    leases_settled_s: float | None = None  # when the alert workers' shares last changed
     faults: list[tuple[float, str]] = field(default_factory=list)
     restarts: list[tuple[float, str]] = field(default_factory=list)  # exits the faults caused
     expected_offline: dict[str, int] = field(default_factory=dict)  # station: alerts opened
@@ -70,6 +73,18 @@ def judge_lag(
         )
 
 
+def settled(report: Report, samples: list[Sample], *, after: float) -> list[Sample]:
+    """The samples after ``after`` in which no alert worker's share of the stations changed.
+
+    A worker that gains or gives up stations grows or shrinks its windows: memory is
+    judged flat only while each holds the same share (and from the last change on).
+    """
+    later = [s for s in samples if s.t > after]
+    changed = [b.t for a, b in itertools.pairwise(later) if a.leases != b.leases]
+    report.leases_settled_s = max(changed, default=later[0].t if later else after)
+    return [s for s in later if s.t >= report.leases_settled_s]
+
+
 def judge_memory(report: Report, samples: list[Sample]) -> None:
     """Flat: the least RSS of the last third within 25 MB or 25 % of the least of the first.
 
@@ -89,6 +104,17 @@ def judge_memory(report: Report, samples: list[Sample]) -> None:
         report.memory_growth_mb[role] = round(growth, 1)
         if growth > max(25.0, 0.25 * min(early)):
             report.failures.append(f"{role} memory grew {growth:.0f} MB")
+
+
+def summarize_memory(report: Report, samples: list[Sample]) -> None:
+    """Each process's RSS at its first sample, its peak and its last sample, over the run."""
+    for role in sorted({r for s in samples for r in s.rss_mb}):
+        rss = [s.rss_mb[role] for s in samples if role in s.rss_mb]
+        report.memory_mb[role] = {
+            "start": round(rss[0], 1),
+            "peak": round(max(rss), 1),
+            "end": round(rss[-1], 1),
+        }
 
 
 def plot(samples: list[Sample], report: Report, path: Path, *, title: str) -> None:
@@ -117,6 +143,10 @@ def plot(samples: list[Sample], report: Report, path: Path, *, title: str) -> No
     middle.legend(loc="upper right")
     for role in sorted({r for s in samples for r in s.rss_mb}):
         bottom.plot(t, [s.rss_mb.get(role) for s in samples], linewidth=1, label=role)
+    if report.leases_settled_s is not None:
+        bottom.axvline(
+            report.leases_settled_s, color="grey", linestyle=":", label="alert leases settled"
+        )
     bottom.set_ylabel("memory RSS (MB)")
     bottom.set_xlabel("seconds since start")
     bottom.legend(loc="upper left", fontsize="small", ncol=4)
@@ -159,9 +189,10 @@ def write(report: Report, out: Path) -> None:
         f"- SMS logged {report.sms}, twice {report.sms_twice}",
         f"- lag normal under {report.normal_lag_s:.0f} s; back to normal"
         f" {report.recovered_after_s} s after the last fault",
-        f"- memory growth once settled after the faults, least RSS of the last third minus the"
-        f" first (MB):"
-        f" {report.memory_growth_mb}",
+        f"- memory growth once settled after the faults (the alert workers' shares of the"
+        f" stations unchanged since {report.leases_settled_s} s), least RSS of the last third"
+        f" minus the first (MB): {report.memory_growth_mb}",
+        f"- memory RSS (MB) at the start, the peak and the end of the run: {report.memory_mb}",
         f"- faults (s since start): {report.faults}",
         *(f"- FAILURE: {f}" for f in report.failures),
         "",

@@ -50,6 +50,9 @@ class ConfiguredCheck(_Model):
 
     # (suspect field, fail field, whether fail must be the larger), checked on load.
     ORDER: ClassVar[tuple[str, str, bool] | None] = None
+    # Whether the check judges a sample as well on a grid coarser than the sampling (one
+    # value per few minutes): true of the ranges over hours, not of a spike.
+    COARSE: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _fail_beyond_suspect(self) -> Self:
@@ -141,6 +144,7 @@ class FlatLineCheck(ConfiguredCheck):
     """Max - min within ``tolerance`` for ``suspect_s`` / ``fail_s`` seconds."""
 
     ORDER = ("suspect_s", "fail_s", True)
+    COARSE = True
     tolerance: NonNegativeFloat
     suspect_s: PositiveFloat
     fail_s: PositiveFloat | None = None
@@ -157,6 +161,7 @@ class AttenuatedSignalCheck(ConfiguredCheck):
     """Absolute range over a trailing window (site-specific limits)."""
 
     ORDER = ("suspect_range", "fail_range", False)
+    COARSE = True
     window_s: PositiveFloat
     suspect_range: PositiveFloat
     fail_range: PositiveFloat | None = None
@@ -174,6 +179,7 @@ class AttenuatedSignalRelativeCheck(ConfiguredCheck):
     """Range over a trailing window relative to the same window's range in the past."""
 
     ORDER = ("suspect_ratio", "fail_ratio", False)
+    COARSE = True
     window_s: PositiveFloat
     lag_s: PositiveFloat
     lags: PositiveInt
@@ -305,8 +311,9 @@ class QualityConfig:
             status: (S, T) Circular 10/2021 device status codes, or None.
             last: Flag only the newest ``last`` samples: the checks then run on those
                 plus the history each group needs, and (S, last) is returned.
-            beyond_s: Run only the checks that look back further than this (the engine's
-                longer history for them; its window's flags hold the others').
+            beyond_s: Run only the checks that look back further than this and judge a
+                coarse grid as well (the engine's longer, coarser history for them; its
+                window's flags hold the others').
 
         Returns:
             (S, T) or (S, last) uint8 QARTOD flags.
@@ -329,7 +336,7 @@ class QualityConfig:
             plan = [
                 c
                 for c in self.checks(kind=kind, parameter=parameter).values()
-                if beyond_s is None or c.lookback_s > beyond_s
+                if beyond_s is None or (c.COARSE and c.lookback_s > beyond_s)
             ]
             # samples of history each check needs before the first flagged sample
             history = {id(c): math.ceil(c.lookback_s / step) + 2 for c in plan}
