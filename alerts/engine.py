@@ -154,10 +154,24 @@ class Engine:
         self.history_due = True
 
     def _silence(self, view: View) -> Findings:
+        window = view.window
+        clear_only = None
+        if not view.full:  # the stations whose offline alert this process saw open
+            offline = [s for s, rule in self._open_pairs if rule == BuiltinRule.OFFLINE]
+            clear_only = window.station_index(np.array(offline, dtype=np.str_))
         found = silence(
-            view.window, now=view.now, grace_s=self.settings.offline_grace_s, known=self.reported
+            window,
+            now=view.now,
+            grace_s=self.settings.offline_grace_s,
+            known=self.reported,
+            clear_only=clear_only,
         )
-        self.reported.update(station for station, _ in found.clear)
+        if view.full:
+            self.reported.update(station for station, _ in found.clear)
+        elif view.stations is not None:  # those that just reported
+            self.reported.update(window.station_ids[i] for i in view.stations)
+        else:
+            self.reported.update(window.station_ids)
         self.reported.update(e.station_id for e in found.episodes if not e.continues)
         return found
 

@@ -103,7 +103,8 @@ def outages(config: SoakConfig) -> list[dict[str, object]]:
     # that an owner of each station ticks while it is silent.
     last_fault_end = SCHEDULE[-1] * config.duration_s + config.cut_s
     grace = offline_grace_s(config)
-    length = max(grace, last_fault_end + SETTLE_S - start) + grace / 2 + 5
+    # Then as long again, so that a worker slowed by a loaded machine still ticks in it.
+    length = max(grace, last_fault_end + SETTLE_S - start) + grace + 5
     length = min(length, config.duration_s - start - 3)  # and backfilled before the end
     return [
         {"at": at, "station": station, "event": "outage", "duration": f"{length:.0f}s"}

@@ -15,8 +15,17 @@ from alerts.states import AlertFamily, BuiltinRule, Severity
 RULE: Final = BuiltinRule.OFFLINE
 
 
-def silence(window: Window, *, now: float, grace_s: float, known: Collection[str]) -> Findings:
-    """Episodes of stations that stopped reporting, and the stations known to be reporting.
+def silence(
+    window: Window,
+    *,
+    now: float,
+    grace_s: float,
+    known: Collection[str],
+    clear_only: npt.NDArray[np.int64] | None = None,
+) -> Findings:
+    """Episodes of stations that stopped reporting, and the stations known to be reporting
+    (of those, only the stations indexed by ``clear_only`` when given: a tick asks about
+    the few whose offline alert is open, not about every station).
 
     A station counts as reporting when any of its series has a value; the episode becomes due
     ``max(3 intervals, grace)`` after its last value (or after the window's start when the
@@ -46,7 +55,10 @@ def silence(window: Window, *, now: float, grace_s: float, known: Collection[str
         episodes.append(
             _episode(window.station_ids[index], float(last[index]) + allowed, continues=False)
         )
-    for index in np.flatnonzero((per_station >= 0) & ~silent):
+    reporting = (per_station >= 0) & ~silent
+    if clear_only is not None:
+        reporting &= np.isin(np.arange(len(per_station)), clear_only)
+    for index in np.flatnonzero(reporting):
         clear[(window.station_ids[index], RULE)] = float(last[index])
     return Findings(tuple(episodes), clear)
 
@@ -65,8 +77,11 @@ def _last_columns(
     last_column = np.where(
         has_value.any(axis=1), window.length - 1 - np.argmax(has_value[:, ::-1], axis=1), -1
     )
+    # A window's rows run station by station: the newest of each station's is one reduction.
     per_station = np.full(len(window.stations), -1, dtype=np.int64)
-    np.maximum.at(per_station, row_station, last_column)
+    if len(row_station):
+        starts = np.flatnonzero(np.diff(row_station, prepend=-1))
+        per_station[row_station[starts]] = np.maximum.reduceat(last_column, starts)
     return per_station
 
 

@@ -23,13 +23,15 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-# A reading as the engine reads it, packed by the server: its station is its position
-# (from 1) in the list of stations sent with the query. One bytea per station comes back
+# These statements' estimates run high (the planner cannot size an unnest or a new
+# partition) and compiling them would take longer than running them.
+_NO_JIT: Final = "SET LOCAL jit = off"
+
+# A reading as the engine reads it, packed by the server: one bytea per station comes back
 # (a value may not exceed 1 GB; a station's day is far below that), and the whole result
 # becomes numpy columns without a Python object per reading.
 _READING: Final = np.dtype(
     [
-        ("station", ">i4"),
         ("parameter_id", ">i2"),
         ("epoch", ">f8"),
         ("value", ">f8"),
@@ -38,30 +40,39 @@ _READING: Final = np.dtype(
     ]
 )
 _READINGS: Final = (
-    "SELECT string_agg(int4send(s.n::int4) || int2send(r.parameter_id)"
-    " || float8send(date_part('epoch', r.time)) || float8send(r.value)"
-    " || int2send(r.device_status) || int2send(r.qc), ''::bytea)"
-    " FROM readings r JOIN unnest(%s::text[]) WITH ORDINALITY AS s(id, n) ON r.station_id = s.id"
-    " WHERE {} GROUP BY s.n"
+    "SELECT station_id, string_agg(int2send(parameter_id)"
+    " || float8send(date_part('epoch', time)) || float8send(value)"
+    " || int2send(device_status) || int2send(qc), ''::bytea)"
+    " FROM readings WHERE {} GROUP BY station_id"
 )
 
 
 def _read(
-    conn: psycopg.Connection[Any], stations: Sequence[str], where: str, params: Sequence[object]
+    conn: psycopg.Connection[Any],
+    stations: Sequence[str],
+    where: str,
+    params: Sequence[object],
 ) -> tuple[Batch, IntArray]:
-    """Readings of ``stations`` matching ``where``, column-wise, and their stored QC flags."""
-    with conn.cursor(binary=True, row_factory=scalar_row) as cur:
-        packed = cur.execute(_READINGS.format(where), (list(stations), *params)).fetchall()
-    rows = np.frombuffer(b"".join(packed), dtype=_READING)
-    ids = np.asarray(stations, dtype=np.str_)
+    """Readings of ``stations`` matching ``where``, column-wise, and their stored QC flags.
+
+    ``where`` picks the rows; those of stations not in ``stations`` are dropped here.
+    """
+    conn.execute(_NO_JIT)
+    with conn.cursor(binary=True) as cur:
+        found = [(str(s), bytes(b)) for s, b in cur.execute(_READINGS.format(where), params)]
+    ids = np.array([s for s, _ in found], dtype=np.str_)
+    counts = np.array([len(b) // _READING.itemsize for _, b in found], dtype=np.int64)
+    rows = np.frombuffer(b"".join(b for _, b in found), dtype=_READING)
+    station_id = np.repeat(ids, counts) if len(found) else np.zeros(0, dtype=np.str_)
+    wanted = np.isin(station_id, np.asarray(stations, dtype=np.str_))
     batch = Batch(
-        station_id=ids[rows["station"] - 1] if len(rows) else np.zeros(0, dtype=np.str_),
-        parameter_id=rows["parameter_id"].astype(np.int64),
-        epoch=rows["epoch"].astype(np.float64),
-        value=rows["value"].astype(np.float64),
-        device_status=rows["device_status"].astype(np.int64),
+        station_id=station_id[wanted],
+        parameter_id=rows["parameter_id"][wanted].astype(np.int64),
+        epoch=rows["epoch"][wanted].astype(np.float64),
+        value=rows["value"][wanted].astype(np.float64),
+        device_status=rows["device_status"][wanted].astype(np.int64),
     )
-    return batch, rows["qc"].astype(np.int64)
+    return batch, rows["qc"][wanted].astype(np.int64)
 
 
 def recent(
@@ -69,7 +80,8 @@ def recent(
 ) -> tuple[Batch, IntArray]:
     """Readings of ``stations`` dated after ``since`` (to fill a window at start), and the
     QC flag each has stored."""
-    return _read(conn, stations, "r.time > to_timestamp(%s)", (since,))
+    where = "station_id = ANY(%s) AND time > to_timestamp(%s)"
+    return _read(conn, stations, where, (list(stations), since))
 
 
 def dated_between(
@@ -83,8 +95,8 @@ def dated_between(
     """Readings of ``stations`` dated in (after, until], whenever they arrived (backtests);
     in [after, until] with ``from_after`` (the history pass's neighbours)."""
     lower = ">=" if from_after else ">"
-    where = f"r.time {lower} to_timestamp(%s) AND r.time <= to_timestamp(%s)"
-    return _read(conn, stations, where, (after, until))[0]
+    where = f"station_id = ANY(%s) AND time {lower} to_timestamp(%s) AND time <= to_timestamp(%s)"
+    return _read(conn, stations, where, (list(stations), after, until))[0]
 
 
 def reported_before(
@@ -152,8 +164,12 @@ def edits_version(conn: psycopg.Connection[Any]) -> tuple[object, ...]:
 def committed_between(
     conn: psycopg.Connection[Any], stations: Sequence[str], *, after: float, until: float
 ) -> Batch:
-    """Readings of ``stations`` ingested in (after, until], whatever their own time."""
-    where = "r.ingested_at > to_timestamp(%s) AND r.ingested_at <= to_timestamp(%s)"
+    """Readings of ``stations`` ingested in (after, until], whatever their own time.
+
+    Every station's new rows are read and the others dropped here: the tick then sends no
+    list of its stations, whose size would make its cost follow the station count.
+    """
+    where = "ingested_at > to_timestamp(%s) AND ingested_at <= to_timestamp(%s)"
     return _read(conn, stations, where, (after, until))[0]
 
 
@@ -161,51 +177,53 @@ def committed_between(
 # commit, should it fail first).
 _QC_CELLS: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS aquawatch_qc_cells"
-    " (station int4, parameter_id int2, cell int8, qc int2) ON COMMIT DELETE ROWS"
+    " (station int4, parameter_id int2, epoch float8, qc int2) ON COMMIT DELETE ROWS"
 )
 
 
 def write_qc(conn: psycopg.Connection[Any], cells: Cells) -> int:
     """Store QC flags by grid cell: every reading within half a step of a cell's instant.
 
-    A reading's cell is computed from its time, so the cells join the readings by equality
-    (a hash join, whatever their number); the constant bounds around all the cells let
-    PostgreSQL prune the partitions to the few days they span.
+    The cells travel by binary COPY; the constant bounds around them let PostgreSQL prune
+    the partitions to the few days they span.
 
     Returns:
         How many readings changed flag.
     """
     if not len(cells.epoch):
         return 0
-    half_step = cells.half_step
-    step = 2 * half_step
-    origin = float(cells.epoch.min())
+    half = cells.half_step
+    # Only the stations these cells name travel with the statement.
+    named, station = np.unique(cells.station, return_inverse=True)
     conn.execute(_QC_CELLS)
     copy_in(
         conn,
         "aquawatch_qc_cells",
         {
-            "station": cells.station.astype(np.int32) + 1,
+            "station": station.astype(np.int32) + 1,
             "parameter_id": cells.parameter_id.astype(np.int16),
-            "cell": np.round((cells.epoch - origin) / step).astype(np.int64),
+            "epoch": cells.epoch.astype(np.float64),
             "qc": cells.flag.astype(np.int16),
         },
     )
+    conn.execute("ANALYZE aquawatch_qc_cells")  # its size, for the plan
+    conn.execute(_NO_JIT)
+    # The cells get their station's id before they meet the readings, so that the join
+    # is by (station, parameter) even where the planner knows nothing of a new partition.
     cursor = conn.execute(
-        "WITH f AS (DELETE FROM aquawatch_qc_cells RETURNING *)"
-        " UPDATE readings r SET qc = f.qc"
-        " FROM f JOIN unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n) ON s.n = f.station"
-        " WHERE r.station_id = s.id AND r.parameter_id = f.parameter_id"
-        "  AND floor((date_part('epoch', r.time) - %(origin)s + %(half)s) / %(step)s)::int8"
-        "   = f.cell"
-        "  AND r.time >= %(low)s AND r.time < %(high)s AND r.qc <> f.qc",
+        "WITH f AS (DELETE FROM aquawatch_qc_cells RETURNING *),"
+        " c AS MATERIALIZED (SELECT s.id AS station_id, f.parameter_id, f.epoch, f.qc"
+        "  FROM f JOIN unnest(%(ids)s::text[]) WITH ORDINALITY AS s(id, n) ON s.n = f.station)"
+        " UPDATE readings r SET qc = c.qc FROM c"
+        " WHERE r.station_id = c.station_id AND r.parameter_id = c.parameter_id"
+        "  AND r.time >= to_timestamp(c.epoch - %(half)s)"
+        "  AND r.time < to_timestamp(c.epoch + %(half)s)"
+        "  AND r.time >= %(low)s AND r.time < %(high)s AND r.qc <> c.qc",
         {
-            "ids": list(cells.stations),
-            "origin": origin,
-            "half": half_step,
-            "step": step,
-            "low": _utc(origin - half_step),
-            "high": _utc(float(cells.epoch.max()) + half_step),
+            "ids": [cells.stations[i] for i in named],
+            "half": half,
+            "low": _utc(float(cells.epoch.min()) - half),
+            "high": _utc(float(cells.epoch.max()) + half),
         },
     )
     return max(cursor.rowcount, 0)

@@ -1,7 +1,7 @@
-"""The soak's short form: 300 stations sampling every 10 s through the whole stack for a minute,
+"""The soak's short form: 300 stations sampling every 10 s through the whole stack for 90 s,
 with every fault.
 
-``python -m bench.soak`` runs the long form by hand; this one keeps CI within about 90 s. Its
+``python -m bench.soak`` runs the long form by hand; this one keeps CI within about two minutes. Its
 report and plot are left in ``artifacts/soak/`` for a person to look at.
 """
 
@@ -19,14 +19,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.timeout(400)
-def test_a_minute_of_faults_loses_nothing_repeats_nothing_and_recovers() -> None:
+def test_faults_lose_nothing_repeat_nothing_and_recover() -> None:
     if postgres_bindir() is None:
         unavailable("PostgreSQL server binaries (Debian package postgresql)")
     out = ARTIFACTS / "soak"
-    config = SoakConfig(stations=300, interval_s=10, duration_s=60, cut_s=4, recover_s=30, out=out)
+    config = SoakConfig(stations=300, interval_s=10, duration_s=90, cut_s=4, recover_s=30, out=out)
     report = run(config)
     assert report.ok, json.dumps(report.failures)
-    assert report.published > 10_000  # 300 stations x 6 samples a minute x 8 or fewer values
+    assert report.published > 15_000  # 300 stations x 9 samples x 8 or fewer values, less outages
     assert [what for _, what in report.faults] == [
         "broker restarted",
         "ingest-1 kill -9",
