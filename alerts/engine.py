@@ -260,14 +260,16 @@ class Engine:
             placed, rows, columns = window.place(batch, now=now)
             history.advance_and_place(batch, now=now)
             ahead |= window.ahead(batch, now=now)
-            window.flags[:] = self.quality.evaluate(
+            held = window.filled()
+            window.flags[:, -held:] = self.quality.evaluate(
                 times=window.times,
                 values=window.values,
                 parameters=window.row_parameter,
                 kinds=window.row_kind,
                 status=window.status,
+                last=held,
             )
-            _long_flags(window, history, last=None)
+            _long_flags(window, history, last=held)
             window.mark_usable()
             # Readings stored while no engine ran get their flags, tick by tick: only
             # those whose stored flag differs (a restart has few).
@@ -490,14 +492,16 @@ class Engine:
             store[dirty] |= window.flags[dirty, newest] != before
         if not len(late_rows):
             return cells_of(window, store, columns=newest)
-        window.flags[late_rows] = self.quality.evaluate(
+        held = window.filled(late_rows)
+        window.flags[late_rows, -held:] = self.quality.evaluate(
             times=times,
             values=window.values[late_rows],
             parameters=[window.row_parameter[r] for r in late_rows],
             kinds=[window.row_kind[r] for r in late_rows],
             status=window.status[late_rows],
+            last=held,
         )
-        _long_flags(window, history, last=None, rows=late_rows)
+        _long_flags(window, history, last=held, rows=late_rows)
         store[late_rows] = False  # stored with the rest of their row
         self.backlog.add(index, late_rows)
         return cells_of(window, store, columns=newest)

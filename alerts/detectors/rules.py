@@ -111,7 +111,7 @@ class RuleDetector:
         rows = np.flatnonzero(np.isin(self.row_station, stations))
         ends = self.evaluated_end[stations]
         if not len(ends) or np.isnan(ends).any():
-            columns = window.length  # a first evaluation: the whole window
+            columns = window.filled()  # a first evaluation: all the window holds
         else:
             new = round((window.end - float(ends.min())) / window.step)
             columns = min(window.length, max(new, 0) + RECENT_COLUMNS)
@@ -135,16 +135,17 @@ class RuleDetector:
 
     def _redo(self, usable: FloatArray, times: FloatArray, rows: IntArray) -> list[AlertEpisode]:
         """Evaluate rows again over the whole window from scratch (late or backfilled data)."""
-        values = self._series(usable, times, last=len(times), rows=rows)
+        columns = self.window.filled()
+        values = self._series(usable, times, last=columns, rows=rows)
         result = evaluate(
-            times,
+            times[-columns:],
             values,
             params=_params(self.params, rows),
             state=ThresholdState.initial(len(rows)),
         )
         self._put(rows, result.state)
         self.opened_at[rows] = np.nan
-        return self._episodes(_moved(result.transitions, rows), times)
+        return self._episodes(_moved(result.transitions, rows), times[-columns:])
 
     def _at(self, rows: IntArray) -> ThresholdState:
         """The carried state of ``rows``."""

@@ -143,6 +143,16 @@ class Window:
         self.end = self._snap(now)
         return shift
 
+    def filled(self, rows: IntArray | slice = slice(None)) -> int:
+        """How many of the newest columns a first evaluation of ``rows`` must cover: from
+        the oldest column where one of them has a value (at least one column).
+
+        Whole-window passes (a start, stations taken over, late rows) then cost the data
+        held, not the window's span: a start over two hours of data checks two hours.
+        """
+        held = ~np.isnan(self.values[rows]).all(axis=0)
+        return self.length - int(np.argmax(held)) if held.any() else 1
+
     def leaving(self, now: float) -> int:
         """How many columns (the oldest) :meth:`advance` to ``now`` would drop."""
         return min(max(round((self._snap(now) - self.end) / self.step), 0), self.length)
