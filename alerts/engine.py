@@ -299,6 +299,7 @@ class Engine:
             return
         gained = sorted(owned - before)
         lost = before - owned
+        self.backlog.drop(lost)  # theirs are their new owner's to store
         self.backlog.store(conn, limit=None, now=now)  # before the windows change
         self.stations = [s for s in self.registry.stations.values() if s.id in owned]
         self.station_ids = [s.id for s in self.stations]

@@ -12,7 +12,7 @@ moves; until a cell is written, its reading shows "not yet checked" (qc 2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,13 @@ class FlagBacklog:
         if len(rows):
             values = self.windows[index].values
             self._mask(index)[rows, columns] |= ~np.isnan(values[rows, columns])
+
+    def drop(self, stations: Collection[str]) -> None:
+        """Forget the cells of ``stations`` (given up: their new owner stores their flags)."""
+        gone = np.asarray(sorted(stations), dtype=np.str_)
+        for window, mask in zip(self.windows, self._masks, strict=True):
+            if mask is not None:
+                mask[np.isin(window.row_station, window.station_index(gone))] = False
 
     def everything(self) -> None:
         """Mark every cell that holds a reading (after a failed tick: what reached the
