@@ -526,10 +526,13 @@ class Engine:
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         report.flagged = self.backlog.store(conn, limit=0, now=now)  # cells the windows drop
+        # A full pass (a start, stations taken over) is the heaviest tick: it stores no
+        # chunk of the backlog, so that its alerts go out first.
+        chunk = 0 if self.full_pass else self.settings.flag_chunk
         evaluation = self.evaluate(batch, now=now)
         # One write per window: each grid has its own half-step.
         report.flagged += sum(store.write_qc(conn, cells) for cells in evaluation.cells)
-        report.flagged += self.backlog.store(conn, limit=self.settings.flag_chunk, now=now)
+        report.flagged += self.backlog.store(conn, limit=chunk, now=now)
         # Episodes re-derived unchanged since they were reconciled need no round trip.
         episodes = evaluation.findings.episodes
         fresh = [e for e in episodes if self._seen.get(_identity(e)) != _shape(e)]
