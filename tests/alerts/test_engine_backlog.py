@@ -9,6 +9,8 @@ a reading's flag is stored it reads "not yet checked" (qc 2).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,22 +22,23 @@ from alerts.config.threshold_profiles import load_profiles
 from alerts.engine import Engine
 from alerts.settings import AlertSettings
 from bench.alerts import registry, store
-from stations import Registry, sync_registry
+from stations import sync_registry
 from telemetry import PARAMETERS_BY_ID, FixedClock, QCFlag, migrate
 from tests.support.times import at_times_of_day
 
 pytestmark = pytest.mark.integration
 
 STEP = 300.0
-STATIONS = 100  # x 10 parameters: 1,000 readings a grid instant
+REGISTRY = registry(100)  # x 10 parameters: 1,000 readings a grid instant
 CHUNK = 1000  # the least flag_chunk allows: one grid instant per tick
 HOUR = 12  # grid instants in the hour stored
+Conn = psycopg.Connection[Any]
 
 
-def engine(reg: Registry) -> Engine:
+def engine() -> Engine:
     return Engine(
         AlertSettings(settle_s=0.0, history_s=3600.0, flag_chunk=CHUNK),
-        registry=reg,
+        registry=REGISTRY,
         profiles=load_profiles(),
         quality=load_quality_config(),
     )
@@ -44,7 +47,7 @@ def engine(reg: Registry) -> Engine:
 Key = tuple[float, str, int]  # a reading: time, station, parameter
 
 
-def flags(conn: psycopg.Connection[Any], engine: Engine) -> dict[Key, tuple[int, int]]:
+def flags(conn: Conn, engine: Engine) -> dict[Key, tuple[int, int]]:
     """Each reading's stored flag and the engine's (for those in its window)."""
     rows = conn.execute(
         "SELECT extract(epoch FROM time)::float8, station_id, parameter_id, qc FROM readings"
@@ -64,35 +67,36 @@ def flags(conn: psycopg.Connection[Any], engine: Engine) -> dict[Key, tuple[int,
     return found
 
 
-def flagged(conn: psycopg.Connection[Any], engine: Engine) -> list[tuple[float, bool]]:
+def flagged(conn: Conn, engine: Engine) -> list[tuple[float, bool]]:
     """Each reading's time and whether its stored flag is the engine's, oldest first."""
     return [(key[0], stored == held) for key, (stored, held) in sorted(flags(conn, engine).items())]
 
 
-def stored_hour(database_url: str, reg: Registry, *, at: float) -> psycopg.Connection[Any]:
+@contextmanager
+def started(now: datetime, database_url: str) -> Iterator[tuple[FixedClock, Conn, Engine]]:
+    """An engine started at ``now`` over the hour before it, stored but never evaluated."""
+    clock = FixedClock(now)
+    at = clock.time() // STEP * STEP
     migrate(database_url)
-    conn = psycopg.connect(database_url)
-    sync_registry(conn, reg, deactivate_missing=False)
-    store(conn, reg, [at - STEP * k for k in range(HOUR - 1, -1, -1)])
-    return conn
+    with psycopg.connect(database_url) as conn:
+        sync_registry(conn, REGISTRY, deactivate_missing=False)
+        store(conn, REGISTRY, [at - STEP * k for k in range(HOUR - 1, -1, -1)])
+        running = engine()
+        running.load(conn, now=clock.time())
+        yield clock, conn, running
 
 
 @at_times_of_day
 def test_a_start_stores_its_flags_a_chunk_per_tick_oldest_first(
     now: datetime, database_url: str
 ) -> None:
-    clock = FixedClock(now)
-    at = clock.time() // STEP * STEP
-    reg = registry(STATIONS)
-    with stored_hour(database_url, reg, at=at) as conn:
-        started = engine(reg)
-        started.load(conn, now=clock.time())
-        assert started.backlog
-        before = flagged(conn, started)  # right already: those the engine finds unchecked
-        started.tick(conn, now=clock.time())  # the first, full pass: its alerts first
-        assert flagged(conn, started) == before
-        started.tick(conn, now=clock.time())
-        after = flagged(conn, started)
+    with started(now, database_url) as (clock, conn, running):
+        assert running.backlog
+        before = flagged(conn, running)  # right already: those the engine finds unchecked
+        running.tick(conn, now=clock.time())  # the first, full pass: its alerts first
+        assert flagged(conn, running) == before
+        running.tick(conn, now=clock.time())
+        after = flagged(conn, running)
         oldest = after[0][0]
         stored = [t for (t, was), (_, done) in zip(before, after, strict=True) if done and not was]
         assert 0 < len(stored) <= CHUNK
@@ -100,13 +104,13 @@ def test_a_start_stores_its_flags_a_chunk_per_tick_oldest_first(
         assert all(done for t, done in after if t == oldest)
         assert not all(done for _, done in after)  # the rest waits for the next ticks
         ticks = 2
-        while started.backlog:
-            started.tick(conn, now=clock.time())
+        while running.backlog:
+            running.tick(conn, now=clock.time())
             ticks += 1
         assert ticks == 1 + HOUR
-        assert all(done for _, done in flagged(conn, started))
+        assert all(done for _, done in flagged(conn, running))
         # What was stored is what the engine found: a restart has nothing left to store.
-        again = engine(reg)
+        again = engine()
         again.load(conn, now=clock.time())
         assert not again.backlog
 
@@ -115,18 +119,13 @@ def test_a_start_stores_its_flags_a_chunk_per_tick_oldest_first(
 def test_flags_the_window_drops_are_stored_before_it_moves(
     now: datetime, database_url: str
 ) -> None:
-    clock = FixedClock(now)
-    at = clock.time() // STEP * STEP
-    reg = registry(STATIONS)
-    with stored_hour(database_url, reg, at=at) as conn:
-        started = engine(reg)
-        started.load(conn, now=clock.time())
-        held = {key: flag for key, (_, flag) in flags(conn, started).items()}
+    with started(now, database_url) as (clock, conn, running):
+        held = {key: flag for key, (_, flag) in flags(conn, running).items()}
         # The next tick comes 40 minutes on: 8 instants leave the window (its oldest, before
         # the hour stored, and 7 with readings): 7,000 flags where a tick stores 1,000.
         clock.advance(8 * STEP)
-        report = started.tick(conn, now=clock.time())
-        start = started.windows[0].times[0]
+        report = running.tick(conn, now=clock.time())
+        start = running.windows[0].times[0]
         stored = conn.execute(
             "SELECT extract(epoch FROM time)::float8, station_id, parameter_id, qc FROM readings"
             " WHERE time < to_timestamp(%s)",
@@ -135,4 +134,4 @@ def test_flags_the_window_drops_are_stored_before_it_moves(
         assert len(stored) == 7 * CHUNK
         assert all(qc == held[(float(t), s, p)] for t, s, p, qc in stored)
         assert report.flagged >= 7 * CHUNK - sum(flag == QCFlag.UNKNOWN for flag in held.values())
-        assert not all(done for _, done in flagged(conn, started))  # the rest waits
+        assert not all(done for _, done in flagged(conn, running))  # the rest waits
