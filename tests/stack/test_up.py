@@ -139,10 +139,20 @@ def test_up_killed_outright_takes_its_processes_with_it(
     process.kill()
     process.wait(timeout=10)
     wait_for(
-        lambda: not any(Path(f"/proc/{pid}").exists() for pid in children),
+        lambda: not any(_running(pid) for pid in children),
         timeout=30,
         what=f"processes {children} to end",
     )
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs: gone, or exited and waiting to be reaped (a zombie, where
+    the init of a container or namespace reaps slowly), it does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"  # the state follows the command's name
 
 
 def _children(pid: int) -> list[int]:
