@@ -61,6 +61,7 @@ class Leases:
         self._known = frozenset(self.stations)
         self.lease_s = lease_s
         self._listed = False
+        self._mine: set[str] = set()  # the leases this worker last knew it held
 
     def claim(self, conn: psycopg.Connection[Any], *, now: float) -> frozenset[str]:
         """Beat, balance and lock this worker's leases in the caller's transaction.
@@ -92,10 +93,20 @@ class Leases:
             live = cur.execute(
                 "SELECT count(*) FROM alert_workers WHERE expires_at > %s", (_utc(now),)
             ).fetchone()
-            mine = cur.execute(
-                "SELECT station_id FROM station_leases WHERE owner = %s", (self.worker,)
-            ).fetchall()
-            held = sorted(s for s in mine if s in self._known)
+            # Only this worker changes what it holds while its row lives, so its list is read
+            # again only when their number says otherwise: a tick that changed them rolled
+            # back, or its row was deleted and they were freed.
+            count = cur.execute(
+                "SELECT count(*) FROM station_leases WHERE owner = %s", (self.worker,)
+            ).fetchone()
+            if count != len(self._mine):
+                self._mine = {
+                    str(s)
+                    for s in cur.execute(
+                        "SELECT station_id FROM station_leases WHERE owner = %s", (self.worker,)
+                    )
+                }
+            held = sorted(s for s in self._mine if s in self._known)
             share = fair_share(len(self.stations), int(live or 1))
             if len(held) > share:
                 extra = held[share:]
@@ -105,9 +116,10 @@ class Leases:
                     (extra, self.worker),
                 )
                 held = held[:share]
+                self._mine.difference_update(extra)
             elif len(held) < share:
                 # Free: no owner, or one whose row is gone (never left by this module).
-                held += cur.execute(
+                taken = cur.execute(
                     "WITH free AS (SELECT station_id FROM station_leases l"
                     "  WHERE station_id = ANY(%s) AND (owner IS NULL OR NOT EXISTS"
                     "   (SELECT 1 FROM alert_workers w WHERE w.worker = l.owner))"
@@ -116,6 +128,8 @@ class Leases:
                     " WHERE l.station_id = free.station_id RETURNING l.station_id",
                     (self.stations, share - len(held), self.worker),
                 ).fetchall()
+                held += [str(s) for s in taken]
+                self._mine.update(held)
         return frozenset(str(s) for s in held)
 
     def renew(self, conn: psycopg.Connection[Any], *, now: float) -> None:
@@ -143,6 +157,7 @@ class Leases:
         conn.execute("DELETE FROM alert_watermarks WHERE worker = %s", (self.worker,))
         conn.execute("DELETE FROM alert_workers WHERE worker = %s", (self.worker,))
         conn.commit()
+        self._mine = set()
 
 
 def _utc(epoch: float) -> datetime:

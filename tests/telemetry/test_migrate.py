@@ -35,6 +35,7 @@ def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:
         "0020_station_files",
         "0021_forwarding",
         "0022_worker_fenced_leases",
+        "0023_ingested_at_btree",
     ]
     assert migrate(database_url) == []
     assert current_flavour(database_url) is Flavour.POSTGRES

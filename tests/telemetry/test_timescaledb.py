@@ -43,6 +43,7 @@ def test_migrations_build_the_hypertable_compression_and_aggregates(timescale_ur
         "0020_station_files",
         "0021_forwarding",
         "0022_worker_fenced_leases",
+        "0023_ingested_at_btree",
     ]
     assert migrate(timescale_url, create_database=False) == []
     assert current_flavour(timescale_url) is Flavour.TIMESCALEDB

@@ -215,3 +215,32 @@ def test_a_tick_writes_the_workers_row_and_no_stations(
         assert len(a.tick(clock)) == 4
         assert len(b.tick(clock)) == 3
     assert versions() == settled
+
+
+def test_a_claim_rolled_back_is_not_believed(
+    url: str, workers: list[Worker], clock: FixedClock
+) -> None:
+    """A worker keeps the list of its leases between ticks; a tick that took or gave
+    back leases and then failed (rolled back) must not leave it believing the change."""
+    first = add(workers, url, "w-first")
+    assert first.tick(clock) == frozenset(STATIONS)
+    second = add(workers, url, "w-second")
+    assert len(second.leases.claim(second.conn, now=clock.time())) == 0  # all held by first
+    second.conn.rollback()  # its beat is gone too: one live worker
+    clock.advance(1.0)
+    assert first.tick(clock) == frozenset(STATIONS)
+    assert second.tick(clock) == frozenset()  # now two live workers: first gives back 3
+    clock.advance(1.0)
+    kept = first.leases.claim(first.conn, now=clock.time())
+    assert len(kept) == 4
+    first.conn.rollback()  # the give-back never happened: first still holds all seven
+    clock.advance(1.0)
+    taken = second.leases.claim(second.conn, now=clock.time())
+    second.conn.rollback()  # nor did anything second took
+    assert taken == frozenset()  # first held them all when second looked
+    clock.advance(1.0)
+    again = first.tick(clock)
+    assert len(again) == 4
+    assert {s for s, o in owners(url).items() if o == "w-first"} == again
+    assert second.tick(clock) == frozenset(STATIONS) - again
+    assert {s for s, o in owners(url).items() if o == "w-second"} == frozenset(STATIONS) - again
