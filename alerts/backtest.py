@@ -460,7 +460,7 @@ def what_if(
     the edits people already made, as an override of the station would be. Reads only.
     """
     key = (station.id, rule_id)
-    edits = dict(store.threshold_edits(conn, [station.id]))
+    edits = store.threshold_edits(conn, profiles, [station])
     before = edits.get(key)
     kept = before.tiers if before is not None else (None, None, None)
     merged = tuple(new if new is not None else old for new, old in zip(tiers, kept, strict=True))

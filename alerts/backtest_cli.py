@@ -62,9 +62,11 @@ def stored(conn: psycopg.Connection[Any], station_ids: list[str]) -> Source:
     return read
 
 
-def in_force(conn: psycopg.Connection[Any], profiles: Profiles, station_ids: list[str]) -> Profiles:
+def in_force(
+    conn: psycopg.Connection[Any], profiles: Profiles, stations: list[Station]
+) -> Profiles:
     """``profiles`` with the limits people changed through the API."""
-    return profiles.with_edits(store.threshold_edits(conn, station_ids))
+    return profiles.with_edits(store.threshold_edits(conn, profiles, stations))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -107,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         ids = [s.id for s in stations]
         with read_only(settings.database_url.get_secret_value()) as conn:
             if args.profiles is None:
-                profiles = in_force(conn, profiles, ids)
+                profiles = in_force(conn, profiles, stations)
             result = run_backtest(
                 stored(conn, ids),
                 stations=stations,

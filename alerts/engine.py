@@ -23,10 +23,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +48,7 @@ from alerts.persistence.backlog import FlagBacklog
 from alerts.persistence.leases import Leases
 from alerts.persistence.lifecycle import Transition, reconcile
 from alerts.persistence.qc_cells import Cells, cells_of
-from alerts.qc_history import QcHistory
+from alerts.qc_history import QcHistory, reach_s
 from alerts.settings import AlertSettings
 from alerts.states import BuiltinRule
 from stations import Registry, Station
@@ -58,6 +59,7 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.uint8]
 Rows = npt.NDArray[np.int64] | slice  # some rows of a window, or all of them
+_Built = TypeVar("_Built")
 
 
 def group(stations: Sequence[Station]) -> dict[int, list[Station]]:
@@ -87,6 +89,7 @@ class TickReport:
     transitions: list[Transition] = field(default_factory=list)
     seconds: float = 0.0
     history: int = 0  # stations whose late history was queued for the history pass
+    rules: int = 0  # stations whose compiled rules were stored
 
 
 class Engine:
@@ -152,6 +155,10 @@ class Engine:
         # Whether the history queue may hold work for these stations (checked after a start
         # and after a tick that queued some, not every tick).
         self.history_due = True
+        # Stations started or gained whose compiled rules may not be stored yet: the tick
+        # after the full pass that first evaluates them stores them, so that their alerts
+        # do not wait for it (the limits people edit are read without them).
+        self._rules_due: list[Station] = []
 
     def _silence(self, view: View) -> Findings:
         window = view.window
@@ -210,9 +217,9 @@ class Engine:
         ]
         self.backlog = FlagBacklog(self.windows)
 
-    def _sync_profiles(self, conn: psycopg.Connection[Any], stations: Sequence[Station]) -> None:
+    def _store_rules(self, conn: psycopg.Connection[Any], stations: Sequence[Station]) -> int:
         """Store the compiled rules of ``stations`` where the stored ones are out of date
-        (the API shows them, and limits people edit refer to them)."""
+        (the API shows them); return how many stations were written."""
         expected = {
             s.id: (self.profiles.station_digest(s), len(self.profiles.rules_for(s)))
             for s in stations
@@ -222,6 +229,13 @@ class Engine:
             by_id = {s.id: s for s in stations}
             rows = self.profiles.as_rows(by_id[sid] for sid in stale)
             store.sync_profiles(conn, rows, stations=stale)
+        return len(stale)
+
+    @property
+    def behind(self) -> bool:
+        """Whether a start or a take-over left work the next ticks do (QC flags or compiled
+        rules to store): the next tick should follow at once."""
+        return bool(self.backlog) or bool(self._rules_due)
 
     def _read_edits(self, conn: psycopg.Connection[Any]) -> bool:
         """Take up limits people changed since last read; say whether there were any."""
@@ -229,7 +243,9 @@ class Engine:
         if version == self._edits_version:
             return False
         self._edits_version = version
-        self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
+        self.in_force = self.profiles.with_edits(
+            store.threshold_edits(conn, self.profiles, self.stations)
+        )
         return True
 
     def load(self, conn: psycopg.Connection[Any], *, now: float) -> int:
@@ -244,17 +260,18 @@ class Engine:
                 _utc(now),
                 now - committed,
             )
-        self._sync_profiles(conn, self.stations)
+        self._rules_due = list(self.stations)
         self._read_edits(conn)
-        self.build(now)
         watermark = store.watermark(conn, self.worker)
         self.watermark = committed - self.settings.settle_s if watermark is None else watermark
         since = now - self.settings.history_s
         if watermark is None:  # a first start: history imported before it is evaluated too
             store.queue_unevaluated(conn, self.station_ids, before=since)
         self.reported = store.reported_before(conn, self.station_ids, before=since)
-        longest = max((h.window.length * h.window.step for h in self.qc_history), default=0.0)
-        batch, stored = store.recent(conn, self.station_ids, since=min(since, now - longest))
+        reach = reach_s(self.stations, self.quality, step_s=self.settings.qc_history_step_s)
+        _, batch, stored = self._read_while(
+            conn, lambda: self.build(now), self.station_ids, since=min(since, now - reach)
+        )
         ahead = np.zeros(len(batch), dtype=np.bool_)
         for index, (window, history) in enumerate(zip(self.windows, self.qc_history, strict=True)):
             placed, rows, columns = window.place(batch, now=now)
@@ -303,21 +320,27 @@ class Engine:
         self.backlog.store(conn, limit=None, now=now)  # before the windows change
         self.stations = [s for s in self.registry.stations.values() if s.id in owned]
         self.station_ids = [s.id for s in self.stations]
-        self._sync_profiles(conn, [self.registry.stations[sid] for sid in gained])
+        self._rules_due = [s for s in self._rules_due if s.id not in lost]
+        self._rules_due += [self.registry.stations[sid] for sid in gained]
         self._edits_version = store.edits_version(conn)
-        self.in_force = self.profiles.with_edits(store.threshold_edits(conn, self.station_ids))
+        self.in_force = self.profiles.with_edits(
+            store.threshold_edits(conn, self.profiles, self.stations)
+        )
         # One read: the long series of the changed windows (read again) and the gained
         # stations' window, which the tick places as late data.
-        fresh = [history for history in self._regroup(now) if len(history)]
+        groups = self._groups()
+        changed = [s for stations, previous in groups if previous is None for s in stations]
         since = now - self.settings.history_s
-        longest = max((h.window.length * h.window.step for h in fresh), default=0.0)
-        ids = sorted({sid for h in fresh for sid in h.window.station_ids} | set(gained))
-        batch = store.recent(conn, ids, since=min(since, now - longest))[0]
+        reach = reach_s(changed, self.quality, step_s=self.settings.qc_history_step_s)
+        ids = sorted({s.id for s in changed} | set(gained))
+        fresh, batch, _ = self._read_while(
+            conn, lambda: self._regroup(groups, now), ids, since=min(since, now - reach)
+        )
         for history in fresh:
             history.advance_and_place(batch, now=now)
         self.reported = (self.reported - lost) | store.reported_before(conn, gained, before=since)
-        kept = ~np.isin(self.pending.station_id, sorted(lost))
-        arrived = np.isin(batch.station_id, gained) & (batch.epoch > since)
+        kept = ~self.pending.among(sorted(lost))
+        arrived = batch.among(gained) & (batch.epoch > since)
         self.pending = self.pending.take(kept) + batch.take(arrived)
         self._seen = {key: shape for key, shape in self._seen.items() if key[0] in owned}
         self.full_pass = True
@@ -330,8 +353,22 @@ class Engine:
             len(lost),
         )
 
-    def _regroup(self, now: float) -> list[QcHistory]:
-        """Windows and rule detectors for the stations owned, keeping those unchanged.
+    def _groups(self) -> list[tuple[list[Station], Window | None]]:
+        """The stations owned by window, each with its window if that one is kept as it
+        is (None: the window is made anew)."""
+        old = {window.step: window for window in self.windows}
+        groups = []
+        for interval, stations in group(self.stations).items():
+            previous = old.get(float(interval))
+            same = previous is not None and previous.station_ids == tuple(s.id for s in stations)
+            groups.append((stations, previous if same else None))
+        return groups
+
+    def _regroup(
+        self, groups: list[tuple[list[Station], Window | None]], now: float
+    ) -> list[QcHistory]:
+        """Windows and rule detectors for ``groups`` (:meth:`_groups`), keeping those
+        unchanged; a new window takes over the series of its interval's old one.
 
         Returns the long QC histories made new, which the caller fills from the database.
         """
@@ -340,13 +377,13 @@ class Engine:
         histories = {id(h.engine_window): h for h in self.qc_history}
         self.windows, self.rules, self.qc_history = [], [], []
         fresh: list[QcHistory] = []
-        for interval, stations in group(self.stations).items():
-            previous = old.get(float(interval))
-            if previous is not None and previous.station_ids == tuple(s.id for s in stations):
-                self.windows.append(previous)
-                self.rules.append(rules[id(previous)])
-                self.qc_history.append(histories[id(previous)])
+        for stations, kept in groups:
+            if kept is not None:
+                self.windows.append(kept)
+                self.rules.append(rules[id(kept)])
+                self.qc_history.append(histories[id(kept)])
                 continue
+            previous = old.get(float(stations[0].sampling_interval_s))
             end = now if previous is None else previous.end
             window = Window(stations, span_s=self.settings.history_s, end=end)
             if previous is not None:
@@ -355,9 +392,27 @@ class Engine:
             self.rules.append(RuleDetector(window, self.in_force))
             history = QcHistory(window, self.quality, step_s=self.settings.qc_history_step_s)
             self.qc_history.append(history)
-            fresh.append(history)
+            if len(history):
+                fresh.append(history)
         self.backlog = FlagBacklog(self.windows)
         return fresh
+
+    def _read_while(
+        self,
+        conn: psycopg.Connection[Any],
+        build: Callable[[], _Built],
+        stations: Sequence[str],
+        *,
+        since: float,
+    ) -> tuple[_Built, Batch, npt.NDArray[np.int64]]:
+        """Run ``build`` (windows and rules: Python's work) in a thread while the database
+        packs the readings of ``stations`` dated after ``since`` (:func:`store.recent`) for
+        them: at 10,000 stations each takes about 3 s.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.worker) as pool:
+            built = pool.submit(build)
+            batch, stored = store.recent(conn, stations, since=since)
+            return built.result(), batch, stored
 
     def evaluate(self, batch: Batch, *, now: float) -> Evaluation:
         """Place new readings, flag data quality and derive episodes: all in memory.
@@ -516,6 +571,9 @@ class Engine:
         started = time.perf_counter()
         if self.leases is not None:
             self._own(conn, self.leases.claim(conn, now=now), now=now)
+        # A full pass over stations just started or gained is the heaviest tick: it stores
+        # no chunk of the backlog and no compiled rules, so that its alerts go out first.
+        first = self.full_pass
         if self._read_edits(conn):
             # Every rule is evaluated again over the window under its new limits: alerts
             # they no longer justify resolve, ones they now justify open.
@@ -526,13 +584,13 @@ class Engine:
         batch = store.committed_between(conn, self.station_ids, after=self.watermark, until=until)
         report = TickReport(readings=len(batch))
         report.flagged = self.backlog.store(conn, limit=0, now=now)  # cells the windows drop
-        # A full pass (a start, stations taken over) is the heaviest tick: it stores no
-        # chunk of the backlog, so that its alerts go out first.
-        chunk = 0 if self.full_pass else self.settings.flag_chunk
+        chunk = 0 if first else self.settings.flag_chunk
         evaluation = self.evaluate(batch, now=now)
         # One write per window: each grid has its own half-step.
         report.flagged += sum(store.write_qc(conn, cells) for cells in evaluation.cells)
         report.flagged += self.backlog.store(conn, limit=chunk, now=now)
+        if not first:
+            report.rules = self._store_rules(conn, self._rules_due)
         # Episodes re-derived unchanged since they were reconciled need no round trip.
         episodes = evaluation.findings.episodes
         fresh = [e for e in episodes if self._seen.get(_identity(e)) != _shape(e)]
@@ -553,6 +611,8 @@ class Engine:
         if self.leases is not None:
             self.leases.renew(conn, now=now + time.perf_counter() - started)
         conn.commit()
+        if not first:
+            self._rules_due = []
         self._seen.update((_identity(e), _shape(e)) for e in fresh)
         # Episodes that ended before the window began cannot be derived again: forget them,
         # so a worker that runs for months keeps only what its window can still produce.
@@ -652,7 +712,7 @@ class Engine:
                     len(report.transitions),
                     report.seconds,
                 )
-                stop.wait(0.0 if self.backlog else self.settings.tick_s)
+                stop.wait(0.0 if self.behind else self.settings.tick_s)
             if self.leases is not None:
                 try:
                     self.leases.release(conn)  # a clean stop hands the stations over at once

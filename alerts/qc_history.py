@@ -19,8 +19,9 @@ judged there: it sees what the engine's window holds.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -48,18 +49,16 @@ class QcHistory:
         self.quality = quality
         self.engine_window = window
         self.beyond_s = window.step * (window.length - 3)  # what the window cannot judge
-        step = window.step * max(1, math.ceil(step_s / window.step))
+        step = _step(window.step, step_s)
         long: dict[str, tuple[str, ...]] = {}
         need = 0.0
+        lookback = functools.cache(functools.partial(_lookback, quality))
         for station in window.stations:
-            codes = tuple(
-                code
-                for code in station.parameters
-                if _lookback(quality, station, code) > self.beyond_s
-            )
+            kind = station.kind.value
+            codes = tuple(c for c in station.parameters if lookback(kind, c) > self.beyond_s)
             if codes:
                 long[station.id] = codes
-                need = max(need, *(_lookback(quality, station, c) for c in codes))
+                need = max(need, *(lookback(kind, c) for c in codes))
         kept: Sequence[Station] = [
             s.model_copy(update={"parameters": long.get(s.id, ()), "sampling_interval_s": step})
             for s in window.stations
@@ -122,7 +121,26 @@ class QcHistory:
         return every if rows is None else every[np.isin(self.rows, rows)]
 
 
-def _lookback(quality: QualityConfig, station: Station, code: str) -> float:
+def reach_s(stations: Iterable[Station], quality: QualityConfig, *, step_s: float) -> float:
+    """How far back before the end of its grid any :class:`QcHistory` of ``stations``
+    reaches, at most: known before one is built, so that its readings can be read
+    meanwhile."""
+    series = {
+        (s.kind.value, c, float(s.sampling_interval_s)) for s in stations for c in s.parameters
+    }
+    # A window spanning the lookback and two steps holds at most one step more.
+    return max(
+        (_lookback(quality, kind, c) + 3 * _step(interval, step_s) for kind, c, interval in series),
+        default=0.0,
+    )
+
+
+def _step(interval: float, step_s: float) -> float:
+    """The long history's grid step for a window of ``interval``."""
+    return interval * max(1, math.ceil(step_s / interval))
+
+
+def _lookback(quality: QualityConfig, kind: str, code: str) -> float:
     """The longest history a check judged on the coarse grid needs."""
-    checks = quality.checks(kind=station.kind.value, parameter=code).values()
+    checks = quality.checks(kind=kind, parameter=code).values()
     return max((c.lookback_s for c in checks if c.COARSE), default=0.0)

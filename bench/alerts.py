@@ -161,8 +161,8 @@ def first_start(server_url: str, reg: Registry) -> None:
         grid = clock.time() // 300 * 300
         started = time.perf_counter()
         rows = store(conn, reg, [grid - 300 * k for k in range(24, 0, -1)])
-        conn.autocommit = True  # what autovacuum does soon after a bulk load: statistics,
-        conn.execute("VACUUM ANALYZE readings")  # and BRIN summaries of ingested_at
+        conn.autocommit = True  # what autovacuum does soon after a bulk load: statistics
+        conn.execute("VACUUM ANALYZE readings")  # and the visibility map
         conn.autocommit = False
         print(
             f"database, {len(reg.stations):,} stations: {rows:,} readings of history stored"
@@ -183,12 +183,15 @@ def first_start(server_url: str, reg: Registry) -> None:
             f" read, flagged and evaluated, {opened:,} alerts opened; target: under 10 s)",
             flush=True,
         )
-        ticks, flagged = 1, first.flagged
-        while engine.backlog:
-            flagged += engine.tick(conn, now=clock.time()).flagged
+        ticks, flagged, rules = 1, first.flagged, 0
+        while engine.behind:
+            report = engine.tick(conn, now=clock.time())
+            flagged += report.flagged
+            rules += report.rules
             ticks += 1
         print(
-            f"  then its QC flags stored: {flagged:,} in {ticks} ticks, all done"
+            f"  then its QC flags and compiled rules stored: {flagged:,} flags and"
+            f" {rules:,} stations' rules in {ticks} ticks, all done"
             f" {time.perf_counter() - started:.2f} s after the start",
             flush=True,
         )
@@ -217,7 +220,7 @@ def database_ticks(
         for k in range(24, 0, -1):
             store(conn, reg, [grid - 300 * k])
             engine.tick(conn, now=grid - 300 * k + 1)
-        while engine.backlog:
+        while engine.behind:
             engine.tick(conn, now=grid - 299)
         print(
             f"database, {len(reg.stations):,} stations: two hours of readings stored and"

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any, Final
 
 from alerts.config.compiled_rules import (
     CompiledRule,
@@ -58,6 +59,15 @@ __all__ = [
 ]
 
 
+_FIELDS: Final = tuple(f.name for f in dataclasses.fields(CompiledRule))
+assert _FIELDS[0] == "station_id"
+
+
+def _after_station(rule: CompiledRule) -> tuple[Any, ...]:
+    """The rule's fields after its station, in order."""
+    return tuple(getattr(rule, name) for name in _FIELDS[1:])
+
+
 class Profiles:
     """The threshold profiles and per-station settings, validated and read-only.
 
@@ -86,7 +96,12 @@ class Profiles:
         self.digest = digest
         # Compiled rules by what decides them (kind, stations.yaml entry, interval): the
         # 10,000 clones of a few stations compile once each, not once per station.
-        self._compiled: dict[tuple[object, ...], tuple[CompiledRule, ...]] = {}
+        # Each rule is kept with its fields after station_id, which the clones share.
+        self._compiled: dict[tuple[object, ...], tuple[tuple[CompiledRule, tuple[Any, ...]], ...]]
+        self._compiled = {}
+        # And those a station measuring these parameters can evaluate.
+        self._measurable: dict[tuple[object, ...], tuple[tuple[CompiledRule, tuple[Any, ...]], ...]]
+        self._measurable = {}
         # Each station's measured rules before edits, by station object (shared with the
         # copies ``with_edits`` makes): a start compiles every station once, not per use.
         self._measured: dict[int, tuple[Station, tuple[CompiledRule, ...]]] = {}
@@ -240,12 +255,22 @@ class Profiles:
             found, bad = self._compile(station.id, station.kind, entry, interval)
             if bad:
                 raise ProfileError(bad)
-            compiled = self._compiled[key] = tuple(found)
-        have = set(station.parameters)
+            compiled = self._compiled[key] = tuple((r, _after_station(r)) for r in found)
+        if measured_only:
+            chosen = (key, station.parameters)
+            if chosen not in self._measurable:
+                have = set(station.parameters)
+                self._measurable[chosen] = tuple(
+                    (r, rest)
+                    for r, rest in compiled
+                    if all(have & set(g) for g in QUANTITIES[r.quantity].needs)
+                )
+            compiled = self._measurable[chosen]
+        # A clone's rules are built field by field: dataclasses.replace took twice as long
+        # (1.3 s of a start at 10,000 stations).
         return tuple(
-            r if r.station_id == station.id else dataclasses.replace(r, station_id=station.id)
-            for r in compiled
-            if not measured_only or all(have & set(g) for g in QUANTITIES[r.quantity].needs)
+            r if r.station_id == station.id else CompiledRule(station.id, *rest)
+            for r, rest in compiled
         )
 
     def compile(self, stations: Iterable[Station]) -> dict[str, tuple[CompiledRule, ...]]:

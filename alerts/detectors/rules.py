@@ -115,6 +115,9 @@ class RuleDetector:
         else:
             new = round((window.end - float(ends.min())) / window.step)
             columns = min(window.length, max(new, 0) + RECENT_COLUMNS)
+        # Rows never evaluated start from scratch over all the window holds: what a redo for
+        # late data would do again.
+        never = np.isnan(self.evaluated_end)
         self.evaluated_end[stations] = window.end
         episodes: list[AlertEpisode] = []
         if len(rows):
@@ -125,7 +128,8 @@ class RuleDetector:
             self._put(rows, result.state)
             found = result.transitions
             episodes += self._episodes(_moved(found, rows), times[-columns:])
-            redo = rows[np.isin(self.row_station[rows], view.late_stations)]
+            late = np.isin(self.row_station[rows], view.late_stations)
+            redo = rows[late & ~never[self.row_station[rows]]]
             if len(redo) and columns < window.length:
                 episodes += self._redo(usable, times, redo)
         episodes += self._pollution_notices(episodes)

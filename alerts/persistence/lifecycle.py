@@ -159,8 +159,10 @@ def open_episodes(
     """Insert episodes not seen before, in their final state, with all their events.
 
     One statement for the alerts and one for their events, however many (a first start
-    opens thousands). An episode already stored (derived again) is followed unless it is
-    over. ``late[i]`` marks episode ``i`` as raised from late or backfilled data.
+    opens thousands), their arrays sent in binary (``%b``: quoting them as text took 0.7 s
+    of a start that opened 14,288 alerts). An episode already stored (derived again) is
+    followed unless it is over. ``late[i]`` marks episode ``i`` as raised from late or
+    backfilled data.
 
     Returns:
         The transitions, in the order of ``episodes``.
@@ -176,9 +178,9 @@ def open_episodes(
             for row in cur.execute(
                 "INSERT INTO alerts (station_id, rule_id, family, severity, state, opened_at,"
                 " resolved_at, resolved_by, late, value, details)"
-                " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::smallint[],"
-                "  %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::boolean[],"
-                "  %s::float8[], %s::jsonb[])"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::smallint[],"
+                "  %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::boolean[],"
+                "  %b::float8[], %b::jsonb[])"
                 " ON CONFLICT (station_id, rule_id, opened_at) DO NOTHING"
                 " RETURNING id, station_id, rule_id, opened_at",
                 (
@@ -269,7 +271,7 @@ def _follow_known(
             (row.station_id, row.rule_id, row.opened_at): row
             for row in cur.execute(
                 "SELECT a.id, a.station_id, a.rule_id, a.opened_at, a.severity, a.state"
-                " FROM alerts a JOIN unnest(%s::text[], %s::text[], %s::timestamptz[])"
+                " FROM alerts a JOIN unnest(%b::text[], %b::text[], %b::timestamptz[])"
                 "  AS k(station_id, rule_id, opened_at) USING (station_id, rule_id, opened_at)",
                 (
                     [e.station_id for e in episodes],
@@ -292,8 +294,8 @@ def _events(
         return
     conn.execute(
         "INSERT INTO alert_events (alert_id, kind, severity, data_time, actor)"
-        " SELECT alert_id, kind, severity, data_time, %s FROM unnest(%s::bigint[], %s::text[],"
-        "  %s::smallint[], %s::timestamptz[]) AS e(alert_id, kind, severity, data_time)",
+        " SELECT alert_id, kind, severity, data_time, %s FROM unnest(%b::bigint[], %b::text[],"
+        "  %b::smallint[], %b::timestamptz[]) AS e(alert_id, kind, severity, data_time)",
         (
             ENGINE,
             [e[0] for e in events],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -135,3 +135,31 @@ def test_flags_the_window_drops_are_stored_before_it_moves(
         assert all(qc == held[(float(t), s, p)] for t, s, p, qc in stored)
         assert report.flagged >= 7 * CHUNK - sum(flag == QCFlag.UNKNOWN for flag in held.values())
         assert not all(done for _, done in flagged(conn, running))  # the rest waits
+
+
+def test_a_start_stores_its_compiled_rules_after_its_first_tick(database_url: str) -> None:
+    # The rules the API shows wait for the tick after the full pass, as the flags do; the
+    # limits people edit do not need them (see tests/alerts/test_threshold_edits.py).
+    def stored() -> int:
+        count = conn.execute("SELECT count(*) FROM threshold_profiles").fetchone()
+        conn.commit()
+        return int(count[0]) if count else 0
+
+    expected = sum(len(load_profiles().rules_for(s)) for s in REGISTRY.stations.values())
+    with started(datetime(2026, 12, 6, 3, 0, tzinfo=UTC), database_url) as (clock, conn, running):
+        assert running.behind
+        assert stored() == 0
+        assert running.tick(conn, now=clock.time()).rules == 0  # the full pass: alerts first
+        assert stored() == 0
+        assert running.tick(conn, now=clock.time()).rules == len(REGISTRY.stations)
+        assert stored() == expected
+        while running.behind:
+            running.tick(conn, now=clock.time())
+        # A restart finds them as it would write them: it writes none again.
+        again = engine()
+        again.load(conn, now=clock.time())
+        assert again.behind
+        reports = [again.tick(conn, now=clock.time()) for _ in range(2)]
+        assert [r.rules for r in reports] == [0, 0]
+        assert stored() == expected
+        assert not again.behind

@@ -119,7 +119,7 @@ def test_scenarios_raise_the_right_alerts_and_a_restart_repeats_none(
     with psycopg.connect(url) as conn:
         first.load(conn, now=end)
         report = first.tick(conn, now=end)
-        while first.backlog:  # the day's QC flags, stored a chunk per tick after the first
+        while first.behind:  # the day's QC flags and rules, stored by the ticks after the first
             first.tick(conn, now=end)
     raised = alerts(url)
     rules = {(s, r) for s, r, _, _ in raised}

@@ -6,7 +6,7 @@ import pytest
 
 from alerts.config.quality import load_quality_config
 from alerts.kernels.window import Window
-from alerts.qc_history import QcHistory
+from alerts.qc_history import QcHistory, reach_s
 from stations import load_registry
 
 END = 1_795_000_000.0
@@ -56,3 +56,14 @@ def test_a_short_window_keeps_the_flat_line_series_but_not_the_spike_test() -> N
     assert not spike.COARSE
     assert spike.lookback_s > short.beyond_s
     assert short.window.length == 1046
+
+
+@pytest.mark.parametrize("interval_s", [30, 300, 900])
+@pytest.mark.parametrize("span_s", [3600.0, 26 * 3600.0])
+def test_its_reach_is_known_before_it_is_built(interval_s: int, span_s: float) -> None:
+    # The engine reads a start's readings while it builds the histories: the span it reads
+    # must cover every one, and not much more.
+    kept = history(interval_s, span_s=span_s)
+    reach = reach_s(kept.engine_window.stations, load_quality_config(), step_s=300.0)
+    assert kept.window.length * kept.window.step <= reach
+    assert reach <= kept.window.length * kept.window.step + kept.window.step

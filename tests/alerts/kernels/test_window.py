@@ -7,6 +7,7 @@ import pytest
 
 from alerts.kernels.window import Batch, Window
 from stations import load_registry
+from telemetry import QCFlag
 
 REGISTRY = load_registry()
 STEP = 300.0
@@ -71,6 +72,39 @@ def test_advance_slides_the_grid(minutes: int, shift: int) -> None:
     if 6 - shift >= 0:
         expected[6 - shift] = 28.0
     np.testing.assert_array_equal(w.values[row], expected)
+
+
+@pytest.mark.parametrize("shift", [1, 6])
+def test_advance_leaves_nothing_of_one_series_in_another(shift: int) -> None:
+    # The rows move left through one buffer: the oldest values of each row must not
+    # reappear at the end of the row before it.
+    w = window()
+    for row in range(len(w.values)):
+        w.values[row] = row + np.arange(w.length) / 100
+    w.flags[:] = 0
+    w.advance(END + shift * STEP)
+    for row in range(len(w.values)):
+        np.testing.assert_array_equal(
+            w.values[row, :-shift], row + np.arange(shift, w.length) / 100
+        )
+        assert np.isnan(w.values[row, -shift:]).all()
+        assert (w.flags[row, -shift:] == QCFlag.MISSING).all()
+        assert (w.flags[row, :-shift] == 0).all()
+
+
+def test_stations_are_looked_up_alike_grouped_or_not() -> None:
+    # Readings come grouped by station (runs looked up once) or in any order.
+    w = window()
+    ids = ["KG-CS-01"] * 3 + ["KG-XX-99"] * 2 + ["KG-SR-01"] * 4 + ["KG-CS-01"]
+    grouped = np.array(ids)
+    shuffled = grouped[[9, 0, 5, 3, 1, 6, 4, 2, 8, 7]]
+    assert w.station_index(grouped).tolist() == [1, 1, 1, -1, -1, 0, 0, 0, 0, 1]
+    assert w.station_index(shuffled).tolist() == [
+        w.station_index(grouped)[i] for i in [9, 0, 5, 3, 1, 6, 4, 2, 8, 7]
+    ]
+    readings = batch(*[(s, 1, END, 1.0, 0) for s in ids])
+    assert readings.among(["KG-SR-01", "KG-XX-99"]).tolist() == [s != "KG-CS-01" for s in ids]
+    assert Batch.empty().among(["KG-SR-01"]).tolist() == []
 
 
 def test_one_window_one_sampling_interval() -> None:

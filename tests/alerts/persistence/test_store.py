@@ -103,7 +103,6 @@ def profiles_json(value: object) -> object:
 
 def test_edits_merge_tier_by_tier_and_an_override_wins(conn: psycopg.Connection[Any]) -> None:
     station = REGISTRY.stations["KG-SR-01"]
-    store.sync_profiles(conn, load_profiles().as_rows([station]), stations=[station.id])
     version = store.edits_version(conn)
     conn.execute(
         "INSERT INTO profile_edits (profile, rule_id, advisory, warning, source, updated_by)"
@@ -115,10 +114,15 @@ def test_edits_merge_tier_by_tier_and_an_override_wins(conn: psycopg.Connection[
     )
     conn.commit()
     assert store.edits_version(conn) != version
-    edits = store.threshold_edits(conn, [station.id, "KG-SR-02"])
-    assert list(edits) == [("KG-SR-01", "shrimp.do.low")]
+    # Layered over the rules compiled in memory (none is stored): the profile's edit
+    # reaches every station of the profile, the override only its own.
+    stations = [station, REGISTRY.stations["KG-SR-02"], REGISTRY.stations["KG-CS-01"]]
+    edits = store.threshold_edits(conn, load_profiles(), stations)
+    assert sorted(edits) == [("KG-SR-01", "shrimp.do.low"), ("KG-SR-02", "shrimp.do.low")]
     edit = edits[("KG-SR-01", "shrimp.do.low")]
     assert (edit.tiers, edit.source) == ((4.5, 3.9, None), "dense pond")
+    edit = edits[("KG-SR-02", "shrimp.do.low")]
+    assert (edit.tiers, edit.source) == ((4.5, 3.8, None), "advice 2026")
 
 
 def test_readings_come_back_column_wise(conn: psycopg.Connection[Any]) -> None:
