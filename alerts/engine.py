@@ -548,13 +548,19 @@ class Engine:
             store[dirty] |= window.flags[dirty, newest] != before
         if not len(late_rows):
             return cells_of(window, store, columns=newest)
-        held = window.filled(late_rows)
-        window.flags[late_rows, -held:] = self.quality.evaluate(
+        # Every row late (a start, stations taken over): the window's arrays as they are,
+        # not copies of them (late_rows are unique).
+        whole = len(late_rows) == len(window.values)
+        late: Rows = slice(None) if whole else late_rows
+        held = window.filled(late)
+        window.flags[late, -held:] = self.quality.evaluate(
             times=times,
-            values=window.values[late_rows],
-            parameters=[window.row_parameter[r] for r in late_rows],
-            kinds=[window.row_kind[r] for r in late_rows],
-            status=window.status[late_rows],
+            values=window.values[late],
+            parameters=window.row_parameter
+            if whole
+            else [window.row_parameter[r] for r in late_rows],
+            kinds=window.row_kind if whole else [window.row_kind[r] for r in late_rows],
+            status=window.status[late],
             last=held,
         )
         _long_flags(window, history, last=held, rows=late_rows)

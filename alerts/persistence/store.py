@@ -36,7 +36,7 @@ _NO_JIT: Final = "SET LOCAL jit = off"
 _READING: Final = np.dtype(
     [
         ("parameter_id", ">i2"),
-        ("epoch", ">f8"),
+        ("time", ">i8"),  # timestamptz as sent: microseconds since 2000-01-01 UTC
         ("value", ">f8"),
         ("device_status", ">i2"),
         ("qc", ">i2"),
@@ -45,9 +45,10 @@ _READING: Final = np.dtype(
 # The packing groups a start's whole window (2.4 M readings at 10,000 stations, 80 MB) in
 # memory: with the default 4 MB it spills to disk and takes half as long again.
 _PACKING_MEMORY: Final = "SET LOCAL work_mem = '128MB'"
+_UNIX_TO_2000_US: Final = 946_684_800_000_000
 _READINGS: Final = (
     "SELECT station_id, string_agg(int2send(parameter_id)"
-    " || float8send(date_part('epoch', time)) || float8send(value)"
+    " || timestamptz_send(time) || float8send(value)"
     " || int2send(device_status) || int2send(qc), ''::bytea)"
     " FROM readings WHERE {} GROUP BY station_id"
 )
@@ -75,7 +76,8 @@ def _read(
     batch = Batch(
         station_id=station_id[wanted],
         parameter_id=rows["parameter_id"][wanted].astype(np.int64),
-        epoch=rows["epoch"][wanted].astype(np.float64),
+        # As date_part('epoch', time) computes it, without the server's 0.25 s for 2.4 M.
+        epoch=(rows["time"][wanted].astype(np.int64) + _UNIX_TO_2000_US) / 1e6,
         value=rows["value"][wanted].astype(np.float64),
         device_status=rows["device_status"][wanted].astype(np.int64),
     )
