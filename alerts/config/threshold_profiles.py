@@ -61,6 +61,8 @@ __all__ = [
 
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(CompiledRule))
 assert _FIELDS[0] == "station_id"
+# A rule compiled once, with its fields after station_id, which the clones share.
+_Template = tuple[CompiledRule, tuple[Any, ...]]
 
 
 def _after_station(rule: CompiledRule) -> tuple[Any, ...]:
@@ -96,12 +98,9 @@ class Profiles:
         self.digest = digest
         # Compiled rules by what decides them (kind, stations.yaml entry, interval): the
         # 10,000 clones of a few stations compile once each, not once per station.
-        # Each rule is kept with its fields after station_id, which the clones share.
-        self._compiled: dict[tuple[object, ...], tuple[tuple[CompiledRule, tuple[Any, ...]], ...]]
-        self._compiled = {}
+        self._compiled: dict[tuple[object, ...], tuple[_Template, ...]] = {}
         # And those a station measuring these parameters can evaluate.
-        self._measurable: dict[tuple[object, ...], tuple[tuple[CompiledRule, tuple[Any, ...]], ...]]
-        self._measurable = {}
+        self._measurable: dict[tuple[object, ...], tuple[_Template, ...]] = {}
         # Each station's measured rules before edits, by station object (shared with the
         # copies ``with_edits`` makes): a start compiles every station once, not per use.
         self._measured: dict[int, tuple[Station, tuple[CompiledRule, ...]]] = {}

@@ -147,11 +147,9 @@ def dawn_forecast(
     previous = now if memory is None or memory.last_now is None else memory.last_now
     if memory is not None:
         memory.last_now = now
-    stations = np.array(
-        [i for i, s in enumerate(window.stations) if s.kind in _KINDS], dtype=np.int64
-    )
-    if only is not None:
-        stations = np.intersect1d(stations, only)
+    # A tick asks about the few stations with new DO data (``only``): never a loop over all.
+    chosen = range(len(window.stations)) if only is None else np.unique(only).tolist()
+    stations = np.array([i for i in chosen if window.stations[i].kind in _KINDS], dtype=np.int64)
     rows = window.station_rows("do")[stations]
     stations, rows = stations[rows >= 0], rows[rows >= 0]
     if not len(stations):
