@@ -10,14 +10,14 @@ its write. With ``--database-url`` a second part runs whole ticks against Postgr
 fresh database on that server, dropped at the end), with one worker holding every
 station's lease as ``aquawatch alerts`` does: the first start over two hours of every
 series stored while no engine ran (to the first tick's commit, which opens the alerts the
-history holds; then the ticks that store its QC flags); then, in another database where the
-same two hours arrived while the engine ticked (the steady state), ticks in which a
-thirtieth of the stations deliver a sample (a 10-second tick of 5-minute stations), ticks in
-which as many stations report as will at a tenth of the stations, one in which all the
-others do, each timed from its read to its commit (QC flags written back, alerts
-reconciled), and a restart; and the same ticks at a tenth of the stations, to print the
-ratio of two ticks with the same new data (the cost of a tick should follow the new data,
-not the number of stations).
+history holds; then the ticks that store its QC flags and compiled rules); then, in
+another database where the same two hours arrived while the engine ticked (the steady
+state), ticks in which a thirtieth of the stations deliver a sample (a 10-second tick of
+5-minute stations), ticks in which as many stations report as will at a tenth of the
+stations, one in which all the others do, each timed from its read to its commit (QC
+flags written back, alerts reconciled), and a restart; and the same ticks at a tenth of
+the stations, to print the ratio of two ticks with the same new data (the cost of a tick
+should follow the new data, not the number of stations).
 """
 
 from __future__ import annotations
