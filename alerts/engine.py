@@ -595,7 +595,7 @@ class Engine:
         # One write per window: each grid has its own half-step.
         report.flagged += sum(store.write_qc(conn, cells) for cells in evaluation.cells)
         report.flagged += self.backlog.store(conn, limit=chunk, now=now)
-        if not first:
+        if self._rules_due and not first:
             report.rules = self._store_rules(conn, self._rules_due)
         # Episodes re-derived unchanged since they were reconciled need no round trip.
         episodes = evaluation.findings.episodes
