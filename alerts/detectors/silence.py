@@ -57,7 +57,9 @@ def silence(
         )
     reporting = (per_station >= 0) & ~silent
     if clear_only is not None:
-        reporting &= np.isin(np.arange(len(per_station)), clear_only)
+        asked = np.zeros(len(per_station), dtype=np.bool_)
+        asked[clear_only[clear_only >= 0]] = True
+        reporting &= asked
     for index in np.flatnonzero(reporting):
         clear[(window.station_ids[index], RULE)] = float(last[index])
     return Findings(tuple(episodes), clear)
